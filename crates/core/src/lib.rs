@@ -1,0 +1,14 @@
+//! Domain types and rules of partnerdesk. Nothing in here does IO: the store (`partnerdesk-db`) and the HTTP
+//! interface (`partnerdesk-web`) build on these types, so a rule lives in exactly one place.
+
+pub mod accounts;
+pub mod credentials;
+pub mod ids;
+pub mod policy;
+pub mod routing;
+pub mod tags;
+pub mod tickets;
+pub mod validation;
+
+pub use ids::{CommentId, FormId, GroupId, OrgId, TicketId, UserId};
+pub use validation::{FieldError, Invalid};
