@@ -1,1 +1,67 @@
-pub fn placeholder() {}
+//! The partnerdesk store. Every function takes a [`Conn`] (a pool or a transaction), returns
+//! `Result<_, DbError>`, and writes its audit row in the same transaction as the change it records.
+//! Nothing in here knows about HTTP.
+
+mod conn;
+mod error;
+mod migrate;
+
+pub mod audit;
+pub mod forms;
+pub mod groups;
+pub mod organizations;
+pub mod tickets;
+pub mod users;
+
+pub use audit::AuditActor;
+pub use conn::{Arg, Backend, Column, Conn, Db, Row, now};
+pub use error::DbError;
+pub use migrate::{MIGRATIONS, migrate};
+
+/// Which part of a list to read: keyset (`after_id`, for cursor pagination) or offset, at most `limit` rows.
+/// Lists ask for one row more than `limit` to know whether there is a next page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub after_id: Option<i64>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Window {
+    pub fn first(limit: i64) -> Window {
+        Window { after_id: None, offset: 0, limit }
+    }
+
+    /// `AND id > ? ORDER BY id LIMIT ? OFFSET ?` for a table aliased or named `table`, with its arguments.
+    pub(crate) fn sql(&self, id_col: &str, args: &mut Vec<Arg>) -> String {
+        let mut s = String::new();
+        if let Some(after) = self.after_id {
+            s.push_str(&format!(" AND {id_col} > ?"));
+            args.push(Arg::I64(after));
+        }
+        s.push_str(&format!(" ORDER BY {id_col} LIMIT ? OFFSET ?"));
+        args.push(Arg::I64(self.limit + 1));
+        args.push(Arg::I64(self.offset));
+        s
+    }
+}
+
+/// A page of a list: the rows and whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    pub(crate) fn from_rows(rows: Vec<Row>, window: &Window, map: impl Fn(&Row) -> Result<T, DbError>) -> Result<Page<T>, DbError> {
+        let has_more = rows.len() as i64 > window.limit;
+        let items = rows.iter().take(window.limit.max(0) as usize).map(map).collect::<Result<Vec<T>, DbError>>()?;
+        Ok(Page { items, has_more })
+    }
+}
+
+/// Parses a stored enum value, or reports the row as corrupt.
+pub(crate) fn parse_enum<T>(col: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, DbError> {
+    parse(value).ok_or_else(|| DbError::Corrupt(format!("{col} has unknown value '{value}'")))
+}

@@ -1,0 +1,60 @@
+//! Embedded migrations, one SQL file per backend and version, applied in order at start and by `migrate`.
+//! Each runs in its own transaction with its bookkeeping row; a database migrated by a newer program is refused.
+
+use crate::conn::{Backend, Db};
+use crate::error::DbError;
+use crate::{args, now};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// Applies every migration not yet applied; returns the versions applied now.
+#[tracing::instrument(skip_all, err)]
+pub async fn migrate(db: &Db) -> Result<Vec<i64>, DbError> {
+    db.conn()
+        .execute_script(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .await?;
+    let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let mut tx = db.begin().await?;
+        if db.backend() == Backend::Postgres {
+            // Several instances may start at once: one migrates, the others wait and then find it done.
+            tx.execute("SELECT pg_advisory_xact_lock(7272727)", &[]).await?;
+        }
+        let latest = tx.fetch_one("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", &[]).await?.i64("v")?;
+        if latest > known {
+            return Err(DbError::TooNew { found: latest, known });
+        }
+        if latest >= m.version {
+            continue;
+        }
+        let script = match db.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        tx.execute_script(script).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            &args![m.version, m.name, now().to_rfc3339()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        applied.push(m.version);
+    }
+    Ok(applied)
+}

@@ -1,0 +1,175 @@
+//! Organizations: the partner companies, with the staff-only notes and details agents must see.
+
+use chrono::{DateTime, Utc};
+use partnerdesk_core::policy::OrgScope;
+use partnerdesk_core::{OrgId, UserId, tags};
+use serde::Serialize;
+
+use crate::audit::{self, AuditActor, Change};
+use crate::conn::{Arg, Conn, Row};
+use crate::error::DbError;
+use crate::{Page, Window, args, now};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    pub notes: String,
+    pub details: String,
+    pub domain_names: Vec<String>,
+    pub tags: Vec<String>,
+    pub alliance_partner: bool,
+    pub account_manager_id: Option<UserId>,
+    pub notes_updated_at: Option<DateTime<Utc>>,
+    pub notes_updated_by_id: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields a caller sets; `create` and `update` take the whole record, so a partial update is
+/// "read, change some fields, write".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgFields {
+    pub name: String,
+    pub notes: String,
+    pub details: String,
+    pub domain_names: Vec<String>,
+    pub tags: Vec<String>,
+    pub alliance_partner: bool,
+    pub account_manager_id: Option<UserId>,
+}
+
+impl Organization {
+    pub fn fields(&self) -> OrgFields {
+        OrgFields {
+            name: self.name.clone(),
+            notes: self.notes.clone(),
+            details: self.details.clone(),
+            domain_names: self.domain_names.clone(),
+            tags: self.tags.clone(),
+            alliance_partner: self.alliance_partner,
+            account_manager_id: self.account_manager_id,
+        }
+    }
+}
+
+fn from_row(r: &Row) -> Result<Organization, DbError> {
+    Ok(Organization {
+        id: OrgId(r.i64("id")?),
+        name: r.text("name")?,
+        notes: r.text("notes")?,
+        details: r.text("details")?,
+        domain_names: tags::from_stored(&r.text("domain_names")?),
+        tags: tags::from_stored(&r.text("tags")?),
+        alliance_partner: r.boolean("alliance_partner")?,
+        account_manager_id: r.opt_i64("account_manager_id")?.map(UserId),
+        notes_updated_at: r.opt_time("notes_updated_at")?,
+        notes_updated_by_id: r.opt_i64("notes_updated_by_id")?.map(UserId),
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+/// `AND ...` restricting organizations to what `scope` may see.
+fn scope_sql(scope: OrgScope, args: &mut Vec<Arg>) -> &'static str {
+    match scope {
+        OrgScope::All => "",
+        OrgScope::Only(id) => {
+            args.push(Arg::I64(id.0));
+            " AND id = ?"
+        }
+        OrgScope::Nothing => " AND 1 = 0",
+    }
+}
+
+pub async fn get(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organization, DbError> {
+    let mut a = args![id.0];
+    let sql = format!("SELECT * FROM organizations WHERE id = ?{}", scope_sql(scope, &mut a));
+    from_row(&conn.fetch_one(&sql, &a).await?)
+}
+
+pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbError> {
+    from_row(&conn.fetch_one("SELECT * FROM organizations WHERE name_key = ?", &args![name.trim().to_lowercase()]).await?)
+}
+
+pub async fn list(conn: &mut Conn, scope: OrgScope, window: Window) -> Result<Page<Organization>, DbError> {
+    let mut a = Vec::new();
+    let filter = scope_sql(scope, &mut a);
+    let sql = format!("SELECT * FROM organizations WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+}
+
+pub async fn count(conn: &mut Conn, scope: OrgScope) -> Result<i64, DbError> {
+    let mut a = Vec::new();
+    let sql = format!("SELECT COUNT(*) AS n FROM organizations WHERE 1 = 1{}", scope_sql(scope, &mut a));
+    conn.fetch_one(&sql, &a).await?.i64("n")
+}
+
+pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
+    let t = now();
+    let notes_at = (!f.notes.is_empty() || !f.details.is_empty()).then_some(t);
+    let id = conn
+        .insert(
+            "INSERT INTO organizations (name, name_key, notes, details, domain_names, tags, alliance_partner, account_manager_id, \
+             notes_updated_at, notes_updated_by_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            &args![
+                f.name.as_str(),
+                f.name.to_lowercase(),
+                f.notes.as_str(),
+                f.details.as_str(),
+                tags::to_stored(&f.domain_names),
+                tags::to_stored(&f.tags),
+                f.alliance_partner,
+                f.account_manager_id.map(|u| u.0),
+                notes_at,
+                notes_at.and(actor.id),
+                t,
+                t
+            ],
+        )
+        .await?;
+    let org = get(conn, OrgId(id), OrgScope::All).await?;
+    let change = Change { action: "organization.create", entity_type: "organization", entity_id: id, organization_id: Some(id), before: None::<&()>, after: Some(&org) };
+    audit::record(conn, actor, change).await?;
+    Ok(org)
+}
+
+pub async fn update(conn: &mut Conn, before: &Organization, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
+    let t = now();
+    let notes_changed = f.notes != before.notes || f.details != before.details;
+    let (notes_at, notes_by) = if notes_changed {
+        (Some(t), actor.id)
+    } else {
+        (before.notes_updated_at, before.notes_updated_by_id.map(|u| u.0))
+    };
+    conn.execute(
+        "UPDATE organizations SET name = ?, name_key = ?, notes = ?, details = ?, domain_names = ?, tags = ?, alliance_partner = ?, \
+         account_manager_id = ?, notes_updated_at = ?, notes_updated_by_id = ?, updated_at = ? WHERE id = ?",
+        &args![
+            f.name.as_str(),
+            f.name.to_lowercase(),
+            f.notes.as_str(),
+            f.details.as_str(),
+            tags::to_stored(&f.domain_names),
+            tags::to_stored(&f.tags),
+            f.alliance_partner,
+            f.account_manager_id.map(|u| u.0),
+            notes_at,
+            notes_by,
+            t,
+            before.id.0
+        ],
+    )
+    .await?;
+    let after = get(conn, before.id, OrgScope::All).await?;
+    let change = Change { action: "organization.update", entity_type: "organization", entity_id: before.id.0, organization_id: Some(before.id.0), before: Some(before), after: Some(&after) };
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+pub async fn delete(conn: &mut Conn, org: &Organization, actor: &AuditActor) -> Result<(), DbError> {
+    conn.execute("DELETE FROM organizations WHERE id = ?", &args![org.id.0]).await?;
+    let change = Change { action: "organization.delete", entity_type: "organization", entity_id: org.id.0, organization_id: Some(org.id.0), before: Some(org), after: None::<&()> };
+    audit::record(conn, actor, change).await?;
+    Ok(())
+}

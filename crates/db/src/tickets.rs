@@ -1,0 +1,309 @@
+//! Tickets and their comments. Reads take a `TicketScope`, so a ticket outside the caller's scope is simply
+//! not found; writes record the ticket before and after, with the comment, in the audit log.
+
+use chrono::{DateTime, Utc};
+use partnerdesk_core::policy::TicketScope;
+use partnerdesk_core::tickets::{Priority, TicketStatus};
+use partnerdesk_core::{CommentId, FormId, GroupId, OrgId, TicketId, UserId, tags};
+use serde::Serialize;
+
+use crate::audit::{self, AuditActor, Change};
+use crate::conn::{Arg, Conn, Row};
+use crate::error::DbError;
+use crate::{Page, Window, args, now, parse_enum};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub subject: String,
+    pub description: String,
+    pub status: TicketStatus,
+    pub priority: Option<Priority>,
+    pub requester_id: UserId,
+    pub submitter_id: UserId,
+    pub organization_id: Option<OrgId>,
+    pub group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+    pub ticket_form_id: Option<FormId>,
+    pub tags: Vec<String>,
+    pub via: String,
+    /// Why the ticket was routed where it was (JSON of `partnerdesk_core::routing::Routing`).
+    pub routing: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The fields an update may change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFields {
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: Option<Priority>,
+    pub requester_id: UserId,
+    pub organization_id: Option<OrgId>,
+    pub group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+    pub ticket_form_id: Option<FormId>,
+    pub tags: Vec<String>,
+}
+
+impl Ticket {
+    pub fn fields(&self) -> TicketFields {
+        TicketFields {
+            subject: self.subject.clone(),
+            status: self.status,
+            priority: self.priority,
+            requester_id: self.requester_id,
+            organization_id: self.organization_id,
+            group_id: self.group_id,
+            assignee_id: self.assignee_id,
+            ticket_form_id: self.ticket_form_id,
+            tags: self.tags.clone(),
+        }
+    }
+}
+
+pub struct NewTicket {
+    pub fields: TicketFields,
+    pub description: String,
+    pub submitter_id: UserId,
+    pub via: String,
+    pub routing: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    pub id: CommentId,
+    pub ticket_id: TicketId,
+    pub author_id: UserId,
+    pub body: String,
+    pub public: bool,
+    pub via: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewComment {
+    pub author_id: UserId,
+    pub body: String,
+    pub public: bool,
+    pub via: String,
+}
+
+/// What the audit log keeps for a ticket change.
+#[derive(Serialize)]
+struct TicketRecord<'a> {
+    ticket: &'a Ticket,
+    comment: Option<&'a Comment>,
+}
+
+fn from_row(r: &Row) -> Result<Ticket, DbError> {
+    let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
+    Ok(Ticket {
+        id: TicketId(r.i64("id")?),
+        subject: r.text("subject")?,
+        description: r.text("description")?,
+        status: parse_enum("status", &r.text("status")?, TicketStatus::parse)?,
+        priority: r.opt_text("priority")?.map(|p| parse_enum("priority", &p, Priority::parse)).transpose()?,
+        requester_id: UserId(r.i64("requester_id")?),
+        submitter_id: UserId(r.i64("submitter_id")?),
+        organization_id: r.opt_i64("organization_id")?.map(OrgId),
+        group_id: r.opt_i64("group_id")?.map(GroupId),
+        assignee_id: r.opt_i64("assignee_id")?.map(UserId),
+        ticket_form_id: r.opt_i64("ticket_form_id")?.map(FormId),
+        tags: tags::from_stored(&r.text("tags")?),
+        via: r.text("via")?,
+        routing,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+fn comment_from_row(r: &Row) -> Result<Comment, DbError> {
+    Ok(Comment {
+        id: CommentId(r.i64("id")?),
+        ticket_id: TicketId(r.i64("ticket_id")?),
+        author_id: UserId(r.i64("author_id")?),
+        body: r.text("body")?,
+        public: r.boolean("public")?,
+        via: r.text("via")?,
+        created_at: r.time("created_at")?,
+    })
+}
+
+/// Which tickets to list. The scope is mandatory: there is no way to list without one.
+#[derive(Debug, Clone)]
+pub struct TicketFilter {
+    pub scope: TicketScope,
+    /// Empty means any status.
+    pub statuses: Vec<TicketStatus>,
+    pub group_id: Option<GroupId>,
+    pub assignee_id: Option<UserId>,
+    pub requester_id: Option<UserId>,
+    pub organization_id: Option<OrgId>,
+}
+
+impl TicketFilter {
+    pub fn scoped(scope: TicketScope) -> TicketFilter {
+        TicketFilter { scope, statuses: Vec::new(), group_id: None, assignee_id: None, requester_id: None, organization_id: None }
+    }
+}
+
+fn scope_sql(scope: TicketScope, a: &mut Vec<Arg>) -> &'static str {
+    match scope {
+        TicketScope::All => "",
+        TicketScope::Organization(org) => {
+            a.push(Arg::I64(org.0));
+            " AND organization_id = ?"
+        }
+        TicketScope::Requester(user) => {
+            a.push(Arg::I64(user.0));
+            " AND requester_id = ?"
+        }
+    }
+}
+
+fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
+    let mut s = scope_sql(f.scope, a).to_owned();
+    if !f.statuses.is_empty() {
+        let marks = vec!["?"; f.statuses.len()].join(", ");
+        s.push_str(&format!(" AND status IN ({marks})"));
+        a.extend(f.statuses.iter().map(|st| Arg::Text(st.as_str().to_owned())));
+    }
+    for (col, v) in [
+        ("group_id", f.group_id.map(|g| g.0)),
+        ("assignee_id", f.assignee_id.map(|u| u.0)),
+        ("requester_id", f.requester_id.map(|u| u.0)),
+        ("organization_id", f.organization_id.map(|o| o.0)),
+    ] {
+        if let Some(v) = v {
+            s.push_str(&format!(" AND {col} = ?"));
+            a.push(Arg::I64(v));
+        }
+    }
+    s
+}
+
+pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
+    let mut a = args![id.0];
+    let sql = format!("SELECT * FROM tickets WHERE id = ?{}", scope_sql(scope, &mut a));
+    from_row(&conn.fetch_one(&sql, &a).await?)
+}
+
+pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
+    let mut a = Vec::new();
+    let filter = filter_sql(f, &mut a);
+    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+}
+
+pub async fn count(conn: &mut Conn, f: &TicketFilter) -> Result<i64, DbError> {
+    let mut a = Vec::new();
+    let sql = format!("SELECT COUNT(*) AS n FROM tickets WHERE 1 = 1{}", filter_sql(f, &mut a));
+    conn.fetch_one(&sql, &a).await?.i64("n")
+}
+
+async fn add_comment(conn: &mut Conn, ticket: TicketId, c: &NewComment, at: DateTime<Utc>) -> Result<Comment, DbError> {
+    let row = conn
+        .fetch_one(
+            "INSERT INTO comments (ticket_id, author_id, body, public, via, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            &args![ticket.0, c.author_id.0, c.body.as_str(), c.public, c.via.as_str(), at],
+        )
+        .await?;
+    comment_from_row(&row)
+}
+
+/// Creates a ticket with its first comment (the description). Returns the ticket, the comment and the id of
+/// the audit row, which the API answers as the Zendesk `audit`.
+pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Result<(Ticket, Comment, i64), DbError> {
+    let t = now();
+    let f = &new.fields;
+    let id = conn
+        .insert(
+            "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, organization_id, group_id, \
+             assignee_id, ticket_form_id, tags, via, routing, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            &args![
+                f.subject.as_str(),
+                new.description.as_str(),
+                f.status.as_str(),
+                f.priority.map(|p| p.as_str()),
+                f.requester_id.0,
+                new.submitter_id.0,
+                f.organization_id.map(|o| o.0),
+                f.group_id.map(|g| g.0),
+                f.assignee_id.map(|u| u.0),
+                f.ticket_form_id.map(|x| x.0),
+                tags::to_stored(&f.tags),
+                new.via.as_str(),
+                new.routing.to_string(),
+                t,
+                t
+            ],
+        )
+        .await?;
+    let first = NewComment { author_id: new.submitter_id, body: new.description.clone(), public: true, via: new.via.clone() };
+    let comment = add_comment(conn, TicketId(id), &first, t).await?;
+    let ticket = get(conn, TicketId(id), TicketScope::All).await?;
+    let record = TicketRecord { ticket: &ticket, comment: Some(&comment) };
+    let change = Change { action: "ticket.create", entity_type: "ticket", entity_id: id, organization_id: ticket.organization_id.map(|o| o.0), before: None::<&()>, after: Some(&record) };
+    let audit_id = audit::record(conn, actor, change).await?;
+    Ok((ticket, comment, audit_id))
+}
+
+/// Writes changed fields and an optional comment. Returns the ticket after, the comment, and the audit row id.
+pub async fn update(
+    conn: &mut Conn,
+    before: &Ticket,
+    f: &TicketFields,
+    comment: Option<&NewComment>,
+    actor: &AuditActor,
+) -> Result<(Ticket, Option<Comment>, i64), DbError> {
+    let t = now();
+    conn.execute(
+        "UPDATE tickets SET subject = ?, status = ?, priority = ?, requester_id = ?, organization_id = ?, group_id = ?, assignee_id = ?, \
+         ticket_form_id = ?, tags = ?, updated_at = ? WHERE id = ?",
+        &args![
+            f.subject.as_str(),
+            f.status.as_str(),
+            f.priority.map(|p| p.as_str()),
+            f.requester_id.0,
+            f.organization_id.map(|o| o.0),
+            f.group_id.map(|g| g.0),
+            f.assignee_id.map(|u| u.0),
+            f.ticket_form_id.map(|x| x.0),
+            tags::to_stored(&f.tags),
+            t,
+            before.id.0
+        ],
+    )
+    .await?;
+    let comment = match comment {
+        Some(c) => Some(add_comment(conn, before.id, c, t).await?),
+        None => None,
+    };
+    let after = get(conn, before.id, TicketScope::All).await?;
+    let (b, a) = (TicketRecord { ticket: before, comment: None }, TicketRecord { ticket: &after, comment: comment.as_ref() });
+    let change = Change { action: "ticket.update", entity_type: "ticket", entity_id: before.id.0, organization_id: after.organization_id.map(|o| o.0), before: Some(&b), after: Some(&a) };
+    let audit_id = audit::record(conn, actor, change).await?;
+    Ok((after, comment, audit_id))
+}
+
+/// The conversation of a ticket, oldest first; internal notes only when `include_internal`.
+pub async fn comments(conn: &mut Conn, ticket: TicketId, include_internal: bool, window: Window) -> Result<Page<Comment>, DbError> {
+    let mut a = args![ticket.0];
+    let visibility = if include_internal { "" } else { " AND public = ?" };
+    if !include_internal {
+        a.push(Arg::Bool(true));
+    }
+    let sql = format!("SELECT * FROM comments WHERE ticket_id = ?{visibility}{}", window.sql("id", &mut a));
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, comment_from_row)
+}
+
+pub async fn count_comments(conn: &mut Conn, ticket: TicketId, include_internal: bool) -> Result<i64, DbError> {
+    let (sql, a) = if include_internal {
+        ("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?", args![ticket.0])
+    } else {
+        ("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ? AND public = ?", args![ticket.0, true])
+    };
+    conn.fetch_one(sql, &a).await?.i64("n")
+}
