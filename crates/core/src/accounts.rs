@@ -63,9 +63,19 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, Invalid> {
         let s = raw.trim().to_lowercase();
-        let bad = || Invalid::field("email", "InvalidFormat", format!("'{}' is not a valid email address", raw.trim()));
+        let bad = || {
+            Invalid::field(
+                "email",
+                "InvalidFormat",
+                format!("'{}' is not a valid email address", raw.trim()),
+            )
+        };
         if s.is_empty() {
-            return Err(Invalid::field("email", "BlankValue", "email cannot be blank"));
+            return Err(Invalid::field(
+                "email",
+                "BlankValue",
+                "email cannot be blank",
+            ));
         }
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
@@ -75,7 +85,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         if local.is_empty() || local.contains('@') || !domain_ok {
             return Err(bad());
         }
@@ -108,8 +120,21 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").map(|e| e.to_string()), Ok("ann@example.com".into()));
-        for bad in ["", "ann", "ann@", "@x.com", "a b@x.com", "a@x", "a@x..com", "a@@x.com", "a@.x.com"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").map(|e| e.to_string()),
+            Ok("ann@example.com".into())
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "a b@x.com",
+            "a@x",
+            "a@x..com",
+            "a@@x.com",
+            "a@.x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -25,7 +25,11 @@ pub fn check_new_password(password: &str) -> Result<(), Invalid> {
         ));
     }
     if password.len() > 1024 {
-        return Err(Invalid::field("password", "TooLong", "password is too long (maximum is 1024 bytes)"));
+        return Err(Invalid::field(
+            "password",
+            "TooLong",
+            "password is too long (maximum is 1024 bytes)",
+        ));
     }
     Ok(())
 }
@@ -41,7 +45,9 @@ pub fn hash_password(password: &str) -> Result<String, CredentialError> {
 /// True when `password` matches the stored PHC hash. A malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -83,7 +83,11 @@ impl Actor {
 
     /// End-users see themselves; staff see everyone.
     pub fn may_view_user(&self, user: UserId) -> Allowed {
-        if self.is_staff() || self.id == user { Ok(()) } else { Err(Denied::NotFound) }
+        if self.is_staff() || self.id == user {
+            Ok(())
+        } else {
+            Err(Denied::NotFound)
+        }
     }
 
     /// Creating, inviting, suspending or changing another person's account. Admins may do it for anyone;
@@ -94,26 +98,38 @@ impl Actor {
             return Ok(());
         }
         if !self.is_staff() {
-            return Err(Denied::Forbidden("only staff may create or change accounts"));
+            return Err(Denied::Forbidden(
+                "only staff may create or change accounts",
+            ));
         }
         if !self.is_account_manager {
-            return Err(Denied::Forbidden("only admins and account managers may create or change accounts"));
+            return Err(Denied::Forbidden(
+                "only admins and account managers may create or change accounts",
+            ));
         }
         if target_role != Role::EndUser {
-            return Err(Denied::Forbidden("account managers may only provision end-users"));
+            return Err(Denied::Forbidden(
+                "account managers may only provision end-users",
+            ));
         }
         if target_org_manager != Some(self.id) {
-            return Err(Denied::Forbidden("account managers may only provision users of organizations they manage"));
+            return Err(Denied::Forbidden(
+                "account managers may only provision users of organizations they manage",
+            ));
         }
         Ok(())
     }
 
     /// Organization records: admins administer all; an account manager may edit the organizations they manage.
     pub fn may_edit_org(&self, org_manager: Option<UserId>) -> Allowed {
-        if self.is_admin() || (self.is_staff() && self.is_account_manager && org_manager == Some(self.id)) {
+        if self.is_admin()
+            || (self.is_staff() && self.is_account_manager && org_manager == Some(self.id))
+        {
             Ok(())
         } else if self.is_staff() {
-            Err(Denied::Forbidden("only admins and the organization's account manager may change it"))
+            Err(Denied::Forbidden(
+                "only admins and the organization's account manager may change it",
+            ))
         } else {
             Err(Denied::Forbidden("end-users may not change organizations"))
         }
@@ -121,7 +137,11 @@ impl Actor {
 
     /// Creating or deleting organizations, groups and ticket forms.
     pub fn may_administer(&self) -> Allowed {
-        if self.is_admin() { Ok(()) } else { Err(Denied::Forbidden("only admins may do this")) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden("only admins may do this"))
+        }
     }
 
     /// Working tickets as an agent: assigning, internal notes, changing group, tags and any status.
@@ -135,14 +155,29 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, org: Option<i64>, am: bool) -> Actor {
-        Actor { id: UserId(1), role, org_id: org.map(OrgId), is_account_manager: am, is_support_manager: false }
+        Actor {
+            id: UserId(1),
+            role,
+            org_id: org.map(OrgId),
+            is_account_manager: am,
+            is_support_manager: false,
+        }
     }
 
     #[test]
     fn scopes() {
-        assert_eq!(actor(Role::Agent, None, false).ticket_scope(), TicketScope::All);
-        assert_eq!(actor(Role::EndUser, Some(7), false).ticket_scope(), TicketScope::Organization(OrgId(7)));
-        assert_eq!(actor(Role::EndUser, None, false).ticket_scope(), TicketScope::Requester(UserId(1)));
+        assert_eq!(
+            actor(Role::Agent, None, false).ticket_scope(),
+            TicketScope::All
+        );
+        assert_eq!(
+            actor(Role::EndUser, Some(7), false).ticket_scope(),
+            TicketScope::Organization(OrgId(7))
+        );
+        assert_eq!(
+            actor(Role::EndUser, None, false).ticket_scope(),
+            TicketScope::Requester(UserId(1))
+        );
         assert!(!actor(Role::EndUser, Some(7), false).sees_org_notes());
     }
 

@@ -64,14 +64,31 @@ pub fn route(s: &Submission<'_>) -> Routing {
                 used.name, used.id, partner.name, partner.id
             ),
         ),
-        (Some(partner), _) => {
-            (Some(partner), false, format!("partner ticket routed by the partner form '{}' (#{})", partner.name, partner.id))
-        }
+        (Some(partner), _) => (
+            Some(partner),
+            false,
+            format!(
+                "partner ticket routed by the partner form '{}' (#{})",
+                partner.name, partner.id
+            ),
+        ),
         (None, Some(f)) => {
-            let how = if s.chosen_form.is_some() { "form" } else { "default form" };
-            (Some(f), false, format!("routed by {how} '{}' (#{})", f.name, f.id))
+            let how = if s.chosen_form.is_some() {
+                "form"
+            } else {
+                "default form"
+            };
+            (
+                Some(f),
+                false,
+                format!("routed by {how} '{}' (#{})", f.name, f.id),
+            )
         }
-        (None, None) => (None, false, "no ticket form: no routing rule applied".to_owned()),
+        (None, None) => (
+            None,
+            false,
+            "no ticket form: no routing rule applied".to_owned(),
+        ),
     };
 
     let group_id = s.explicit_group.or(form.and_then(|f| f.group_id));
@@ -93,7 +110,11 @@ pub fn route(s: &Submission<'_>) -> Routing {
         tags: tags::union(&tags::normalize(&s.tags), &extra),
         misrouted,
         rule,
-        submitted_form_id: if misrouted { requested.map(|f| f.id) } else { None },
+        submitted_form_id: if misrouted {
+            requested.map(|f| f.id)
+        } else {
+            None
+        },
     }
 }
 
@@ -115,8 +136,15 @@ mod tests {
     #[test]
     fn form_routes_group_priority_tags() {
         let f = form(1, Audience::Everyone, 10, &["general"]);
-        let r = route(&Submission { chosen_form: Some(&f), tags: vec!["Mine".into()], ..Default::default() });
-        assert_eq!((r.form_id, r.group_id, r.priority), (Some(FormId(1)), Some(GroupId(10)), Some(Priority::High)));
+        let r = route(&Submission {
+            chosen_form: Some(&f),
+            tags: vec!["Mine".into()],
+            ..Default::default()
+        });
+        assert_eq!(
+            (r.form_id, r.group_id, r.priority),
+            (Some(FormId(1)), Some(GroupId(10)), Some(Priority::High))
+        );
         assert_eq!(r.tags, vec!["mine", "general"]);
         assert!(!r.misrouted);
     }
@@ -130,21 +158,39 @@ mod tests {
             explicit_priority: Some(Priority::Low),
             ..Default::default()
         });
-        assert_eq!((r.group_id, r.priority), (Some(GroupId(99)), Some(Priority::Low)));
+        assert_eq!(
+            (r.group_id, r.priority),
+            (Some(GroupId(99)), Some(Priority::Low))
+        );
     }
 
     #[test]
     fn partner_using_other_form_is_corrected() {
         let general = form(1, Audience::Everyone, 10, &["general"]);
         let partner = form(2, Audience::Partners, 20, &["alliance"]);
-        let r = route(&Submission { chosen_form: Some(&general), partner_form: Some(&partner), ..Default::default() });
-        assert_eq!((r.form_id, r.group_id), (Some(FormId(2)), Some(GroupId(20))));
+        let r = route(&Submission {
+            chosen_form: Some(&general),
+            partner_form: Some(&partner),
+            ..Default::default()
+        });
+        assert_eq!(
+            (r.form_id, r.group_id),
+            (Some(FormId(2)), Some(GroupId(20)))
+        );
         assert!(r.misrouted);
         assert_eq!(r.submitted_form_id, Some(FormId(1)));
         assert_eq!(r.tags, vec!["alliance", MISROUTED_TAG]);
-        let ok = route(&Submission { chosen_form: Some(&partner), partner_form: Some(&partner), ..Default::default() });
+        let ok = route(&Submission {
+            chosen_form: Some(&partner),
+            partner_form: Some(&partner),
+            ..Default::default()
+        });
         assert!(!ok.misrouted);
-        let none = route(&Submission { default_form: Some(&general), partner_form: Some(&partner), ..Default::default() });
+        let none = route(&Submission {
+            default_form: Some(&general),
+            partner_form: Some(&partner),
+            ..Default::default()
+        });
         assert_eq!((none.form_id, none.misrouted), (Some(FormId(2)), false));
     }
 

@@ -8,7 +8,13 @@ where
 {
     let mut out: Vec<String> = Vec::new();
     for t in tags {
-        let t = t.as_ref().trim().to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
+        let t = t
+            .as_ref()
+            .trim()
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("_");
         if !t.is_empty() && !out.contains(&t) {
             out.push(t);
         }
@@ -36,7 +42,13 @@ mod tests {
 
     #[test]
     fn normalizes_and_dedups() {
-        assert_eq!(normalize(["  Foo Bar", "foo_bar", "", "X"]), vec!["foo_bar", "x"]);
-        assert_eq!(from_stored(&to_stored(&normalize(["a", "b"]))), vec!["a", "b"]);
+        assert_eq!(
+            normalize(["  Foo Bar", "foo_bar", "", "X"]),
+            vec!["foo_bar", "x"]
+        );
+        assert_eq!(
+            from_stored(&to_stored(&normalize(["a", "b"]))),
+            vec!["a", "b"]
+        );
     }
 }

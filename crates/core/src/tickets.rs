@@ -23,7 +23,10 @@ string_enum!(
 impl TicketStatus {
     /// Statuses an end-user sees as "open" in the requests API.
     pub fn is_open_for_requester(self) -> bool {
-        matches!(self, TicketStatus::New | TicketStatus::Open | TicketStatus::Pending | TicketStatus::Hold)
+        matches!(
+            self,
+            TicketStatus::New | TicketStatus::Open | TicketStatus::Pending | TicketStatus::Hold
+        )
     }
 
     /// A closed ticket is frozen: Zendesk refuses any change to it.

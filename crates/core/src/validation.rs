@@ -17,11 +17,19 @@ pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
     pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        Invalid(vec![FieldError { field: field.to_owned(), code, message: message.into() }])
+        Invalid(vec![FieldError {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }])
     }
 
     pub fn push(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.to_owned(), code, message: message.into() });
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        });
     }
 
     /// `Ok(())` when nothing was collected, so builders can end with `errors.into_result()?`.
@@ -32,7 +40,11 @@ impl Invalid {
 
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -45,7 +57,11 @@ pub fn required_text(errors: &mut Invalid, field: &str, value: &str, max: usize)
     if v.is_empty() {
         errors.push(field, "BlankValue", format!("{field} cannot be blank"));
     } else if v.chars().count() > max {
-        errors.push(field, "TooLong", format!("{field} is too long (maximum is {max} characters)"));
+        errors.push(
+            field,
+            "TooLong",
+            format!("{field} is too long (maximum is {max} characters)"),
+        );
     }
     v.to_owned()
 }

@@ -17,12 +17,18 @@ pub struct AuditActor {
 
 impl AuditActor {
     pub fn user(id: i64, email: &str) -> AuditActor {
-        AuditActor { id: Some(id), label: email.to_owned() }
+        AuditActor {
+            id: Some(id),
+            label: email.to_owned(),
+        }
     }
 
     /// The operator running an admin command on the server's machine.
     pub fn cli() -> AuditActor {
-        AuditActor { id: None, label: "cli".to_owned() }
+        AuditActor {
+            id: None,
+            label: "cli".to_owned(),
+        }
     }
 }
 
@@ -51,11 +57,16 @@ pub struct AuditEntry {
 }
 
 fn to_json<T: Serialize>(v: Option<&T>) -> Result<Option<String>, DbError> {
-    v.map(|v| serde_json::to_string(v).map_err(|e| DbError::Corrupt(e.to_string()))).transpose()
+    v.map(|v| serde_json::to_string(v).map_err(|e| DbError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 /// Appends one audit row; returns its id.
-pub async fn record<B: Serialize, A: Serialize>(conn: &mut Conn, actor: &AuditActor, c: Change<'_, B, A>) -> Result<i64, DbError> {
+pub async fn record<B: Serialize, A: Serialize>(
+    conn: &mut Conn,
+    actor: &AuditActor,
+    c: Change<'_, B, A>,
+) -> Result<i64, DbError> {
     conn.insert(
         "INSERT INTO audit_log (actor_id, actor_label, action, entity_type, entity_id, organization_id, before_json, after_json, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -66,7 +77,9 @@ pub async fn record<B: Serialize, A: Serialize>(conn: &mut Conn, actor: &AuditAc
 
 fn from_row(r: &Row) -> Result<AuditEntry, DbError> {
     let json = |col: &str| -> Result<Option<serde_json::Value>, DbError> {
-        r.opt_text(col)?.map(|s| serde_json::from_str(&s).map_err(|e| DbError::Corrupt(e.to_string()))).transpose()
+        r.opt_text(col)?
+            .map(|s| serde_json::from_str(&s).map_err(|e| DbError::Corrupt(e.to_string())))
+            .transpose()
     };
     Ok(AuditEntry {
         id: r.i64("id")?,
@@ -83,15 +96,30 @@ fn from_row(r: &Row) -> Result<AuditEntry, DbError> {
 }
 
 /// The trail of one record, oldest first.
-pub async fn for_entity(conn: &mut Conn, entity_type: &str, entity_id: i64, window: Window) -> Result<Page<AuditEntry>, DbError> {
+pub async fn for_entity(
+    conn: &mut Conn,
+    entity_type: &str,
+    entity_id: i64,
+    window: Window,
+) -> Result<Page<AuditEntry>, DbError> {
     let mut a = args![entity_type, entity_id];
-    let sql = format!("SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ?{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ?{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 /// Everything recorded about one organization, oldest first.
-pub async fn for_organization(conn: &mut Conn, organization_id: i64, window: Window) -> Result<Page<AuditEntry>, DbError> {
+pub async fn for_organization(
+    conn: &mut Conn,
+    organization_id: i64,
+    window: Window,
+) -> Result<Page<AuditEntry>, DbError> {
     let mut a = args![organization_id];
-    let sql = format!("SELECT * FROM audit_log WHERE organization_id = ?{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM audit_log WHERE organization_id = ?{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{PgPool, Postgres, Row as _, Sqlite, SqlitePool, Transaction};
 
 use crate::error::DbError;
@@ -40,7 +42,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(opts).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(opts)
+                .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
@@ -50,7 +55,9 @@ impl Db {
                 .await?;
             Ok(Db::Postgres(pool))
         } else {
-            Err(DbError::Config("database URL must start with sqlite:// or postgres://".into()))
+            Err(DbError::Config(
+                "database URL must start with sqlite:// or postgres://".into(),
+            ))
         }
     }
 
@@ -79,7 +86,10 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.conn().fetch_optional("SELECT 1 AS one", &[]).await.is_ok()
+        self.conn()
+            .fetch_optional("SELECT 1 AS one", &[])
+            .await
+            .is_ok()
     }
 
     pub async fn close(&self) {
@@ -262,16 +272,25 @@ impl Conn {
     }
 
     pub async fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<Row>, DbError> {
-        Ok(run!(self, sql, args, fetch_all, |rows| rows.into_iter().map(Row::from).collect()))
+        Ok(run!(self, sql, args, fetch_all, |rows| rows
+            .into_iter()
+            .map(Row::from)
+            .collect()))
     }
 
-    pub async fn fetch_optional(&mut self, sql: &str, args: &[Arg]) -> Result<Option<Row>, DbError> {
+    pub async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Option<Row>, DbError> {
         Ok(run!(self, sql, args, fetch_optional, |row| row.map(Row::from)))
     }
 
     /// Like `fetch_optional`, with no row being [`DbError::NotFound`].
     pub async fn fetch_one(&mut self, sql: &str, args: &[Arg]) -> Result<Row, DbError> {
-        self.fetch_optional(sql, args).await?.ok_or(DbError::NotFound)
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or(DbError::NotFound)
     }
 
     /// Runs a statement; returns the number of rows it changed.
@@ -324,9 +343,18 @@ impl From<PgRow> for Row {
 }
 
 /// A type both drivers can decode.
-pub trait Column: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+pub trait Column:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
 impl<T> Column for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
 {
 }
 
@@ -359,7 +387,8 @@ impl Row {
     }
 
     pub fn time(&self, col: &str) -> Result<DateTime<Utc>, DbError> {
-        self.opt_time(col)?.ok_or_else(|| DbError::Corrupt(format!("{col} is NULL")))
+        self.opt_time(col)?
+            .ok_or_else(|| DbError::Corrupt(format!("{col} is NULL")))
     }
 
     pub fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, DbError> {
@@ -381,12 +410,18 @@ mod tests {
 
     #[test]
     fn numbers_placeholders() {
-        assert_eq!(numbered("SELECT a FROM t WHERE b = ? AND c IN (?, ?)"), "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)");
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE b = ? AND c IN (?, ?)"),
+            "SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)"
+        );
     }
 
     #[test]
     fn sqlite_time_is_fixed_width() {
         let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").map(|t| t.with_timezone(&Utc));
-        assert_eq!(t.map(|t| sqlite_time(&t)).ok(), Some("2026-01-02T03:04:05.000000Z".to_owned()));
+        assert_eq!(
+            t.map(|t| sqlite_time(&t)).ok(),
+            Some("2026-01-02T03:04:05.000000Z".to_owned())
+        );
     }
 }

@@ -15,7 +15,9 @@ pub enum DbError {
     #[error("database configuration: {0}")]
     Config(String),
     /// The database was migrated by a newer partnerdesk: refuse to run rather than corrupt it.
-    #[error("database schema version {found} is newer than this program knows ({known}); upgrade partnerdesk")]
+    #[error(
+        "database schema version {found} is newer than this program knows ({known}); upgrade partnerdesk"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Other(sqlx::Error),
@@ -26,7 +28,9 @@ impl From<sqlx::Error> for DbError {
         match e {
             sqlx::Error::RowNotFound => DbError::NotFound,
             sqlx::Error::Database(ref db) => match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => DbError::Conflict { constraint: constraint_name(db.as_ref()) },
+                sqlx::error::ErrorKind::UniqueViolation => DbError::Conflict {
+                    constraint: constraint_name(db.as_ref()),
+                },
                 sqlx::error::ErrorKind::ForeignKeyViolation => DbError::MissingReference,
                 _ => DbError::Other(e),
             },
@@ -42,7 +46,9 @@ fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
         return name.to_owned();
     }
     let msg = db.message();
-    msg.split_once("failed: ").map(|(_, cols)| cols.to_owned()).unwrap_or_else(|| msg.to_owned())
+    msg.split_once("failed: ")
+        .map(|(_, cols)| cols.to_owned())
+        .unwrap_or_else(|| msg.to_owned())
 }
 
 impl DbError {

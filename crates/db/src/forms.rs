@@ -63,7 +63,10 @@ fn from_row(r: &Row) -> Result<TicketForm, DbError> {
         is_default: r.boolean("is_default")?,
         audience: parse_enum("audience", &r.text("audience")?, Audience::parse)?,
         group_id: r.opt_i64("group_id")?.map(GroupId),
-        priority: r.opt_text("priority")?.map(|p| parse_enum("priority", &p, Priority::parse)).transpose()?,
+        priority: r
+            .opt_text("priority")?
+            .map(|p| parse_enum("priority", &p, Priority::parse))
+            .transpose()?,
         tags: tags::from_stored(&r.text("tags")?),
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
@@ -71,12 +74,20 @@ fn from_row(r: &Row) -> Result<TicketForm, DbError> {
 }
 
 pub async fn get(conn: &mut Conn, id: FormId) -> Result<TicketForm, DbError> {
-    from_row(&conn.fetch_one("SELECT * FROM ticket_forms WHERE id = ?", &args![id.0]).await?)
+    from_row(
+        &conn
+            .fetch_one("SELECT * FROM ticket_forms WHERE id = ?", &args![id.0])
+            .await?,
+    )
 }
 
 /// All forms in display order (there are a handful; Zendesk does not paginate them either).
 pub async fn list(conn: &mut Conn) -> Result<Vec<TicketForm>, DbError> {
-    conn.fetch_all("SELECT * FROM ticket_forms ORDER BY position, id", &[]).await?.iter().map(from_row).collect()
+    conn.fetch_all("SELECT * FROM ticket_forms ORDER BY position, id", &[])
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
 }
 
 /// The active default form, used when a ticket names none.
@@ -93,11 +104,19 @@ pub async fn partner_form(conn: &mut Conn) -> Result<Option<TicketForm>, DbError
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Result<TicketForm, DbError> {
+pub async fn create(
+    conn: &mut Conn,
+    f: &FormFields,
+    actor: &AuditActor,
+) -> Result<TicketForm, DbError> {
     let t = now();
     if f.is_default {
         // One default form: the new one replaces the old.
-        conn.execute("UPDATE ticket_forms SET is_default = ?, updated_at = ? WHERE is_default = ?", &args![false, t, true]).await?;
+        conn.execute(
+            "UPDATE ticket_forms SET is_default = ?, updated_at = ? WHERE is_default = ?",
+            &args![false, t, true],
+        )
+        .await?;
     }
     let id = conn
         .insert(
@@ -120,7 +139,14 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
         )
         .await?;
     let form = get(conn, FormId(id)).await?;
-    let change = Change { action: "ticket_form.create", entity_type: "ticket_form", entity_id: id, organization_id: None, before: None::<&()>, after: Some(&form) };
+    let change = Change {
+        action: "ticket_form.create",
+        entity_type: "ticket_form",
+        entity_id: id,
+        organization_id: None,
+        before: None::<&()>,
+        after: Some(&form),
+    };
     audit::record(conn, actor, change).await?;
     Ok(form)
 }

@@ -31,24 +31,45 @@ fn from_row(r: &Row) -> Result<Group, DbError> {
 }
 
 pub async fn get(conn: &mut Conn, id: GroupId) -> Result<Group, DbError> {
-    from_row(&conn.fetch_one("SELECT * FROM agent_groups WHERE id = ?", &args![id.0]).await?)
+    from_row(
+        &conn
+            .fetch_one("SELECT * FROM agent_groups WHERE id = ?", &args![id.0])
+            .await?,
+    )
 }
 
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Group, DbError> {
-    from_row(&conn.fetch_one("SELECT * FROM agent_groups WHERE name_key = ?", &args![name.trim().to_lowercase()]).await?)
+    from_row(
+        &conn
+            .fetch_one(
+                "SELECT * FROM agent_groups WHERE name_key = ?",
+                &args![name.trim().to_lowercase()],
+            )
+            .await?,
+    )
 }
 
 pub async fn list(conn: &mut Conn, window: Window) -> Result<Page<Group>, DbError> {
     let mut a = Vec::new();
-    let sql = format!("SELECT * FROM agent_groups WHERE 1 = 1{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM agent_groups WHERE 1 = 1{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
-    conn.fetch_one("SELECT COUNT(*) AS n FROM agent_groups", &[]).await?.i64("n")
+    conn.fetch_one("SELECT COUNT(*) AS n FROM agent_groups", &[])
+        .await?
+        .i64("n")
 }
 
-pub async fn create(conn: &mut Conn, name: &str, description: &str, actor: &AuditActor) -> Result<Group, DbError> {
+pub async fn create(
+    conn: &mut Conn,
+    name: &str,
+    description: &str,
+    actor: &AuditActor,
+) -> Result<Group, DbError> {
     let t = now();
     let id = conn
         .insert(
@@ -57,7 +78,14 @@ pub async fn create(conn: &mut Conn, name: &str, description: &str, actor: &Audi
         )
         .await?;
     let group = get(conn, GroupId(id)).await?;
-    let change = Change { action: "group.create", entity_type: "group", entity_id: id, organization_id: None, before: None::<&()>, after: Some(&group) };
+    let change = Change {
+        action: "group.create",
+        entity_type: "group",
+        entity_id: id,
+        organization_id: None,
+        before: None::<&()>,
+        after: Some(&group),
+    };
     audit::record(conn, actor, change).await?;
     Ok(group)
 }

@@ -29,7 +29,11 @@ pub struct Window {
 
 impl Window {
     pub fn first(limit: i64) -> Window {
-        Window { after_id: None, offset: 0, limit }
+        Window {
+            after_id: None,
+            offset: 0,
+            limit,
+        }
     }
 
     /// `AND id > ? ORDER BY id LIMIT ? OFFSET ?` for a table aliased or named `table`, with its arguments.
@@ -54,14 +58,26 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub(crate) fn from_rows(rows: Vec<Row>, window: &Window, map: impl Fn(&Row) -> Result<T, DbError>) -> Result<Page<T>, DbError> {
+    pub(crate) fn from_rows(
+        rows: Vec<Row>,
+        window: &Window,
+        map: impl Fn(&Row) -> Result<T, DbError>,
+    ) -> Result<Page<T>, DbError> {
         let has_more = rows.len() as i64 > window.limit;
-        let items = rows.iter().take(window.limit.max(0) as usize).map(map).collect::<Result<Vec<T>, DbError>>()?;
+        let items = rows
+            .iter()
+            .take(window.limit.max(0) as usize)
+            .map(map)
+            .collect::<Result<Vec<T>, DbError>>()?;
         Ok(Page { items, has_more })
     }
 }
 
 /// Parses a stored enum value, or reports the row as corrupt.
-pub(crate) fn parse_enum<T>(col: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, DbError> {
+pub(crate) fn parse_enum<T>(
+    col: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, DbError> {
     parse(value).ok_or_else(|| DbError::Corrupt(format!("{col} has unknown value '{value}'")))
 }

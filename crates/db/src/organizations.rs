@@ -84,28 +84,52 @@ fn scope_sql(scope: OrgScope, args: &mut Vec<Arg>) -> &'static str {
 
 pub async fn get(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organization, DbError> {
     let mut a = args![id.0];
-    let sql = format!("SELECT * FROM organizations WHERE id = ?{}", scope_sql(scope, &mut a));
+    let sql = format!(
+        "SELECT * FROM organizations WHERE id = ?{}",
+        scope_sql(scope, &mut a)
+    );
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbError> {
-    from_row(&conn.fetch_one("SELECT * FROM organizations WHERE name_key = ?", &args![name.trim().to_lowercase()]).await?)
+    from_row(
+        &conn
+            .fetch_one(
+                "SELECT * FROM organizations WHERE name_key = ?",
+                &args![name.trim().to_lowercase()],
+            )
+            .await?,
+    )
 }
 
-pub async fn list(conn: &mut Conn, scope: OrgScope, window: Window) -> Result<Page<Organization>, DbError> {
+pub async fn list(
+    conn: &mut Conn,
+    scope: OrgScope,
+    window: Window,
+) -> Result<Page<Organization>, DbError> {
     let mut a = Vec::new();
     let filter = scope_sql(scope, &mut a);
-    let sql = format!("SELECT * FROM organizations WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM organizations WHERE 1 = 1{filter}{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 pub async fn count(conn: &mut Conn, scope: OrgScope) -> Result<i64, DbError> {
     let mut a = Vec::new();
-    let sql = format!("SELECT COUNT(*) AS n FROM organizations WHERE 1 = 1{}", scope_sql(scope, &mut a));
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM organizations WHERE 1 = 1{}",
+        scope_sql(scope, &mut a)
+    );
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
-pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
+pub async fn create(
+    conn: &mut Conn,
+    f: &OrgFields,
+    actor: &AuditActor,
+) -> Result<Organization, DbError> {
     let t = now();
     let notes_at = (!f.notes.is_empty() || !f.details.is_empty()).then_some(t);
     let id = conn
@@ -129,18 +153,33 @@ pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Resul
         )
         .await?;
     let org = get(conn, OrgId(id), OrgScope::All).await?;
-    let change = Change { action: "organization.create", entity_type: "organization", entity_id: id, organization_id: Some(id), before: None::<&()>, after: Some(&org) };
+    let change = Change {
+        action: "organization.create",
+        entity_type: "organization",
+        entity_id: id,
+        organization_id: Some(id),
+        before: None::<&()>,
+        after: Some(&org),
+    };
     audit::record(conn, actor, change).await?;
     Ok(org)
 }
 
-pub async fn update(conn: &mut Conn, before: &Organization, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
+pub async fn update(
+    conn: &mut Conn,
+    before: &Organization,
+    f: &OrgFields,
+    actor: &AuditActor,
+) -> Result<Organization, DbError> {
     let t = now();
     let notes_changed = f.notes != before.notes || f.details != before.details;
     let (notes_at, notes_by) = if notes_changed {
         (Some(t), actor.id)
     } else {
-        (before.notes_updated_at, before.notes_updated_by_id.map(|u| u.0))
+        (
+            before.notes_updated_at,
+            before.notes_updated_by_id.map(|u| u.0),
+        )
     };
     conn.execute(
         "UPDATE organizations SET name = ?, name_key = ?, notes = ?, details = ?, domain_names = ?, tags = ?, alliance_partner = ?, \
@@ -162,14 +201,33 @@ pub async fn update(conn: &mut Conn, before: &Organization, f: &OrgFields, actor
     )
     .await?;
     let after = get(conn, before.id, OrgScope::All).await?;
-    let change = Change { action: "organization.update", entity_type: "organization", entity_id: before.id.0, organization_id: Some(before.id.0), before: Some(before), after: Some(&after) };
+    let change = Change {
+        action: "organization.update",
+        entity_type: "organization",
+        entity_id: before.id.0,
+        organization_id: Some(before.id.0),
+        before: Some(before),
+        after: Some(&after),
+    };
     audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
-pub async fn delete(conn: &mut Conn, org: &Organization, actor: &AuditActor) -> Result<(), DbError> {
-    conn.execute("DELETE FROM organizations WHERE id = ?", &args![org.id.0]).await?;
-    let change = Change { action: "organization.delete", entity_type: "organization", entity_id: org.id.0, organization_id: Some(org.id.0), before: Some(org), after: None::<&()> };
+pub async fn delete(
+    conn: &mut Conn,
+    org: &Organization,
+    actor: &AuditActor,
+) -> Result<(), DbError> {
+    conn.execute("DELETE FROM organizations WHERE id = ?", &args![org.id.0])
+        .await?;
+    let change = Change {
+        action: "organization.delete",
+        entity_type: "organization",
+        entity_id: org.id.0,
+        organization_id: Some(org.id.0),
+        before: Some(org),
+        after: None::<&()>,
+    };
     audit::record(conn, actor, change).await?;
     Ok(())
 }

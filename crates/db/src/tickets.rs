@@ -69,13 +69,16 @@ pub struct NewTicket {
     pub submitter_id: UserId,
     pub via: String,
     pub routing: serde_json::Value,
+    /// Comments written after the description in the same transaction (e.g. a routing notice).
+    pub follow_ups: Vec<NewComment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comment {
     pub id: CommentId,
     pub ticket_id: TicketId,
-    pub author_id: UserId,
+    /// `None` for comments the system writes (e.g. the misrouted-form notice).
+    pub author_id: Option<UserId>,
     pub body: String,
     pub public: bool,
     pub via: String,
@@ -83,7 +86,7 @@ pub struct Comment {
 }
 
 pub struct NewComment {
-    pub author_id: UserId,
+    pub author_id: Option<UserId>,
     pub body: String,
     pub public: bool,
     pub via: String,
@@ -97,13 +100,17 @@ struct TicketRecord<'a> {
 }
 
 fn from_row(r: &Row) -> Result<Ticket, DbError> {
-    let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
+    let routing = serde_json::from_str(&r.text("routing")?)
+        .map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
     Ok(Ticket {
         id: TicketId(r.i64("id")?),
         subject: r.text("subject")?,
         description: r.text("description")?,
         status: parse_enum("status", &r.text("status")?, TicketStatus::parse)?,
-        priority: r.opt_text("priority")?.map(|p| parse_enum("priority", &p, Priority::parse)).transpose()?,
+        priority: r
+            .opt_text("priority")?
+            .map(|p| parse_enum("priority", &p, Priority::parse))
+            .transpose()?,
         requester_id: UserId(r.i64("requester_id")?),
         submitter_id: UserId(r.i64("submitter_id")?),
         organization_id: r.opt_i64("organization_id")?.map(OrgId),
@@ -122,7 +129,7 @@ fn comment_from_row(r: &Row) -> Result<Comment, DbError> {
     Ok(Comment {
         id: CommentId(r.i64("id")?),
         ticket_id: TicketId(r.i64("ticket_id")?),
-        author_id: UserId(r.i64("author_id")?),
+        author_id: r.opt_i64("author_id")?.map(UserId),
         body: r.text("body")?,
         public: r.boolean("public")?,
         via: r.text("via")?,
@@ -144,7 +151,14 @@ pub struct TicketFilter {
 
 impl TicketFilter {
     pub fn scoped(scope: TicketScope) -> TicketFilter {
-        TicketFilter { scope, statuses: Vec::new(), group_id: None, assignee_id: None, requester_id: None, organization_id: None }
+        TicketFilter {
+            scope,
+            statuses: Vec::new(),
+            group_id: None,
+            assignee_id: None,
+            requester_id: None,
+            organization_id: None,
+        }
     }
 }
 
@@ -167,7 +181,11 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
     if !f.statuses.is_empty() {
         let marks = vec!["?"; f.statuses.len()].join(", ");
         s.push_str(&format!(" AND status IN ({marks})"));
-        a.extend(f.statuses.iter().map(|st| Arg::Text(st.as_str().to_owned())));
+        a.extend(
+            f.statuses
+                .iter()
+                .map(|st| Arg::Text(st.as_str().to_owned())),
+        );
     }
     for (col, v) in [
         ("group_id", f.group_id.map(|g| g.0)),
@@ -185,36 +203,58 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
 
 pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
     let mut a = args![id.0];
-    let sql = format!("SELECT * FROM tickets WHERE id = ?{}", scope_sql(scope, &mut a));
+    let sql = format!(
+        "SELECT * FROM tickets WHERE id = ?{}",
+        scope_sql(scope, &mut a)
+    );
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
-pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
+pub async fn list(
+    conn: &mut Conn,
+    f: &TicketFilter,
+    window: Window,
+) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
-    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM tickets WHERE 1 = 1{filter}{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 pub async fn count(conn: &mut Conn, f: &TicketFilter) -> Result<i64, DbError> {
     let mut a = Vec::new();
-    let sql = format!("SELECT COUNT(*) AS n FROM tickets WHERE 1 = 1{}", filter_sql(f, &mut a));
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM tickets WHERE 1 = 1{}",
+        filter_sql(f, &mut a)
+    );
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
-async fn add_comment(conn: &mut Conn, ticket: TicketId, c: &NewComment, at: DateTime<Utc>) -> Result<Comment, DbError> {
+async fn add_comment(
+    conn: &mut Conn,
+    ticket: TicketId,
+    c: &NewComment,
+    at: DateTime<Utc>,
+) -> Result<Comment, DbError> {
     let row = conn
         .fetch_one(
             "INSERT INTO comments (ticket_id, author_id, body, public, via, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-            &args![ticket.0, c.author_id.0, c.body.as_str(), c.public, c.via.as_str(), at],
+            &args![ticket.0, c.author_id.map(|u| u.0), c.body.as_str(), c.public, c.via.as_str(), at],
         )
         .await?;
     comment_from_row(&row)
 }
 
-/// Creates a ticket with its first comment (the description). Returns the ticket, the comment and the id of
+/// Creates a ticket with its first comment (the description) and any follow-up comments. Returns the ticket, the comment and the id of
 /// the audit row, which the API answers as the Zendesk `audit`.
-pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Result<(Ticket, Comment, i64), DbError> {
+pub async fn create(
+    conn: &mut Conn,
+    new: &NewTicket,
+    actor: &AuditActor,
+) -> Result<(Ticket, Comment, i64), DbError> {
     let t = now();
     let f = &new.fields;
     let id = conn
@@ -241,11 +281,29 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
             ],
         )
         .await?;
-    let first = NewComment { author_id: new.submitter_id, body: new.description.clone(), public: true, via: new.via.clone() };
+    let first = NewComment {
+        author_id: Some(new.submitter_id),
+        body: new.description.clone(),
+        public: true,
+        via: new.via.clone(),
+    };
     let comment = add_comment(conn, TicketId(id), &first, t).await?;
+    for c in &new.follow_ups {
+        add_comment(conn, TicketId(id), c, t).await?;
+    }
     let ticket = get(conn, TicketId(id), TicketScope::All).await?;
-    let record = TicketRecord { ticket: &ticket, comment: Some(&comment) };
-    let change = Change { action: "ticket.create", entity_type: "ticket", entity_id: id, organization_id: ticket.organization_id.map(|o| o.0), before: None::<&()>, after: Some(&record) };
+    let record = TicketRecord {
+        ticket: &ticket,
+        comment: Some(&comment),
+    };
+    let change = Change {
+        action: "ticket.create",
+        entity_type: "ticket",
+        entity_id: id,
+        organization_id: ticket.organization_id.map(|o| o.0),
+        before: None::<&()>,
+        after: Some(&record),
+    };
     let audit_id = audit::record(conn, actor, change).await?;
     Ok((ticket, comment, audit_id))
 }
@@ -282,28 +340,66 @@ pub async fn update(
         None => None,
     };
     let after = get(conn, before.id, TicketScope::All).await?;
-    let (b, a) = (TicketRecord { ticket: before, comment: None }, TicketRecord { ticket: &after, comment: comment.as_ref() });
-    let change = Change { action: "ticket.update", entity_type: "ticket", entity_id: before.id.0, organization_id: after.organization_id.map(|o| o.0), before: Some(&b), after: Some(&a) };
+    let (b, a) = (
+        TicketRecord {
+            ticket: before,
+            comment: None,
+        },
+        TicketRecord {
+            ticket: &after,
+            comment: comment.as_ref(),
+        },
+    );
+    let change = Change {
+        action: "ticket.update",
+        entity_type: "ticket",
+        entity_id: before.id.0,
+        organization_id: after.organization_id.map(|o| o.0),
+        before: Some(&b),
+        after: Some(&a),
+    };
     let audit_id = audit::record(conn, actor, change).await?;
     Ok((after, comment, audit_id))
 }
 
 /// The conversation of a ticket, oldest first; internal notes only when `include_internal`.
-pub async fn comments(conn: &mut Conn, ticket: TicketId, include_internal: bool, window: Window) -> Result<Page<Comment>, DbError> {
+pub async fn comments(
+    conn: &mut Conn,
+    ticket: TicketId,
+    include_internal: bool,
+    window: Window,
+) -> Result<Page<Comment>, DbError> {
     let mut a = args![ticket.0];
-    let visibility = if include_internal { "" } else { " AND public = ?" };
+    let visibility = if include_internal {
+        ""
+    } else {
+        " AND public = ?"
+    };
     if !include_internal {
         a.push(Arg::Bool(true));
     }
-    let sql = format!("SELECT * FROM comments WHERE ticket_id = ?{visibility}{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT * FROM comments WHERE ticket_id = ?{visibility}{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, comment_from_row)
 }
 
-pub async fn count_comments(conn: &mut Conn, ticket: TicketId, include_internal: bool) -> Result<i64, DbError> {
+pub async fn count_comments(
+    conn: &mut Conn,
+    ticket: TicketId,
+    include_internal: bool,
+) -> Result<i64, DbError> {
     let (sql, a) = if include_internal {
-        ("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?", args![ticket.0])
+        (
+            "SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?",
+            args![ticket.0],
+        )
     } else {
-        ("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ? AND public = ?", args![ticket.0, true])
+        (
+            "SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ? AND public = ?",
+            args![ticket.0, true],
+        )
     };
     conn.fetch_one(sql, &a).await?.i64("n")
 }

@@ -93,12 +93,23 @@ fn from_row(r: &Row) -> Result<User, DbError> {
 }
 
 pub async fn get(conn: &mut Conn, id: UserId) -> Result<User, DbError> {
-    from_row(&conn.fetch_one(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"), &args![id.0]).await?)
+    from_row(
+        &conn
+            .fetch_one(
+                &format!("SELECT {COLUMNS} FROM users WHERE id = ?"),
+                &args![id.0],
+            )
+            .await?,
+    )
 }
 
 pub async fn by_email(conn: &mut Conn, email: &str) -> Result<User, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?");
-    from_row(&conn.fetch_one(&sql, &args![email.trim().to_lowercase()]).await?)
+    from_row(
+        &conn
+            .fetch_one(&sql, &args![email.trim().to_lowercase()])
+            .await?,
+    )
 }
 
 /// Filters for listing users.
@@ -124,18 +135,29 @@ fn filter_sql(f: &UserFilter, a: &mut Vec<Arg>) -> String {
 pub async fn list(conn: &mut Conn, f: &UserFilter, window: Window) -> Result<Page<User>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE 1 = 1{filter}{}",
+        window.sql("id", &mut a)
+    );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 pub async fn count(conn: &mut Conn, f: &UserFilter) -> Result<i64, DbError> {
     let mut a = Vec::new();
-    let sql = format!("SELECT COUNT(*) AS n FROM users WHERE 1 = 1{}", filter_sql(f, &mut a));
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM users WHERE 1 = 1{}",
+        filter_sql(f, &mut a)
+    );
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
 /// Creates an account. With `password_hash` it is active at once; without, it waits for an invitation.
-pub async fn create(conn: &mut Conn, f: &UserFields, password_hash: Option<&str>, actor: &AuditActor) -> Result<User, DbError> {
+pub async fn create(
+    conn: &mut Conn,
+    f: &UserFields,
+    password_hash: Option<&str>,
+    actor: &AuditActor,
+) -> Result<User, DbError> {
     let t = now();
     let id = conn
         .insert(
@@ -158,12 +180,24 @@ pub async fn create(conn: &mut Conn, f: &UserFields, password_hash: Option<&str>
         )
         .await?;
     let user = get(conn, UserId(id)).await?;
-    let change = Change { action: "user.create", entity_type: "user", entity_id: id, organization_id: user.organization_id.map(|o| o.0), before: None::<&()>, after: Some(&user) };
+    let change = Change {
+        action: "user.create",
+        entity_type: "user",
+        entity_id: id,
+        organization_id: user.organization_id.map(|o| o.0),
+        before: None::<&()>,
+        after: Some(&user),
+    };
     audit::record(conn, actor, change).await?;
     Ok(user)
 }
 
-pub async fn update(conn: &mut Conn, before: &User, f: &UserFields, actor: &AuditActor) -> Result<User, DbError> {
+pub async fn update(
+    conn: &mut Conn,
+    before: &User,
+    f: &UserFields,
+    actor: &AuditActor,
+) -> Result<User, DbError> {
     conn.execute(
         "UPDATE users SET email = ?, name = ?, role = ?, is_account_manager = ?, is_support_manager = ?, organization_id = ?, \
          status = ?, time_zone = ?, updated_at = ? WHERE id = ?",
@@ -187,59 +221,110 @@ pub async fn update(conn: &mut Conn, before: &User, f: &UserFields, actor: &Audi
         (UserStatus::Suspended, s) if s != UserStatus::Suspended => "user.reactivate",
         _ => "user.update",
     };
-    let change = Change { action, entity_type: "user", entity_id: before.id.0, organization_id: after.organization_id.map(|o| o.0), before: Some(before), after: Some(&after) };
+    let change = Change {
+        action,
+        entity_type: "user",
+        entity_id: before.id.0,
+        organization_id: after.organization_id.map(|o| o.0),
+        before: Some(before),
+        after: Some(&after),
+    };
     audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
 /// The stored argon2 hash, if the user has set a password.
 pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>, DbError> {
-    conn.fetch_one("SELECT password_hash FROM users WHERE id = ?", &args![id.0]).await?.opt_text("password_hash")
+    conn.fetch_one("SELECT password_hash FROM users WHERE id = ?", &args![id.0])
+        .await?
+        .opt_text("password_hash")
 }
 
 /// Sets a password; an invited account becomes active (a suspended one stays suspended).
-pub async fn set_password(conn: &mut Conn, user: &User, hash: &str, actor: &AuditActor) -> Result<User, DbError> {
+pub async fn set_password(
+    conn: &mut Conn,
+    user: &User,
+    hash: &str,
+    actor: &AuditActor,
+) -> Result<User, DbError> {
     conn.execute(
         "UPDATE users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
         &args![hash, now(), user.id.0],
     )
     .await?;
     let after = get(conn, user.id).await?;
-    let change = Change { action: "user.set_password", entity_type: "user", entity_id: user.id.0, organization_id: user.organization_id.map(|o| o.0), before: Some(user), after: Some(&after) };
+    let change = Change {
+        action: "user.set_password",
+        entity_type: "user",
+        entity_id: user.id.0,
+        organization_id: user.organization_id.map(|o| o.0),
+        before: Some(user),
+        after: Some(&after),
+    };
     audit::record(conn, actor, change).await?;
     Ok(after)
 }
 
 /// Stores a new API token's digest for `user` (the token itself is shown once by the caller).
-pub async fn add_api_token(conn: &mut Conn, user: &User, digest: &str, description: &str, actor: &AuditActor) -> Result<i64, DbError> {
+pub async fn add_api_token(
+    conn: &mut Conn,
+    user: &User,
+    digest: &str,
+    description: &str,
+    actor: &AuditActor,
+) -> Result<i64, DbError> {
     let id = conn
         .insert(
             "INSERT INTO api_tokens (user_id, digest, description, created_at) VALUES (?, ?, ?, ?) RETURNING id",
             &args![user.id.0, digest, description, now()],
         )
         .await?;
-    let after = serde_json::json!({ "token_id": id, "user_id": user.id, "description": description });
-    let change = Change { action: "api_token.create", entity_type: "user", entity_id: user.id.0, organization_id: user.organization_id.map(|o| o.0), before: None::<&()>, after: Some(&after) };
+    let after =
+        serde_json::json!({ "token_id": id, "user_id": user.id, "description": description });
+    let change = Change {
+        action: "api_token.create",
+        entity_type: "user",
+        entity_id: user.id.0,
+        organization_id: user.organization_id.map(|o| o.0),
+        before: None::<&()>,
+        after: Some(&after),
+    };
     audit::record(conn, actor, change).await?;
     Ok(id)
 }
 
 /// The user owning the API token with this digest.
 pub async fn by_api_token(conn: &mut Conn, digest: &str) -> Result<User, DbError> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE digest = ?)");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE digest = ?)"
+    );
     from_row(&conn.fetch_one(&sql, &args![digest]).await?)
 }
 
 /// Records an invitation (single use, expiring) for `user`; returns its id.
-pub async fn add_invitation(conn: &mut Conn, user: &User, digest: &str, expires_at: DateTime<Utc>, actor: &AuditActor) -> Result<i64, DbError> {
+pub async fn add_invitation(
+    conn: &mut Conn,
+    user: &User,
+    digest: &str,
+    expires_at: DateTime<Utc>,
+    actor: &AuditActor,
+) -> Result<i64, DbError> {
     let id = conn
         .insert(
             "INSERT INTO invitations (user_id, digest, expires_at, created_by_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
             &args![user.id.0, digest, expires_at, actor.id, now()],
         )
         .await?;
-    let after = serde_json::json!({ "invitation_id": id, "user_id": user.id, "expires_at": expires_at });
-    let change = Change { action: "user.invite", entity_type: "user", entity_id: user.id.0, organization_id: user.organization_id.map(|o| o.0), before: None::<&()>, after: Some(&after) };
+    let after =
+        serde_json::json!({ "invitation_id": id, "user_id": user.id, "expires_at": expires_at });
+    let change = Change {
+        action: "user.invite",
+        entity_type: "user",
+        entity_id: user.id.0,
+        organization_id: user.organization_id.map(|o| o.0),
+        before: None::<&()>,
+        after: Some(&after),
+    };
     audit::record(conn, actor, change).await?;
     Ok(id)
 }
@@ -254,7 +339,10 @@ pub enum InvitationState {
 
 /// Claims the invitation with this digest (marks it used) and returns its user. The claim is one conditional
 /// UPDATE, so two concurrent uses of one link cannot both succeed.
-pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<User, InvitationState>, DbError> {
+pub async fn claim_invitation(
+    conn: &mut Conn,
+    digest: &str,
+) -> Result<Result<User, InvitationState>, DbError> {
     let t = now();
     let claimed = conn
         .fetch_optional(
@@ -265,6 +353,15 @@ pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<Us
     if let Some(row) = claimed {
         return Ok(Ok(get(conn, UserId(row.i64("user_id")?)).await?));
     }
-    let row = conn.fetch_one("SELECT used_at FROM invitations WHERE digest = ?", &args![digest]).await?;
-    Ok(Err(if row.opt_time("used_at")?.is_some() { InvitationState::Used } else { InvitationState::Expired }))
+    let row = conn
+        .fetch_one(
+            "SELECT used_at FROM invitations WHERE digest = ?",
+            &args![digest],
+        )
+        .await?;
+    Ok(Err(if row.opt_time("used_at")?.is_some() {
+        InvitationState::Used
+    } else {
+        InvitationState::Expired
+    }))
 }

@@ -107,7 +107,7 @@ CREATE INDEX tickets_status ON tickets (status, id);
 CREATE TABLE comments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
-    author_id INTEGER NOT NULL REFERENCES users(id),
+    author_id INTEGER REFERENCES users(id), -- NULL: a system comment
     body TEXT NOT NULL,
     public BOOLEAN NOT NULL,
     via TEXT NOT NULL,

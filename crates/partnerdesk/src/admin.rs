@@ -1,0 +1,332 @@
+//! `partnerdesk admin ...`: provisioning from the server's machine. The same operations as the API
+//! (`partnerdesk_web::accounts`), run as the operator and audited as `cli`.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use partnerdesk_core::tickets::{Audience, Priority};
+use partnerdesk_core::{Invalid, tags};
+use partnerdesk_db::forms::{self, FormFields};
+use partnerdesk_db::organizations::{self, OrgFields};
+use partnerdesk_db::{AuditActor, Db, DbError, groups, users};
+use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_web::error::ApiError;
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization.
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long, default_value = "")]
+        details: String,
+        /// Mark it as an alliance (technology) partner: its tickets go to the partner queue.
+        #[arg(long)]
+        alliance_partner: bool,
+        /// E-mail of the staff account manager who sponsors it.
+        #[arg(long)]
+        account_manager: Option<String>,
+    },
+    /// Create an account (active when a password is given on stdin with --password-stdin, else invited).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["end-user", "agent", "admin"])]
+        role: String,
+        /// Organization name.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        account_manager: bool,
+        #[arg(long)]
+        support_manager: bool,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a single-use, expiring link with which the user sets a password (creating the account first
+    /// when --name and --role are given and it does not exist).
+    InviteUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = ["end-user", "agent", "admin"])]
+        role: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Issue an API token for a user; it is printed once and stored hashed.
+    ApiToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Create an agent group.
+    CreateGroup {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a ticket form that routes to a group.
+    CreateForm {
+        #[arg(long)]
+        name: String,
+        /// Group name the form routes to.
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long, default_value = "everyone", value_parser = ["everyone", "partners", "staff"])]
+        audience: String,
+        #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+        priority: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        tags: Vec<String>,
+        #[arg(long)]
+        default: bool,
+        #[arg(long, default_value_t = 0)]
+        position: i64,
+    },
+}
+
+/// Turns an API error into a message for the terminal.
+fn explain(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Invalid(Invalid(errors)) => anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        ApiError::NotFound => anyhow!("not found"),
+        other => anyhow!("{other}"),
+    }
+}
+
+async fn org_id(db: &Db, name: Option<&str>) -> Result<Option<i64>> {
+    let Some(name) = name else { return Ok(None) };
+    match organizations::by_name(&mut db.conn(), name).await {
+        Ok(o) => Ok(Some(o.id.0)),
+        Err(DbError::NotFound) => bail!(
+            "no organization named '{name}' (create it with `partnerdesk admin create-org --name ...`)"
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn user_by_email(db: &Db, email: &str) -> Result<users::User> {
+    match users::by_email(&mut db.conn(), email).await {
+        Ok(u) => Ok(u),
+        Err(DbError::NotFound) => {
+            bail!("no account for {email} (create it with `partnerdesk admin create-user ...`)")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
+    let cli = AuditActor::cli();
+    match cmd {
+        AdminCommand::CreateOrg {
+            name,
+            notes,
+            details,
+            alliance_partner,
+            account_manager,
+        } => {
+            let account_manager_id = match account_manager {
+                Some(email) => {
+                    let u = user_by_email(db, &email).await?;
+                    if !u.is_account_manager {
+                        bail!(
+                            "{email} is not an account manager (create it with --account-manager)"
+                        );
+                    }
+                    Some(u.id)
+                }
+                None => None,
+            };
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                bail!("--name cannot be blank");
+            }
+            let f = OrgFields {
+                name: name.clone(),
+                notes,
+                details,
+                alliance_partner,
+                account_manager_id,
+                ..OrgFields::default()
+            };
+            let mut tx = db.begin().await?;
+            let org = organizations::create(&mut tx, &f, &cli)
+                .await
+                .map_err(|e| {
+                    if e.is_conflict_on("name") {
+                        anyhow!("an organization named '{name}' already exists")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            tx.commit().await?;
+            println!("created organization {} '{}'", org.id, org.name);
+        }
+        AdminCommand::CreateUser {
+            email,
+            name,
+            role,
+            org,
+            account_manager,
+            support_manager,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let input = NewAccount {
+                email,
+                name,
+                role: Some(role),
+                organization_id: org_id(db, org.as_deref()).await?,
+                is_account_manager: account_manager,
+                is_support_manager: support_manager,
+                password,
+            };
+            let user = accounts::create_account(db, Provisioner::Operator, &cli, input)
+                .await
+                .map_err(explain)?;
+            println!(
+                "created user {} <{}> role={} status={}",
+                user.id, user.email, user.role, user.status
+            );
+        }
+        AdminCommand::InviteUser {
+            email,
+            name,
+            role,
+            org,
+        } => {
+            let user = match (users::by_email(&mut db.conn(), &email).await, name) {
+                (Ok(u), _) => u,
+                (Err(DbError::NotFound), Some(name)) => {
+                    let input = NewAccount {
+                        email,
+                        name,
+                        role,
+                        organization_id: org_id(db, org.as_deref()).await?,
+                        ..NewAccount::default()
+                    };
+                    accounts::create_account(db, Provisioner::Operator, &cli, input)
+                        .await
+                        .map_err(explain)?
+                }
+                (Err(DbError::NotFound), None) => {
+                    bail!("no account for {email}: give --name (and --role, --org) to create it")
+                }
+                (Err(e), _) => return Err(e.into()),
+            };
+            let inv = accounts::invite(
+                db,
+                Provisioner::Operator,
+                &cli,
+                &user,
+                &config.public_url,
+                config.invitation_ttl_hours,
+            )
+            .await
+            .map_err(explain)?;
+            println!("{}", inv.url);
+            eprintln!(
+                "single-use link for {}; expires {}",
+                user.email,
+                inv.expires_at.to_rfc3339()
+            );
+        }
+        AdminCommand::ApiToken { email, description } => {
+            let user = user_by_email(db, &email).await?;
+            let token =
+                accounts::issue_api_token(db, Provisioner::Operator, &cli, &user, &description)
+                    .await
+                    .map_err(explain)?;
+            println!("{token}");
+            eprintln!(
+                "API token for {} (shown once; use Basic '{}/token:TOKEN' or 'Bearer TOKEN')",
+                user.email, user.email
+            );
+        }
+        AdminCommand::CreateGroup { name } => {
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                bail!("--name cannot be blank");
+            }
+            let mut tx = db.begin().await?;
+            let g = groups::create(&mut tx, &name, "", &cli)
+                .await
+                .map_err(|e| {
+                    if e.is_conflict_on("name") {
+                        anyhow!("a group named '{name}' already exists")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            tx.commit().await?;
+            println!("created group {} '{}'", g.id, g.name);
+        }
+        AdminCommand::CreateForm {
+            name,
+            group,
+            audience,
+            priority,
+            tags: form_tags,
+            default,
+            position,
+        } => {
+            let group_id = match group {
+                Some(g) => Some(
+                    groups::by_name(&mut db.conn(), &g)
+                        .await
+                        .map_err(|e| match e {
+                            DbError::NotFound => anyhow!("no group named '{g}'"),
+                            e => e.into(),
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let f = FormFields {
+                name: name.trim().to_owned(),
+                display_name: name.trim().to_owned(),
+                position,
+                active: true,
+                is_default: default,
+                audience: Audience::parse(&audience).ok_or_else(|| anyhow!("bad audience"))?,
+                group_id,
+                priority: priority.as_deref().and_then(Priority::parse),
+                tags: tags::normalize(form_tags),
+            };
+            let mut tx = db.begin().await?;
+            let form = forms::create(&mut tx, &f, &cli).await.map_err(|e| {
+                if e.is_conflict_on("name") {
+                    anyhow!("a form named '{}' already exists", f.name)
+                } else {
+                    e.into()
+                }
+            })?;
+            tx.commit().await?;
+            println!("created ticket form {} '{}'", form.id, form.name);
+        }
+    }
+    Ok(())
+}

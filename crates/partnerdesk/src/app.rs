@@ -1,0 +1,113 @@
+//! Starting partnerdesk: open and migrate the database, bind, serve until told to stop.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use partnerdesk_db::Db;
+use partnerdesk_web::{AppState, Settings};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+
+/// Opens the database named by the configuration (creating the data directory for SQLite) and migrates it.
+pub async fn open_db(config: &Config) -> Result<Db> {
+    let url = config.database_url.expose();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let db = Db::connect(url, config.db_max_connections)
+        .await
+        .context("opening the database")?;
+    partnerdesk_db::migrate(&db)
+        .await
+        .context("migrating the database")?;
+    Ok(db)
+}
+
+pub fn settings(config: &Config) -> Settings {
+    Settings {
+        public_url: config.public_url.clone(),
+        max_json_bytes: config.max_json_bytes,
+        invitation_ttl_hours: config.invitation_ttl_hours,
+        ..Settings::default()
+    }
+}
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub db: Db,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes requests in flight, closes the database.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task")?.context("server")?;
+        self.db.close().await;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after a signal).
+    pub async fn wait(self) -> Result<()> {
+        self.task.await.context("server task")?.context("server")?;
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// Starts serving on `config.listen` (port 0 picks a free port; see `Running::addr`).
+pub async fn start(config: &Config) -> Result<Running> {
+    config.secret_key()?;
+    let db = open_db(config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let router = partnerdesk_web::build_router(AppState::new(db.clone(), settings(config)));
+    let (tx, rx) = oneshot::channel::<()>();
+    let shutdown = async move {
+        tokio::select! {
+            _ = rx => {}
+            _ = signal() => tracing::info!("shutdown signal received; finishing requests in flight"),
+        }
+    };
+    let task = tokio::spawn(partnerdesk_web::serve(listener, router, shutdown));
+    tracing::info!(%addr, "partnerdesk listening");
+    Ok(Running {
+        addr,
+        db,
+        stop: Some(tx),
+        task,
+    })
+}
+
+/// SIGTERM or Ctrl-C.
+async fn signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

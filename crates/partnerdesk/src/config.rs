@@ -1,0 +1,272 @@
+//! Configuration: defaults that need nothing → optional TOML file (`--config`) → `PARTNERDESK_*` environment
+//! variables (secrets also from `*_FILE`). Secrets never appear in `Debug` output or logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// A value that must not be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; may hold a password, hence `Secret`.
+    pub database_url: Secret,
+    pub public_url: String,
+    /// Explicitly configured key; when `None`, one is generated into the data directory on first start.
+    pub secret_key: Option<Secret>,
+    pub log_format: LogFormat,
+    pub max_json_bytes: usize,
+    pub invitation_ttl_hours: i64,
+    pub db_max_connections: u32,
+}
+
+/// The TOML file: the same settings, lower-case names, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    secret_key: Option<String>,
+    log_format: Option<String>,
+    max_json_bytes: Option<usize>,
+    invitation_ttl_hours: Option<i64>,
+    db_max_connections: Option<u32>,
+}
+
+impl Config {
+    /// Loads the configuration from `file` (if any) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        Config::from_sources(file, |k| std::env::var(k).ok())
+    }
+
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config> {
+        let fc: FileConfig = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        // An environment variable, or the contents of the file named by `NAME_FILE`.
+        let var = |name: &str| -> Result<Option<String>> {
+            if let Some(v) = env(name).filter(|v| !v.is_empty()) {
+                return Ok(Some(v));
+            }
+            match env(&format!("{name}_FILE")).filter(|v| !v.is_empty()) {
+                Some(path) => Ok(Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {name}_FILE {path}"))?
+                        .trim()
+                        .to_owned(),
+                )),
+                None => Ok(None),
+            }
+        };
+        let listen_s = var("PARTNERDESK_LISTEN")?
+            .or(fc.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s.parse().with_context(|| {
+            format!("PARTNERDESK_LISTEN '{listen_s}' is not an address like 127.0.0.1:8080")
+        })?;
+        let data_dir = var("PARTNERDESK_DATA_DIR")?
+            .map(PathBuf::from)
+            .or(fc.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./partnerdesk-data"));
+        let database_url = var("PARTNERDESK_DATABASE_URL")?
+            .or(fc.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("partnerdesk.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            bail!("PARTNERDESK_DATABASE_URL must start with sqlite:// or postgres://");
+        }
+        let public_url = var("PARTNERDESK_PUBLIC_URL")?
+            .or(fc.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("PARTNERDESK_PUBLIC_URL must be an http:// or https:// URL, not '{public_url}'");
+        }
+        let log_format = match var("PARTNERDESK_LOG_FORMAT")?.or(fc.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("PARTNERDESK_LOG_FORMAT must be text or json, not '{other}'"),
+        };
+        let num = |name: &str| -> Result<Option<i64>> {
+            var(name)?
+                .map(|v| {
+                    v.parse::<i64>()
+                        .with_context(|| format!("{name} must be an integer, not '{v}'"))
+                })
+                .transpose()
+        };
+        let max_json_bytes = num("PARTNERDESK_MAX_JSON_BYTES")?
+            .map(|n| n as usize)
+            .or(fc.max_json_bytes)
+            .unwrap_or(1024 * 1024);
+        let invitation_ttl_hours = num("PARTNERDESK_INVITATION_TTL_HOURS")?
+            .or(fc.invitation_ttl_hours)
+            .unwrap_or(72);
+        let db_max_connections = num("PARTNERDESK_DB_MAX_CONNECTIONS")?
+            .map(|n| n as u32)
+            .or(fc.db_max_connections)
+            .unwrap_or(16);
+        if invitation_ttl_hours <= 0 || max_json_bytes == 0 || db_max_connections == 0 {
+            bail!("invitation TTL, JSON body limit and connection count must be positive");
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url: Secret(database_url),
+            public_url,
+            secret_key: var("PARTNERDESK_SECRET_KEY")?.or(fc.secret_key).map(Secret),
+            log_format,
+            max_json_bytes,
+            invitation_ttl_hours,
+            db_max_connections,
+        })
+    }
+
+    /// The secret key: configured, or read from (or generated into) `DATA_DIR/secret.key` with mode 0600.
+    pub fn secret_key(&self) -> Result<Secret> {
+        if let Some(k) = &self.secret_key {
+            if k.0.len() < 32 {
+                bail!("PARTNERDESK_SECRET_KEY must be at least 32 characters");
+            }
+            return Ok(k.clone());
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            return Ok(Secret(existing.trim().to_owned()));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let key = partnerdesk_core::credentials::new_token().map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!(path = %path.display(), "generated a new secret key");
+        Ok(Secret(key))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_sources(None, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing() -> Result<()> {
+        let c = load(&[])?;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.database_url.expose(),
+            "sqlite://./partnerdesk-data/partnerdesk.db"
+        );
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        Ok(())
+    }
+
+    #[test]
+    fn environment_overrides_and_secrets_are_hidden() -> Result<()> {
+        let c = load(&[
+            ("PARTNERDESK_LISTEN", "0.0.0.0:9000"),
+            (
+                "PARTNERDESK_DATABASE_URL",
+                "postgres://u:hunter2hunter2@db/pd",
+            ),
+            ("PARTNERDESK_SECRET_KEY", "k".repeat(40).as_str()),
+            ("PARTNERDESK_PUBLIC_URL", "https://support.example.com/"),
+        ])?;
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.public_url, "https://support.example.com");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("kkkk"), "{debug}");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(load(&[("PARTNERDESK_LISTEN", "nonsense")]).is_err());
+        assert!(load(&[("PARTNERDESK_DATABASE_URL", "mysql://x")]).is_err());
+        assert!(load(&[("PARTNERDESK_PUBLIC_URL", "ftp://x")]).is_err());
+        assert!(load(&[("PARTNERDESK_LOG_FORMAT", "xml")]).is_err());
+    }
+
+    #[test]
+    fn toml_file_is_read() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("pd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("partnerdesk.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:7000\"\npublic_url = \"https://x.example\"\n",
+        )?;
+        let c = Config::from_sources(Some(&path), |_| None)?;
+        assert_eq!(
+            (c.listen.port(), c.public_url.as_str()),
+            (7000, "https://x.example")
+        );
+        std::fs::write(&path, "lisen = \"typo\"\n")?;
+        assert!(Config::from_sources(Some(&path), |_| None).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! The partnerdesk program: configuration, start-up and the admin commands. `main.rs` only parses arguments.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod telemetry;

@@ -1,0 +1,260 @@
+//! Provisioning accounts: the one place that creates users, invitations and API tokens, used by the API and
+//! by the admin CLI. There is no self sign-up: every account is created by an admin or an account manager.
+
+use chrono::{DateTime, Duration, Utc};
+use partnerdesk_core::accounts::{Email, NO_ACCOUNT_HELP, Role, UserStatus};
+use partnerdesk_core::policy::{Actor, OrgScope};
+use partnerdesk_core::validation::required_text;
+use partnerdesk_core::{Invalid, OrgId, credentials};
+use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::users::{self, InvitationState, User, UserFields};
+use partnerdesk_db::{AuditActor, Db, DbError};
+
+use crate::error::ApiError;
+
+/// Who asks: a signed-in user (checked against the policy) or the operator at the command line (trusted:
+/// they already hold the server's database).
+#[derive(Debug, Clone, Copy)]
+pub enum Provisioner<'a> {
+    User(&'a Actor),
+    Operator,
+}
+
+impl Provisioner<'_> {
+    /// May this provisioner create or change an account of `role` in `org`?
+    pub fn check(&self, role: Role, org: Option<&Organization>) -> Result<(), ApiError> {
+        match self {
+            Provisioner::Operator => Ok(()),
+            Provisioner::User(actor) => {
+                Ok(actor.may_provision(role, org.and_then(|o| o.account_manager_id))?)
+            }
+        }
+    }
+}
+
+/// A new account as requested.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub email: String,
+    pub name: String,
+    pub role: Option<String>,
+    pub organization_id: Option<i64>,
+    pub is_account_manager: bool,
+    pub is_support_manager: bool,
+    pub password: Option<String>,
+}
+
+/// Loads the organization an account is to belong to; an unknown id is a 422 on `organization_id`.
+pub async fn load_org(db: &Db, id: Option<i64>) -> Result<Option<Organization>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    match organizations::get(&mut db.conn(), OrgId(id), OrgScope::All).await {
+        Ok(org) => Ok(Some(org)),
+        Err(DbError::NotFound) => Err(ApiError::invalid(
+            "organization_id",
+            "InvalidValue",
+            format!("organization {id} does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Staff flags only make sense on staff.
+pub fn check_flags(errors: &mut Invalid, role: Role, account_manager: bool, support_manager: bool) {
+    if !role.is_staff() && (account_manager || support_manager) {
+        errors.push(
+            "role",
+            "InvalidValue",
+            "account managers and support managers must be agents or admins",
+        );
+    }
+}
+
+pub async fn create_account(
+    db: &Db,
+    who: Provisioner<'_>,
+    audit: &AuditActor,
+    input: NewAccount,
+) -> Result<User, ApiError> {
+    let mut errors = Invalid::default();
+    let email = match Email::parse(&input.email) {
+        Ok(e) => e.to_string(),
+        Err(inv) => {
+            errors.0.extend(inv.0);
+            String::new()
+        }
+    };
+    let name = required_text(&mut errors, "name", &input.name, 255);
+    let role = match input.role.as_deref() {
+        None => Role::EndUser,
+        Some(r) => Role::parse(r).unwrap_or_else(|| {
+            errors.push(
+                "role",
+                "InvalidValue",
+                format!("role must be one of {}", Role::choices()),
+            );
+            Role::EndUser
+        }),
+    };
+    check_flags(
+        &mut errors,
+        role,
+        input.is_account_manager,
+        input.is_support_manager,
+    );
+    if let Some(p) = &input.password
+        && let Err(inv) = credentials::check_new_password(p)
+    {
+        errors.0.extend(inv.0);
+    }
+    errors.into_result()?;
+    let org = load_org(db, input.organization_id).await?;
+    who.check(role, org.as_ref())?;
+
+    let hash = match input.password {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || credentials::hash_password(&p))
+                .await
+                .map_err(ApiError::internal)??,
+        ),
+        None => None,
+    };
+    let fields = UserFields {
+        email: email.clone(),
+        name,
+        role,
+        is_account_manager: input.is_account_manager,
+        is_support_manager: input.is_support_manager,
+        organization_id: org.map(|o| o.id),
+        status: if hash.is_some() {
+            UserStatus::Active
+        } else {
+            UserStatus::Invited
+        },
+        time_zone: "UTC".into(),
+    };
+    let mut tx = db.begin().await?;
+    let user = users::create(&mut tx, &fields, hash.as_deref(), audit)
+        .await
+        .map_err(|e| match e {
+            e if e.is_conflict_on("email") => ApiError::invalid(
+                "email",
+                "DuplicateValue",
+                format!("email {email} is already in use"),
+            ),
+            e => e.into(),
+        })?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// An invitation: a single-use link to set a password, valid until `expires_at`.
+pub struct Invitation {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn invite(
+    db: &Db,
+    who: Provisioner<'_>,
+    audit: &AuditActor,
+    user: &User,
+    public_url: &str,
+    ttl_hours: i64,
+) -> Result<Invitation, ApiError> {
+    let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
+    who.check(user.role, org.as_ref())?;
+    if user.status == UserStatus::Suspended {
+        return Err(ApiError::invalid(
+            "status",
+            "InvalidValue",
+            "a suspended account cannot be invited; reactivate it first",
+        ));
+    }
+    let token = credentials::new_token()?;
+    let expires_at = partnerdesk_db::now() + Duration::hours(ttl_hours);
+    let mut tx = db.begin().await?;
+    users::add_invitation(
+        &mut tx,
+        user,
+        &credentials::token_digest(&token),
+        expires_at,
+        audit,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Invitation {
+        url: format!("{public_url}/account/set-password?token={token}"),
+        expires_at,
+    })
+}
+
+/// Issues an API token for `user`; the token is returned once and only its digest is kept.
+pub async fn issue_api_token(
+    db: &Db,
+    who: Provisioner<'_>,
+    audit: &AuditActor,
+    user: &User,
+    description: &str,
+) -> Result<String, ApiError> {
+    if let Provisioner::User(actor) = who {
+        actor.may_administer()?;
+    }
+    let token = credentials::new_token()?;
+    let mut tx = db.begin().await?;
+    users::add_api_token(
+        &mut tx,
+        user,
+        &credentials::token_digest(&token),
+        description,
+        audit,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Uses an invitation link: sets the password and activates the account.
+pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<User, ApiError> {
+    credentials::check_new_password(password)?;
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)??;
+    let mut tx = db.begin().await?;
+    let user =
+        match users::claim_invitation(&mut tx, &credentials::token_digest(token.trim())).await {
+            Ok(Ok(user)) => user,
+            Ok(Err(InvitationState::Used)) => {
+                return Err(ApiError::invalid(
+                    "token",
+                    "InvalidValue",
+                    "this invitation link has already been used",
+                ));
+            }
+            Ok(Err(_)) => {
+                return Err(ApiError::invalid(
+                    "token",
+                    "InvalidValue",
+                    "this invitation link has expired; ask your account manager for a new one",
+                ));
+            }
+            Err(DbError::NotFound) => {
+                return Err(ApiError::invalid(
+                    "token",
+                    "InvalidValue",
+                    format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    if user.status == UserStatus::Suspended {
+        return Err(ApiError::invalid(
+            "token",
+            "InvalidValue",
+            "this account is suspended",
+        ));
+    }
+    let user = users::set_password(&mut tx, &user, &hash, &user.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(user)
+}

@@ -1,0 +1,121 @@
+//! The Zendesk-compatible REST API under `/api/v2`. Every path answers with and without Zendesk's `.json`
+//! suffix; every answer, errors included, is JSON.
+
+pub mod groups;
+pub mod organizations;
+pub mod requests;
+pub mod ticket_forms;
+pub mod tickets;
+pub mod users;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, get, post};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "partnerdesk API", description = "Zendesk-compatible REST API of partnerdesk, with partner extensions."),
+    paths(
+        users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
+        organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
+        groups::list, groups::show, groups::create,
+        ticket_forms::list, ticket_forms::show, ticket_forms::create,
+        tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
+        requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
+    ),
+    components(schemas(
+        users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
+        ticket_forms::TicketFormView, tickets::TicketView, tickets::CommentView, requests::RequestView,
+    )),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The OpenAPI document, as served at `/api/v2/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".into())
+}
+
+/// Registers `path` and `path.json`.
+fn both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
+    router
+        .route(path, route.clone())
+        .route(&format!("{path}.json"), route)
+}
+
+pub fn router() -> Router<AppState> {
+    let mut r = Router::new();
+    r = both(r, "/users", get(users::list).post(users::create));
+    r = both(r, "/users/me", get(users::me));
+    r = r.route("/users/{id}", get(users::show).put(users::update));
+    r = both(r, "/users/{id}/invitation", post(users::invite));
+    r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
+    r = both(r, "/account/password", post(users::accept_invitation));
+    r = both(
+        r,
+        "/organizations",
+        get(organizations::list).post(organizations::create),
+    );
+    r = r.route(
+        "/organizations/{id}",
+        get(organizations::show)
+            .put(organizations::update)
+            .delete(organizations::delete),
+    );
+    r = both(r, "/organizations/{id}/users", get(organizations::users));
+    r = both(r, "/groups", get(groups::list).post(groups::create));
+    r = r.route("/groups/{id}", get(groups::show));
+    r = both(
+        r,
+        "/ticket_forms",
+        get(ticket_forms::list).post(ticket_forms::create),
+    );
+    r = r.route("/ticket_forms/{id}", get(ticket_forms::show));
+    r = both(r, "/tickets", get(tickets::list).post(tickets::create));
+    r = r.route("/tickets/{id}", get(tickets::show).put(tickets::update));
+    r = both(r, "/tickets/{id}/comments", get(tickets::comments));
+    r = both(r, "/requests", get(requests::list).post(requests::create));
+    r = both(r, "/requests/open", get(requests::list_open));
+    r = both(r, "/requests/solved", get(requests::list_solved));
+    r = r.route("/requests/{id}", get(requests::show).put(requests::update));
+    r = both(r, "/requests/{id}/comments", get(requests::comments));
+    r = r.route(
+        "/openapi.json",
+        get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                openapi_json(),
+            )
+        }),
+    );
+    r.fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"error": "MethodNotAllowed", "description": "This endpoint does not accept that method."}))).into_response()
+        })
+}

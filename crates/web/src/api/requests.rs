@@ -1,0 +1,245 @@
+//! `/api/v2/requests`: Zendesk's end-user API. A person without an account who tries to file a request is told
+//! that accounts are created by their account manager.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use partnerdesk_core::TicketId;
+use partnerdesk_core::policy::Actor;
+use partnerdesk_core::tickets::TicketStatus;
+use partnerdesk_db::tickets::{Ticket, TicketFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::api::tickets::{comments_page, tickets_page};
+use crate::auth::{Caller, MaybeCaller};
+use crate::error::ApiError;
+use crate::extract::{Id, ZJson};
+use crate::pagination::ListQuery;
+use crate::state::AppState;
+use crate::ticketing::{self, TicketInput};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestView {
+    pub id: i64,
+    pub url: String,
+    pub subject: String,
+    pub description: String,
+    pub status: String,
+    pub priority: Option<String>,
+    #[serde(rename = "type")]
+    pub request_type: Option<String>,
+    pub organization_id: Option<i64>,
+    pub requester_id: i64,
+    pub assignee_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub collaborator_ids: Vec<i64>,
+    pub email_cc_ids: Vec<i64>,
+    #[schema(value_type = Object)]
+    pub via: Value,
+    pub is_public: bool,
+    pub can_be_solved_by_me: bool,
+    pub solved: bool,
+    pub ticket_form_id: Option<i64>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub recipient: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub custom_fields: Vec<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl RequestView {
+    pub fn new(state: &AppState, t: &Ticket) -> RequestView {
+        let solved = matches!(t.status, TicketStatus::Solved | TicketStatus::Closed);
+        RequestView {
+            id: t.id.0,
+            url: state.url(&format!("/api/v2/requests/{}.json", t.id)),
+            subject: t.subject.clone(),
+            description: t.description.clone(),
+            status: t.status.as_str().to_owned(),
+            priority: t.priority.map(|p| p.as_str().to_owned()),
+            request_type: None,
+            organization_id: t.organization_id.map(|o| o.0),
+            requester_id: t.requester_id.0,
+            assignee_id: t.assignee_id.map(|u| u.0),
+            group_id: t.group_id.map(|g| g.0),
+            collaborator_ids: Vec::new(),
+            email_cc_ids: Vec::new(),
+            via: json!({"channel": t.via}),
+            is_public: true,
+            can_be_solved_by_me: !solved,
+            solved,
+            ticket_form_id: t.ticket_form_id.map(|f| f.0),
+            due_at: None,
+            recipient: None,
+            custom_fields: Vec::new(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestEnvelope {
+    pub request: TicketInput,
+}
+
+/// Requests are what the caller asked for: staff see the tickets they requested, end-users their scope.
+fn request_filter(actor: &Actor) -> TicketFilter {
+    let mut f = TicketFilter::scoped(actor.ticket_scope());
+    if actor.is_staff() {
+        f.requester_id = Some(actor.id);
+    }
+    f
+}
+
+async fn list_with(
+    state: AppState,
+    caller: Caller,
+    raw: Option<String>,
+    statuses: Vec<TicketStatus>,
+    path: &str,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let q = ListQuery::parse(raw.as_deref())?;
+    let mut filter = request_filter(&actor);
+    filter.statuses = statuses;
+    if let Some(s) = q.get("status") {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            filter
+                .statuses
+                .push(TicketStatus::parse(part).ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "status must be among {}",
+                        TicketStatus::choices()
+                    ))
+                })?);
+        }
+    }
+    tickets_page(&state, &q, &filter, "requests", path, |t| {
+        RequestView::new(&state, t)
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v2/requests", tag = "requests", responses((status = 200, description = "The caller's requests")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    list_with(state, caller, raw, Vec::new(), "/api/v2/requests.json").await
+}
+
+#[utoipa::path(get, path = "/api/v2/requests/open", tag = "requests", responses((status = 200, description = "Open requests")))]
+pub async fn list_open(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let open = TicketStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open_for_requester())
+        .collect();
+    list_with(state, caller, raw, open, "/api/v2/requests/open.json").await
+}
+
+#[utoipa::path(get, path = "/api/v2/requests/solved", tag = "requests", responses((status = 200, description = "Solved requests")))]
+pub async fn list_solved(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    list_with(
+        state,
+        caller,
+        raw,
+        vec![TicketStatus::Solved, TicketStatus::Closed],
+        "/api/v2/requests/solved.json",
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v2/requests/{id}", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "A request"), (status = 404, description = "Not found")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
+    Ok(Json(json!({ "request": RequestView::new(&state, &t) })))
+}
+
+#[utoipa::path(post, path = "/api/v2/requests", tag = "requests", request_body = TicketInput, responses((status = 201, description = "Filed"), (status = 401, description = "No account: ask your account manager")))]
+pub async fn create(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    ZJson(body): ZJson<RequestEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(caller) = caller else {
+        return Err(ApiError::AccountRequired);
+    };
+    let mut input = body.request;
+    // The requests API always files for the caller.
+    input.requester_id = None;
+    input.requester = None;
+    let c = ticketing::create(&state.db, &caller.user, input, "api").await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "request": RequestView::new(&state, &c.ticket), "notice": c.notice })),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v2/requests/{id}", tag = "requests", params(("id" = i64, Path)), request_body = TicketInput, responses((status = 200, description = "Replied or solved")))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    ZJson(body): ZJson<RequestEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let r = body.request;
+    // Through the requests API even staff act as a requester: a comment and "solved", nothing else.
+    let input = TicketInput {
+        comment: r.comment.map(|mut c| {
+            c.public = Some(true);
+            c
+        }),
+        solved: r.solved,
+        ..TicketInput::default()
+    };
+    let input = if caller.actor().is_staff() && input.solved == Some(true) {
+        TicketInput {
+            status: Some("solved".into()),
+            ..input
+        }
+    } else {
+        input
+    };
+    let u = ticketing::update(&state.db, &caller.user, TicketId(id), input, "api").await?;
+    Ok(Json(
+        json!({ "request": RequestView::new(&state, &u.ticket) }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v2/requests/{id}/comments", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "Public comments")))]
+pub async fn comments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
+    let q = ListQuery::parse(raw.as_deref())?;
+    comments_page(
+        &state,
+        &q,
+        &t,
+        false,
+        &format!("/api/v2/requests/{id}/comments.json"),
+    )
+    .await
+}

@@ -1,0 +1,223 @@
+//! `/api/v2/ticket_forms`: forms are data that route tickets (target group, default priority, tags) and say
+//! who may use them. End-users see the active forms open to them; staff see all.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use partnerdesk_core::policy::Actor;
+use partnerdesk_core::tickets::{Audience, Priority};
+use partnerdesk_core::validation::required_text;
+use partnerdesk_core::{FormId, GroupId, Invalid, tags};
+use partnerdesk_db::DbError;
+use partnerdesk_db::forms::{self, FormFields, TicketForm};
+use partnerdesk_db::groups;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Id, ZJson};
+use crate::state::AppState;
+
+/// A ticket form in Zendesk's shape; `audience`, `group_id`, `priority` and `tags` (the routing) are
+/// partnerdesk extensions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketFormView {
+    pub id: i64,
+    pub url: String,
+    pub name: String,
+    pub raw_name: String,
+    pub display_name: String,
+    pub raw_display_name: String,
+    pub position: i64,
+    pub active: bool,
+    pub end_user_visible: bool,
+    pub default: bool,
+    pub ticket_field_ids: Vec<i64>,
+    pub in_all_brands: bool,
+    pub restricted_brand_ids: Vec<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub audience: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+}
+
+impl TicketFormView {
+    pub fn new(state: &AppState, f: &TicketForm, actor: &Actor) -> TicketFormView {
+        TicketFormView {
+            id: f.id.0,
+            url: state.url(&format!("/api/v2/ticket_forms/{}.json", f.id)),
+            name: f.name.clone(),
+            raw_name: f.name.clone(),
+            display_name: f.display_name.clone(),
+            raw_display_name: f.display_name.clone(),
+            position: f.position,
+            active: f.active,
+            end_user_visible: f.audience != Audience::Staff,
+            default: f.is_default,
+            ticket_field_ids: Vec::new(),
+            in_all_brands: true,
+            restricted_brand_ids: Vec::new(),
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+            audience: f.audience.as_str().to_owned(),
+            group_id: if actor.is_staff() {
+                f.group_id.map(|g| g.0)
+            } else {
+                None
+            },
+            priority: f.priority.map(|p| p.as_str().to_owned()),
+            tags: f.tags.clone(),
+        }
+    }
+}
+
+/// End-users see active forms that are not staff-only.
+fn visible(f: &TicketForm, actor: &Actor) -> bool {
+    actor.is_staff() || (f.active && f.audience != Audience::Staff)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FormEnvelope {
+    pub ticket_form: FormInput,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FormInput {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub position: Option<i64>,
+    pub active: Option<bool>,
+    pub default: Option<bool>,
+    pub end_user_visible: Option<bool>,
+    /// `everyone`, `partners` (the alliance partner form) or `staff`.
+    pub audience: Option<String>,
+    pub group_id: Option<i64>,
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[utoipa::path(get, path = "/api/v2/ticket_forms", tag = "ticket_forms", responses((status = 200, description = "All forms visible to the caller")))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let all = forms::list(&mut state.db.conn()).await?;
+    let views: Vec<_> = all
+        .iter()
+        .filter(|f| visible(f, &actor))
+        .map(|f| TicketFormView::new(&state, f, &actor))
+        .collect();
+    let count = views.len();
+    Ok(Json(
+        json!({ "ticket_forms": views, "next_page": null, "previous_page": null, "count": count }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(("id" = i64, Path)), responses((status = 200, description = "A form"), (status = 404, description = "Not found")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let f = forms::get(&mut state.db.conn(), FormId(id)).await?;
+    if !visible(&f, &actor) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(
+        json!({ "ticket_form": TicketFormView::new(&state, &f, &actor) }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v2/ticket_forms", tag = "ticket_forms", request_body = FormInput, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ZJson(body): ZJson<FormEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let actor = caller.actor();
+    actor.may_administer()?;
+    let i = body.ticket_form;
+    let mut errors = Invalid::default();
+    let name = required_text(
+        &mut errors,
+        "name",
+        i.name.as_deref().unwrap_or_default(),
+        255,
+    );
+    let display_name = match &i.display_name {
+        Some(d) => required_text(&mut errors, "display_name", d, 255),
+        None => name.clone(),
+    };
+    let audience = match (i.audience.as_deref(), i.end_user_visible) {
+        (Some(a), _) => Audience::parse(a).unwrap_or_else(|| {
+            errors.push(
+                "audience",
+                "InvalidValue",
+                format!("audience must be one of {}", Audience::choices()),
+            );
+            Audience::Everyone
+        }),
+        (None, Some(false)) => Audience::Staff,
+        (None, _) => Audience::Everyone,
+    };
+    let priority = i.priority.as_deref().and_then(|p| {
+        let parsed = Priority::parse(p);
+        if parsed.is_none() {
+            errors.push(
+                "priority",
+                "InvalidValue",
+                format!("priority must be one of {}", Priority::choices()),
+            );
+        }
+        parsed
+    });
+    errors.into_result()?;
+    if let Some(g) = i.group_id {
+        match groups::get(&mut state.db.conn(), GroupId(g)).await {
+            Ok(_) => {}
+            Err(DbError::NotFound) => {
+                return Err(ApiError::invalid(
+                    "group_id",
+                    "InvalidValue",
+                    format!("group {g} does not exist"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let fields = FormFields {
+        name: name.clone(),
+        display_name,
+        position: i.position.unwrap_or(0),
+        active: i.active.unwrap_or(true),
+        is_default: i.default.unwrap_or(false),
+        audience,
+        group_id: i.group_id.map(GroupId),
+        priority,
+        tags: tags::normalize(i.tags.unwrap_or_default()),
+    };
+    let mut tx = state.db.begin().await?;
+    let form = forms::create(&mut tx, &fields, &caller.audit())
+        .await
+        .map_err(|e| {
+            if e.is_conflict_on("name") {
+                ApiError::invalid(
+                    "name",
+                    "DuplicateValue",
+                    format!("a ticket form named '{name}' already exists"),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ticket_form": TicketFormView::new(&state, &form, &actor) })),
+    ))
+}

@@ -1,0 +1,397 @@
+//! `/api/v2/tickets`: Zendesk's tickets API. Create and update answer both `ticket` and `audit`, as Zendesk
+//! does (clients such as zenpy need both). End-users see their organization's tickets, others are 404.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use partnerdesk_core::policy::Actor;
+use partnerdesk_core::tickets::TicketStatus;
+use partnerdesk_core::{GroupId, OrgId, TicketId, UserId};
+use partnerdesk_db::tickets::{self, Comment, Ticket, TicketFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{Id, ZJson};
+use crate::pagination::ListQuery;
+use crate::state::AppState;
+use crate::ticketing::{self, TicketInput};
+
+/// A ticket in Zendesk's shape. `routing` (why it landed in its group) is a partnerdesk extension, for staff.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    pub id: i64,
+    pub url: String,
+    pub external_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub via: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
+    pub subject: String,
+    pub raw_subject: String,
+    pub description: String,
+    pub priority: Option<String>,
+    pub status: String,
+    pub recipient: Option<String>,
+    pub requester_id: i64,
+    pub submitter_id: i64,
+    pub assignee_id: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub collaborator_ids: Vec<i64>,
+    pub follower_ids: Vec<i64>,
+    pub email_cc_ids: Vec<i64>,
+    pub problem_id: Option<i64>,
+    pub has_incidents: bool,
+    pub is_public: bool,
+    pub due_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub custom_fields: Vec<Value>,
+    pub ticket_form_id: Option<i64>,
+    pub brand_id: Option<i64>,
+    pub allow_channelback: bool,
+    pub allow_attachments: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub routing: Option<Value>,
+}
+
+impl TicketView {
+    pub fn new(state: &AppState, t: &Ticket, actor: &Actor) -> TicketView {
+        TicketView {
+            id: t.id.0,
+            url: state.url(&format!("/api/v2/tickets/{}.json", t.id)),
+            external_id: None,
+            via: json!({"channel": t.via, "source": {"from": {}, "to": {}, "rel": null}}),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            ticket_type: None,
+            subject: t.subject.clone(),
+            raw_subject: t.subject.clone(),
+            description: t.description.clone(),
+            priority: t.priority.map(|p| p.as_str().to_owned()),
+            status: t.status.as_str().to_owned(),
+            recipient: None,
+            requester_id: t.requester_id.0,
+            submitter_id: t.submitter_id.0,
+            assignee_id: t.assignee_id.map(|u| u.0),
+            organization_id: t.organization_id.map(|o| o.0),
+            group_id: t.group_id.map(|g| g.0),
+            collaborator_ids: Vec::new(),
+            follower_ids: Vec::new(),
+            email_cc_ids: Vec::new(),
+            problem_id: None,
+            has_incidents: false,
+            is_public: true,
+            due_at: None,
+            tags: t.tags.clone(),
+            custom_fields: Vec::new(),
+            ticket_form_id: t.ticket_form_id.map(|f| f.0),
+            brand_id: None,
+            allow_channelback: false,
+            allow_attachments: true,
+            routing: actor.is_staff().then(|| t.routing.clone()),
+        }
+    }
+}
+
+/// A comment in Zendesk's shape. System comments have `author_id` -1, as Zendesk writes them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub comment_type: &'static str,
+    pub author_id: i64,
+    pub body: String,
+    pub html_body: String,
+    pub plain_body: String,
+    pub public: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: Vec<Value>,
+    #[schema(value_type = Object)]
+    pub via: Value,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl CommentView {
+    pub fn new(c: &Comment) -> CommentView {
+        let html = escape_html(&c.body)
+            .split("\n\n")
+            .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+            .collect::<String>();
+        CommentView {
+            id: c.id.0,
+            comment_type: "Comment",
+            author_id: c.author_id.map(|u| u.0).unwrap_or(-1),
+            body: c.body.clone(),
+            html_body: format!("<div class=\"zd-comment\">{html}</div>"),
+            plain_body: c.body.clone(),
+            public: c.public,
+            attachments: Vec::new(),
+            via: json!({"channel": c.via}),
+            metadata: json!({"system": {}}),
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// Zendesk's audit: the events of one change (Create/Change per field, Comment).
+fn audit_json(
+    audit_id: i64,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    comment: Option<&Comment>,
+    author: UserId,
+) -> Value {
+    let field = |t: &Ticket| -> Vec<(&'static str, Value)> {
+        vec![
+            ("subject", json!(t.subject)),
+            ("status", json!(t.status.as_str())),
+            ("priority", json!(t.priority.map(|p| p.as_str()))),
+            ("requester_id", json!(t.requester_id)),
+            ("organization_id", json!(t.organization_id)),
+            ("group_id", json!(t.group_id)),
+            ("assignee_id", json!(t.assignee_id)),
+            ("ticket_form_id", json!(t.ticket_form_id)),
+            ("tags", json!(t.tags)),
+        ]
+    };
+    let mut events = Vec::new();
+    let mut next_id = audit_id * 100;
+    if let Some(c) = comment {
+        events.push(json!({"id": c.id, "type": "Comment", "author_id": c.author_id.map(|u| u.0).unwrap_or(-1), "body": c.body, "public": c.public}));
+    }
+    let after_fields = field(after);
+    match before {
+        None => {
+            for (name, value) in after_fields {
+                next_id += 1;
+                events.push(
+                    json!({"id": next_id, "type": "Create", "field_name": name, "value": value}),
+                );
+            }
+        }
+        Some(b) => {
+            for ((name, old), (_, new)) in field(b).into_iter().zip(after_fields) {
+                if old != new {
+                    next_id += 1;
+                    events.push(json!({"id": next_id, "type": "Change", "field_name": name, "value": new, "previous_value": old}));
+                }
+            }
+        }
+    }
+    json!({
+        "id": audit_id,
+        "ticket_id": after.id,
+        "created_at": after.updated_at,
+        "author_id": author,
+        "metadata": {"system": {}},
+        "via": {"channel": "api"},
+        "events": events,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TicketEnvelope {
+    pub ticket: TicketInput,
+}
+
+/// `status` (comma-separated), `group_id`, `assignee_id`, `requester_id`, `organization_id` filters.
+pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiError> {
+    let mut f = TicketFilter::scoped(actor.ticket_scope());
+    if let Some(s) = q.get("status") {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            f.statuses.push(TicketStatus::parse(part).ok_or_else(|| {
+                ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
+            })?);
+        }
+    }
+    let int = |name: &str| -> Result<Option<i64>, ApiError> {
+        q.get(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer")))
+            })
+            .transpose()
+    };
+    f.group_id = int("group_id")?.map(GroupId);
+    f.assignee_id = int("assignee_id")?.map(UserId);
+    f.requester_id = int("requester_id")?.map(UserId);
+    f.organization_id = int("organization_id")?.map(OrgId);
+    Ok(f)
+}
+
+/// A page of tickets as a list answer under `key` (shared with the requests API).
+pub async fn tickets_page<V: Serialize>(
+    state: &AppState,
+    q: &ListQuery,
+    filter: &TicketFilter,
+    key: &str,
+    path: &str,
+    view: impl Fn(&Ticket) -> V,
+) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.db.conn();
+    let page = tickets::list(&mut conn, filter, q.window()).await?;
+    let count = if q.is_offset() {
+        Some(tickets::count(&mut conn, filter).await?)
+    } else {
+        None
+    };
+    let views: Vec<V> = page.items.iter().map(view).collect();
+    let last = page.items.last().map(|t| t.id.0);
+    Ok(Json(q.envelope(
+        key,
+        &views,
+        last,
+        page.has_more,
+        count,
+        &state.url(path),
+    )))
+}
+
+#[utoipa::path(get, path = "/api/v2/tickets", tag = "tickets", params(("status" = Option<String>, Query), ("group_id" = Option<i64>, Query)), responses((status = 200, description = "A page of tickets")))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let q = ListQuery::parse(raw.as_deref())?;
+    let filter = parse_filter(&q, &actor)?;
+    tickets_page(
+        &state,
+        &q,
+        &filter,
+        "tickets",
+        "/api/v2/tickets.json",
+        |t| TicketView::new(&state, t, &actor),
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v2/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "A ticket"), (status = 404, description = "Not found")))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let t = ticketing::visible(&state.db, &actor, TicketId(id)).await?;
+    Ok(Json(
+        json!({ "ticket": TicketView::new(&state, &t, &actor) }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v2/tickets", tag = "tickets", request_body = TicketInput, responses((status = 201, description = "`ticket` and `audit`"), (status = 422, description = "Invalid")))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ZJson(body): ZJson<TicketEnvelope>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let actor = caller.actor();
+    let c = ticketing::create(&state.db, &caller.user, body.ticket, "api").await?;
+    let audit = audit_json(
+        c.audit_id,
+        None,
+        &c.ticket,
+        Some(&c.comment),
+        caller.user.id,
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "ticket": TicketView::new(&state, &c.ticket, &actor), "audit": audit, "notice": c.notice }),
+        ),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v2/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), request_body = TicketInput, responses((status = 200, description = "`ticket` and `audit`"), (status = 422, description = "Invalid")))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    ZJson(body): ZJson<TicketEnvelope>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let u = ticketing::update(&state.db, &caller.user, TicketId(id), body.ticket, "api").await?;
+    let audit = audit_json(
+        u.audit_id,
+        Some(&u.before),
+        &u.ticket,
+        u.comment.as_ref(),
+        caller.user.id,
+    );
+    Ok(Json(
+        json!({ "ticket": TicketView::new(&state, &u.ticket, &actor), "audit": audit }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v2/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "The conversation; internal notes for staff only")))]
+pub async fn comments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
+    let t = ticketing::visible(&state.db, &actor, TicketId(id)).await?;
+    let q = ListQuery::parse(raw.as_deref())?;
+    comments_page(
+        &state,
+        &q,
+        &t,
+        actor.sees_internal_comments(),
+        &format!("/api/v2/tickets/{id}/comments.json"),
+    )
+    .await
+}
+
+/// A page of a ticket's comments as a list answer (shared with the requests API).
+pub async fn comments_page(
+    state: &AppState,
+    q: &ListQuery,
+    t: &Ticket,
+    internal: bool,
+    path: &str,
+) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.db.conn();
+    let page = tickets::comments(&mut conn, t.id, internal, q.window()).await?;
+    let count = if q.is_offset() {
+        Some(tickets::count_comments(&mut conn, t.id, internal).await?)
+    } else {
+        None
+    };
+    let views: Vec<CommentView> = page.items.iter().map(CommentView::new).collect();
+    let last = page.items.last().map(|c| c.id.0);
+    Ok(Json(q.envelope(
+        "comments",
+        &views,
+        last,
+        page.has_more,
+        count,
+        &state.url(path),
+    )))
+}

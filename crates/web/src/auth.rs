@@ -1,0 +1,214 @@
+//! Who is calling. Zendesk's three schemes: Basic `email/token:TOKEN`, Basic `email:password`, and
+//! `Authorization: Bearer TOKEN`. The user is loaded on every request, so suspension takes effect at once.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use partnerdesk_core::accounts::{NO_ACCOUNT_HELP, UserStatus};
+use partnerdesk_core::credentials;
+use partnerdesk_core::policy::Actor;
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{AuditActor, DbError};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated, active user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        self.user.actor()
+    }
+
+    pub fn audit(&self) -> AuditActor {
+        self.user.audit_actor()
+    }
+}
+
+/// A caller who may be anonymous (the end-user API lets anyone try to file a request, to tell them how).
+pub struct MaybeCaller(pub Option<Caller>);
+
+fn failed() -> ApiError {
+    ApiError::Unauthenticated(format!("Invalid credentials. {NO_ACCOUNT_HELP}"))
+}
+
+enum Credentials {
+    Token {
+        email: Option<String>,
+        token: String,
+    },
+    Password {
+        email: String,
+        password: String,
+    },
+}
+
+fn parse_authorization(value: &str) -> Result<Credentials, ApiError> {
+    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(failed)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(Credentials::Token {
+            email: None,
+            token: rest.trim().to_owned(),
+        });
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::Unauthenticated(format!(
+            "Unsupported authorization scheme '{scheme}': use Basic or Bearer."
+        )));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| failed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| failed())?;
+    let (user, secret) = decoded.split_once(':').ok_or_else(failed)?;
+    Ok(match user.strip_suffix("/token") {
+        Some(email) => Credentials::Token {
+            email: Some(email.to_owned()),
+            token: secret.to_owned(),
+        },
+        None => Credentials::Password {
+            email: user.to_owned(),
+            password: secret.to_owned(),
+        },
+    })
+}
+
+fn client_ip(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Resolves the `Authorization` header, if any, to an active user.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| failed())?;
+    let mut conn = state.db.conn();
+    let user = match parse_authorization(value)? {
+        Credentials::Token { email, token } => {
+            let user =
+                match users::by_api_token(&mut conn, &credentials::token_digest(&token)).await {
+                    Ok(u) => u,
+                    Err(DbError::NotFound) => return Err(failed()),
+                    Err(e) => return Err(e.into()),
+                };
+            if email.is_some_and(|e| !e.trim().eq_ignore_ascii_case(&user.email)) {
+                return Err(failed());
+            }
+            user
+        }
+        Credentials::Password { email, password } => {
+            let (email_key, ip_key) = (
+                format!("email:{}", email.trim().to_lowercase()),
+                format!("ip:{}", client_ip(parts)),
+            );
+            for key in [&email_key, &ip_key] {
+                state
+                    .login_limiter
+                    .check(key)
+                    .map_err(|secs| ApiError::TooManyRequests {
+                        retry_after_secs: secs,
+                    })?;
+            }
+            let found = match users::by_email(&mut conn, &email).await {
+                Ok(u) => Some((users::password_hash(&mut conn, u.id).await?, u)),
+                Err(DbError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            };
+            // Hash even when there is no such user, so that timing does not tell which addresses exist.
+            let hash = found
+                .as_ref()
+                .and_then(|(h, _)| h.clone())
+                .unwrap_or_else(|| DUMMY_HASH.clone());
+            let ok =
+                tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
+                    .await
+                    .map_err(ApiError::internal)?;
+            match found {
+                Some((Some(_), user)) if ok => {
+                    state.login_limiter.succeed(&email_key);
+                    user
+                }
+                _ => {
+                    state.login_limiter.fail(&email_key);
+                    state.login_limiter.fail(&ip_key);
+                    return Err(failed());
+                }
+            }
+        }
+    };
+    if user.status == UserStatus::Suspended {
+        return Err(ApiError::Unauthenticated(
+            "This account is suspended. Contact your account manager.".into(),
+        ));
+    }
+    Ok(Some(user))
+}
+
+/// An argon2id hash (same parameters as real ones) verified against when the account does not exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| credentials::hash_password("no such account").unwrap_or_default());
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate(parts, state).await? {
+            Some(user) => Ok(Caller { user }),
+            None => Err(ApiError::Unauthenticated(format!(
+                "Authentication required. {NO_ACCOUNT_HELP}"
+            ))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(MaybeCaller(
+            authenticate(parts, state)
+                .await?
+                .map(|user| Caller { user }),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(s: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    }
+
+    #[test]
+    fn parses_the_three_schemes() {
+        assert!(
+            matches!(parse_authorization(&basic("a@x.com/token:abc")), Ok(Credentials::Token { email: Some(e), token }) if e == "a@x.com" && token == "abc")
+        );
+        assert!(
+            matches!(parse_authorization(&basic("a@x.com:pw:with:colons")), Ok(Credentials::Password { email, password }) if email == "a@x.com" && password == "pw:with:colons")
+        );
+        assert!(
+            matches!(parse_authorization("Bearer abc"), Ok(Credentials::Token { email: None, token }) if token == "abc")
+        );
+        assert!(parse_authorization("Digest abc").is_err());
+        assert!(parse_authorization("Basic !!!").is_err());
+        assert!(parse_authorization(&basic("no-colon")).is_err());
+    }
+}

@@ -1,0 +1,511 @@
+//! Creating and changing tickets: validation, authorisation, routing and the store, shared by the tickets API
+//! (agents) and the requests API (end-users), and later by the web pages.
+
+use partnerdesk_core::accounts::{NO_ACCOUNT_HELP, UserStatus};
+use partnerdesk_core::policy::{Actor, OrgScope};
+use partnerdesk_core::routing::{self, FormRule, Submission};
+use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
+use partnerdesk_core::{FormId, GroupId, Invalid, TicketId, UserId, tags};
+use partnerdesk_db::forms::{self, TicketForm};
+use partnerdesk_db::tickets::{self, Comment, NewComment, NewTicket, Ticket, TicketFields};
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{Db, DbError, groups, organizations};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::nullable;
+
+pub const MAX_SUBJECT: usize = 255;
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CommentInput {
+    pub body: Option<String>,
+    pub html_body: Option<String>,
+    pub public: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RequesterInput {
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The ticket fields of a create or update, Zendesk's names. Unknown fields are ignored.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct TicketInput {
+    pub subject: Option<String>,
+    pub comment: Option<CommentInput>,
+    pub description: Option<String>,
+    pub requester_id: Option<i64>,
+    pub requester: Option<RequesterInput>,
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub priority: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub group_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub assignee_id: Option<Option<i64>>,
+    pub ticket_form_id: Option<i64>,
+    pub tags: Option<Vec<String>>,
+    pub additional_tags: Option<Vec<String>>,
+    pub remove_tags: Option<Vec<String>>,
+    /// Requests API: `true` marks the request solved.
+    pub solved: Option<bool>,
+}
+
+/// What a create produced: the ticket, its first comment, the audit row id and any notice for the submitter.
+pub struct Created {
+    pub ticket: Ticket,
+    pub comment: Comment,
+    pub audit_id: i64,
+    pub notice: Option<String>,
+}
+
+pub struct Updated {
+    pub before: Ticket,
+    pub ticket: Ticket,
+    pub comment: Option<Comment>,
+    pub audit_id: i64,
+}
+
+fn parse_status(errors: &mut Invalid, s: &str) -> Option<TicketStatus> {
+    let st = TicketStatus::parse(s);
+    if st.is_none() {
+        errors.push(
+            "status",
+            "InvalidValue",
+            format!("status must be one of {}", TicketStatus::choices()),
+        );
+    }
+    st
+}
+
+fn parse_priority(errors: &mut Invalid, p: Option<&str>) -> Option<Priority> {
+    let p = p?;
+    let parsed = Priority::parse(p);
+    if parsed.is_none() {
+        errors.push(
+            "priority",
+            "InvalidValue",
+            format!("priority must be one of {}", Priority::choices()),
+        );
+    }
+    parsed
+}
+
+/// The comment body: plain `body`, or `html_body` as given. Blank is an error when `required`.
+fn comment_body(
+    errors: &mut Invalid,
+    c: Option<&CommentInput>,
+    fallback: Option<&str>,
+    required: bool,
+) -> Option<String> {
+    let body = c
+        .and_then(|c| c.body.as_deref().or(c.html_body.as_deref()))
+        .or(fallback)
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    match body {
+        None if required => {
+            errors.push("comment", "BlankValue", "comment body cannot be blank");
+            None
+        }
+        Some(b) if b.len() > MAX_BODY => {
+            errors.push(
+                "comment",
+                "TooLong",
+                format!("comment is too long (maximum is {MAX_BODY} bytes)"),
+            );
+            None
+        }
+        other => other.map(str::to_owned),
+    }
+}
+
+/// The subject, or the first line of the description when none is given (as Zendesk does).
+fn subject_of(errors: &mut Invalid, subject: Option<&str>, body: Option<&str>) -> String {
+    let s = subject
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let first = body
+                .and_then(|b| b.lines().next())
+                .unwrap_or_default()
+                .trim();
+            first.chars().take(80).collect()
+        });
+    if s.chars().count() > MAX_SUBJECT {
+        errors.push(
+            "subject",
+            "TooLong",
+            format!("subject is too long (maximum is {MAX_SUBJECT} characters)"),
+        );
+    }
+    s
+}
+
+async fn load_form(db: &Db, id: i64) -> Result<TicketForm, ApiError> {
+    match forms::get(&mut db.conn(), FormId(id)).await {
+        Ok(f) if f.active => Ok(f),
+        Ok(_) => Err(ApiError::invalid(
+            "ticket_form_id",
+            "InvalidValue",
+            format!("ticket form {id} is not active"),
+        )),
+        Err(DbError::NotFound) => Err(ApiError::invalid(
+            "ticket_form_id",
+            "InvalidValue",
+            format!("ticket form {id} does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn check_group(db: &Db, id: Option<i64>) -> Result<Option<GroupId>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    match groups::get(&mut db.conn(), GroupId(id)).await {
+        Ok(g) => Ok(Some(g.id)),
+        Err(DbError::NotFound) => Err(ApiError::invalid(
+            "group_id",
+            "InvalidValue",
+            format!("group {id} does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Assignees are active staff.
+async fn check_assignee(db: &Db, id: Option<i64>) -> Result<Option<UserId>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    match users::get(&mut db.conn(), UserId(id)).await {
+        Ok(u) if u.role.is_staff() && u.status != UserStatus::Suspended => Ok(Some(u.id)),
+        Ok(_) => Err(ApiError::invalid(
+            "assignee_id",
+            "InvalidValue",
+            format!("user {id} is not an active agent"),
+        )),
+        Err(DbError::NotFound) => Err(ApiError::invalid(
+            "assignee_id",
+            "InvalidValue",
+            format!("user {id} does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The requester a staff member names, by id or e-mail. People are never created on the fly: an unknown
+/// address is an error that says accounts are provisioned.
+async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, ApiError> {
+    let mut conn = db.conn();
+    let found = if let Some(id) = input.requester_id {
+        users::get(&mut conn, UserId(id))
+            .await
+            .map_err(|e| match e {
+                DbError::NotFound => ApiError::invalid(
+                    "requester_id",
+                    "InvalidValue",
+                    format!("user {id} does not exist"),
+                ),
+                e => e.into(),
+            })?
+    } else if let Some(email) = input.requester.as_ref().and_then(|r| r.email.as_deref()) {
+        users::by_email(&mut conn, email)
+            .await
+            .map_err(|e| match e {
+                DbError::NotFound => ApiError::invalid(
+                    "requester",
+                    "InvalidValue",
+                    format!(
+                        "there is no account for {}. {NO_ACCOUNT_HELP}",
+                        email.trim()
+                    ),
+                ),
+                e => e.into(),
+            })?
+    } else {
+        return Ok(None);
+    };
+    if found.status == UserStatus::Suspended {
+        return Err(ApiError::invalid(
+            "requester_id",
+            "InvalidValue",
+            "the requester's account is suspended",
+        ));
+    }
+    Ok(Some(found))
+}
+
+/// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves.
+pub async fn create(
+    db: &Db,
+    submitter: &User,
+    input: TicketInput,
+    via: &str,
+) -> Result<Created, ApiError> {
+    let actor = submitter.actor();
+    let staff = actor.is_staff();
+    let mut errors = Invalid::default();
+    let body = comment_body(
+        &mut errors,
+        input.comment.as_ref(),
+        input.description.as_deref(),
+        true,
+    );
+    let subject = subject_of(&mut errors, input.subject.as_deref(), body.as_deref());
+    let priority = parse_priority(&mut errors, input.priority.clone().flatten().as_deref());
+    let status = if staff {
+        input
+            .status
+            .as_deref()
+            .and_then(|s| parse_status(&mut errors, s))
+    } else {
+        None
+    };
+    if input.comment.as_ref().and_then(|c| c.public) == Some(false) {
+        errors.push(
+            "comment",
+            "InvalidValue",
+            "the first comment of a ticket is its public description",
+        );
+    }
+    errors.into_result()?;
+
+    let requester = match (staff, named_requester(db, &input).await?) {
+        (true, Some(r)) => r,
+        _ => submitter.clone(),
+    };
+    let requester_org = match requester.organization_id {
+        Some(id) => Some(organizations::get(&mut db.conn(), id, OrgScope::All).await?),
+        None => None,
+    };
+    let chosen = match input.ticket_form_id {
+        Some(id) => Some(load_form(db, id).await?),
+        None => None,
+    };
+    let partner = requester_org.as_ref().is_some_and(|o| o.alliance_partner)
+        && requester.role == partnerdesk_core::accounts::Role::EndUser;
+    if let Some(f) = &chosen {
+        if !staff && f.audience == Audience::Staff {
+            return Err(ApiError::invalid(
+                "ticket_form_id",
+                "InvalidValue",
+                format!("ticket form {} is for staff only", f.id),
+            ));
+        }
+        if !staff && f.audience == Audience::Partners && !partner {
+            return Err(ApiError::invalid(
+                "ticket_form_id",
+                "InvalidValue",
+                format!("ticket form {} is for alliance partners only", f.id),
+            ));
+        }
+    }
+    let default_form = forms::default_form(&mut db.conn()).await?;
+    // A partner's ticket is routed by the partner form; when staff file for a partner, their explicit form wins.
+    let partner_form = if partner && (!staff || chosen.is_none()) {
+        forms::partner_form(&mut db.conn()).await?
+    } else {
+        None
+    };
+    let (explicit_group, assignee) = if staff {
+        (
+            check_group(db, input.group_id.flatten()).await?,
+            check_assignee(db, input.assignee_id.flatten()).await?,
+        )
+    } else {
+        (None, None)
+    };
+    let rules: [Option<FormRule>; 3] = [
+        chosen.as_ref().map(TicketForm::rule),
+        default_form.as_ref().map(TicketForm::rule),
+        partner_form.as_ref().map(TicketForm::rule),
+    ];
+    let submission = Submission {
+        chosen_form: rules[0].as_ref(),
+        default_form: rules[1].as_ref(),
+        partner_form: rules[2].as_ref(),
+        explicit_group,
+        explicit_priority: priority,
+        tags: if staff {
+            input.tags.clone().unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+    };
+    let routed = routing::route(&submission);
+    let notice = routed.misrouted.then(|| {
+        let form = partner_form.as_ref().map(|f| format!("'{}' (form {})", f.display_name, f.id)).unwrap_or_default();
+        format!("This ticket was filed through a form meant for other requests. It has been routed to the alliance partner queue all the same; next time, please use the {form} form so that it reaches the right people at once.")
+    });
+    let routing_json = serde_json::to_value(&routed).map_err(ApiError::internal)?;
+    let fields = TicketFields {
+        subject,
+        status: status.unwrap_or(if assignee.is_some() {
+            TicketStatus::Open
+        } else {
+            TicketStatus::New
+        }),
+        priority: routed.priority,
+        requester_id: requester.id,
+        organization_id: requester.organization_id,
+        group_id: routed.group_id,
+        assignee_id: assignee,
+        ticket_form_id: routed.form_id,
+        tags: routed.tags.clone(),
+    };
+    let follow_ups = notice
+        .iter()
+        .map(|n| NewComment {
+            author_id: None,
+            body: n.clone(),
+            public: true,
+            via: "system".into(),
+        })
+        .collect();
+    let new = NewTicket {
+        fields,
+        description: body.unwrap_or_default(),
+        submitter_id: submitter.id,
+        via: via.to_owned(),
+        routing: routing_json,
+        follow_ups,
+    };
+    let mut tx = db.begin().await?;
+    let (ticket, comment, audit_id) =
+        tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(Created {
+        ticket,
+        comment,
+        audit_id,
+        notice,
+    })
+}
+
+/// Changes a ticket the caller can see. Staff may change every field; end-users may comment (publicly)
+/// and mark the ticket solved.
+pub async fn update(
+    db: &Db,
+    caller: &User,
+    id: TicketId,
+    input: TicketInput,
+    via: &str,
+) -> Result<Updated, ApiError> {
+    let actor: Actor = caller.actor();
+    let staff = actor.may_work_tickets();
+    let before = tickets::get(&mut db.conn(), id, actor.ticket_scope()).await?;
+    if before.status.is_frozen() {
+        return Err(ApiError::invalid(
+            "status",
+            "InvalidValue",
+            "a closed ticket cannot be changed; file a follow-up ticket instead",
+        ));
+    }
+    let mut errors = Invalid::default();
+    let body = comment_body(&mut errors, input.comment.as_ref(), None, false);
+    let public = input
+        .comment
+        .as_ref()
+        .and_then(|c| c.public)
+        .unwrap_or(true);
+    if !public && !actor.sees_internal_comments() {
+        return Err(ApiError::Forbidden(
+            "End-users cannot add internal notes.".into(),
+        ));
+    }
+    let mut f = before.fields();
+    let mut explicit_status = None;
+    if staff {
+        if let Some(s) = &input.subject {
+            f.subject = subject_of(&mut errors, Some(s), None);
+        }
+        if let Some(s) = &input.status {
+            explicit_status = parse_status(&mut errors, s);
+        }
+        if let Some(p) = &input.priority {
+            f.priority = parse_priority(&mut errors, p.as_deref());
+        }
+        if let Some(t) = &input.tags {
+            f.tags = tags::normalize(t);
+        }
+        if let Some(t) = &input.additional_tags {
+            f.tags = tags::union(&f.tags, &tags::normalize(t));
+        }
+        if let Some(t) = &input.remove_tags {
+            let remove = tags::normalize(t);
+            f.tags.retain(|x| !remove.contains(x));
+        }
+    } else if input.solved == Some(true) || input.status.as_deref() == Some("solved") {
+        explicit_status = Some(TicketStatus::Solved);
+    } else if let Some(s) = &input.status {
+        errors.push(
+            "status",
+            "InvalidValue",
+            format!("end-users may only mark a ticket solved, not '{s}'"),
+        );
+    }
+    if explicit_status == Some(TicketStatus::New) && before.status != TicketStatus::New {
+        errors.push(
+            "status",
+            "InvalidValue",
+            "a ticket cannot go back to status new",
+        );
+    }
+    errors.into_result()?;
+    if staff {
+        if let Some(g) = input.group_id {
+            f.group_id = check_group(db, g).await?;
+        }
+        if let Some(a) = input.assignee_id {
+            f.assignee_id = check_assignee(db, a).await?;
+        }
+        if let Some(r) = named_requester(db, &input).await? {
+            f.requester_id = r.id;
+            f.organization_id = r.organization_id;
+        }
+        if let Some(form) = input.ticket_form_id {
+            f.ticket_form_id = Some(load_form(db, form).await?.id);
+        }
+    }
+    f.status = match explicit_status {
+        Some(s) => s,
+        // Work by staff opens a new ticket; a requester's reply reopens a pending or solved one.
+        None if staff && before.status == TicketStatus::New => TicketStatus::Open,
+        None if !staff
+            && body.is_some()
+            && matches!(before.status, TicketStatus::Pending | TicketStatus::Solved) =>
+        {
+            TicketStatus::Open
+        }
+        None => f.status,
+    };
+    let comment = body.map(|b| NewComment {
+        author_id: Some(caller.id),
+        body: b,
+        public,
+        via: via.to_owned(),
+    });
+    let mut tx = db.begin().await?;
+    let (ticket, comment, audit_id) = tickets::update(
+        &mut tx,
+        &before,
+        &f,
+        comment.as_ref(),
+        &caller.audit_actor(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Updated {
+        before,
+        ticket,
+        comment,
+        audit_id,
+    })
+}
+
+/// A ticket the actor can see, or 404.
+pub async fn visible(db: &Db, actor: &Actor, id: TicketId) -> Result<Ticket, ApiError> {
+    Ok(tickets::get(&mut db.conn(), id, actor.ticket_scope()).await?)
+}
