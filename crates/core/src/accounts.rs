@@ -71,11 +71,7 @@ impl Email {
             )
         };
         if s.is_empty() {
-            return Err(Invalid::field(
-                "email",
-                "BlankValue",
-                "email cannot be blank",
-            ));
+            return Err(Invalid::field("email", "BlankValue", "email cannot be blank"));
         }
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
@@ -85,9 +81,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         if local.is_empty() || local.contains('@') || !domain_ok {
             return Err(bad());
         }

@@ -98,9 +98,7 @@ impl Actor {
             return Ok(());
         }
         if !self.is_staff() {
-            return Err(Denied::Forbidden(
-                "only staff may create or change accounts",
-            ));
+            return Err(Denied::Forbidden("only staff may create or change accounts"));
         }
         if !self.is_account_manager {
             return Err(Denied::Forbidden(
@@ -108,9 +106,7 @@ impl Actor {
             ));
         }
         if target_role != Role::EndUser {
-            return Err(Denied::Forbidden(
-                "account managers may only provision end-users",
-            ));
+            return Err(Denied::Forbidden("account managers may only provision end-users"));
         }
         if target_org_manager != Some(self.id) {
             return Err(Denied::Forbidden(
@@ -122,9 +118,7 @@ impl Actor {
 
     /// Organization records: admins administer all; an account manager may edit the organizations they manage.
     pub fn may_edit_org(&self, org_manager: Option<UserId>) -> Allowed {
-        if self.is_admin()
-            || (self.is_staff() && self.is_account_manager && org_manager == Some(self.id))
-        {
+        if self.is_admin() || (self.is_staff() && self.is_account_manager && org_manager == Some(self.id)) {
             Ok(())
         } else if self.is_staff() {
             Err(Denied::Forbidden(
@@ -166,10 +160,7 @@ mod tests {
 
     #[test]
     fn scopes() {
-        assert_eq!(
-            actor(Role::Agent, None, false).ticket_scope(),
-            TicketScope::All
-        );
+        assert_eq!(actor(Role::Agent, None, false).ticket_scope(), TicketScope::All);
         assert_eq!(
             actor(Role::EndUser, Some(7), false).ticket_scope(),
             TicketScope::Organization(OrgId(7))

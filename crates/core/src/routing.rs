@@ -78,17 +78,9 @@ pub fn route(s: &Submission<'_>) -> Routing {
             } else {
                 "default form"
             };
-            (
-                Some(f),
-                false,
-                format!("routed by {how} '{}' (#{})", f.name, f.id),
-            )
+            (Some(f), false, format!("routed by {how} '{}' (#{})", f.name, f.id))
         }
-        (None, None) => (
-            None,
-            false,
-            "no ticket form: no routing rule applied".to_owned(),
-        ),
+        (None, None) => (None, false, "no ticket form: no routing rule applied".to_owned()),
     };
 
     let group_id = s.explicit_group.or(form.and_then(|f| f.group_id));
@@ -110,11 +102,7 @@ pub fn route(s: &Submission<'_>) -> Routing {
         tags: tags::union(&tags::normalize(&s.tags), &extra),
         misrouted,
         rule,
-        submitted_form_id: if misrouted {
-            requested.map(|f| f.id)
-        } else {
-            None
-        },
+        submitted_form_id: if misrouted { requested.map(|f| f.id) } else { None },
     }
 }
 
@@ -158,10 +146,7 @@ mod tests {
             explicit_priority: Some(Priority::Low),
             ..Default::default()
         });
-        assert_eq!(
-            (r.group_id, r.priority),
-            (Some(GroupId(99)), Some(Priority::Low))
-        );
+        assert_eq!((r.group_id, r.priority), (Some(GroupId(99)), Some(Priority::Low)));
     }
 
     #[test]
@@ -173,10 +158,7 @@ mod tests {
             partner_form: Some(&partner),
             ..Default::default()
         });
-        assert_eq!(
-            (r.form_id, r.group_id),
-            (Some(FormId(2)), Some(GroupId(20)))
-        );
+        assert_eq!((r.form_id, r.group_id), (Some(FormId(2)), Some(GroupId(20))));
         assert!(r.misrouted);
         assert_eq!(r.submitted_form_id, Some(FormId(1)));
         assert_eq!(r.tags, vec!["alliance", MISROUTED_TAG]);

@@ -42,13 +42,7 @@ mod tests {
 
     #[test]
     fn normalizes_and_dedups() {
-        assert_eq!(
-            normalize(["  Foo Bar", "foo_bar", "", "X"]),
-            vec!["foo_bar", "x"]
-        );
-        assert_eq!(
-            from_stored(&to_stored(&normalize(["a", "b"]))),
-            vec!["a", "b"]
-        );
+        assert_eq!(normalize(["  Foo Bar", "foo_bar", "", "X"]), vec!["foo_bar", "x"]);
+        assert_eq!(from_stored(&to_stored(&normalize(["a", "b"]))), vec!["a", "b"]);
     }
 }

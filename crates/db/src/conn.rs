@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Row as _, Sqlite, SqlitePool, Transaction};
 
 use crate::error::DbError;
@@ -86,10 +84,7 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.conn()
-            .fetch_optional("SELECT 1 AS one", &[])
-            .await
-            .is_ok()
+        self.conn().fetch_optional("SELECT 1 AS one", &[]).await.is_ok()
     }
 
     pub async fn close(&self) {
@@ -278,19 +273,13 @@ impl Conn {
             .collect()))
     }
 
-    pub async fn fetch_optional(
-        &mut self,
-        sql: &str,
-        args: &[Arg],
-    ) -> Result<Option<Row>, DbError> {
+    pub async fn fetch_optional(&mut self, sql: &str, args: &[Arg]) -> Result<Option<Row>, DbError> {
         Ok(run!(self, sql, args, fetch_optional, |row| row.map(Row::from)))
     }
 
     /// Like `fetch_optional`, with no row being [`DbError::NotFound`].
     pub async fn fetch_one(&mut self, sql: &str, args: &[Arg]) -> Result<Row, DbError> {
-        self.fetch_optional(sql, args)
-            .await?
-            .ok_or(DbError::NotFound)
+        self.fetch_optional(sql, args).await?.ok_or(DbError::NotFound)
     }
 
     /// Runs a statement; returns the number of rows it changed.
@@ -344,10 +333,7 @@ impl From<PgRow> for Row {
 
 /// A type both drivers can decode.
 pub trait Column:
-    for<'r> sqlx::Decode<'r, Sqlite>
-    + sqlx::Type<Sqlite>
-    + for<'r> sqlx::Decode<'r, Postgres>
-    + sqlx::Type<Postgres>
+    for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>
 {
 }
 impl<T> Column for T where

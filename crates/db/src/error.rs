@@ -15,9 +15,7 @@ pub enum DbError {
     #[error("database configuration: {0}")]
     Config(String),
     /// The database was migrated by a newer partnerdesk: refuse to run rather than corrupt it.
-    #[error(
-        "database schema version {found} is newer than this program knows ({known}); upgrade partnerdesk"
-    )]
+    #[error("database schema version {found} is newer than this program knows ({known}); upgrade partnerdesk")]
     TooNew { found: i64, known: i64 },
     #[error("database error: {0}")]
     Other(sqlx::Error),

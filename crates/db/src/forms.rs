@@ -92,23 +92,27 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<TicketForm>, DbError> {
 
 /// The active default form, used when a ticket names none.
 pub async fn default_form(conn: &mut Conn) -> Result<Option<TicketForm>, DbError> {
-    let row = conn.fetch_optional("SELECT * FROM ticket_forms WHERE active = ? AND is_default = ? ORDER BY position, id LIMIT 1", &args![true, true]).await?;
+    let row = conn
+        .fetch_optional(
+            "SELECT * FROM ticket_forms WHERE active = ? AND is_default = ? ORDER BY position, id LIMIT 1",
+            &args![true, true],
+        )
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// The active partner form: every alliance partner's ticket is routed by it.
 pub async fn partner_form(conn: &mut Conn) -> Result<Option<TicketForm>, DbError> {
     let row = conn
-        .fetch_optional("SELECT * FROM ticket_forms WHERE active = ? AND audience = ? ORDER BY position, id LIMIT 1", &args![true, Audience::Partners.as_str()])
+        .fetch_optional(
+            "SELECT * FROM ticket_forms WHERE active = ? AND audience = ? ORDER BY position, id LIMIT 1",
+            &args![true, Audience::Partners.as_str()],
+        )
         .await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn create(
-    conn: &mut Conn,
-    f: &FormFields,
-    actor: &AuditActor,
-) -> Result<TicketForm, DbError> {
+pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Result<TicketForm, DbError> {
     let t = now();
     if f.is_default {
         // One default form: the new one replaces the old.

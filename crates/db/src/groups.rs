@@ -51,10 +51,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Group, DbError> {
 
 pub async fn list(conn: &mut Conn, window: Window) -> Result<Page<Group>, DbError> {
     let mut a = Vec::new();
-    let sql = format!(
-        "SELECT * FROM agent_groups WHERE 1 = 1{}",
-        window.sql("id", &mut a)
-    );
+    let sql = format!("SELECT * FROM agent_groups WHERE 1 = 1{}", window.sql("id", &mut a));
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
@@ -64,12 +61,7 @@ pub async fn count(conn: &mut Conn) -> Result<i64, DbError> {
         .i64("n")
 }
 
-pub async fn create(
-    conn: &mut Conn,
-    name: &str,
-    description: &str,
-    actor: &AuditActor,
-) -> Result<Group, DbError> {
+pub async fn create(conn: &mut Conn, name: &str, description: &str, actor: &AuditActor) -> Result<Group, DbError> {
     let t = now();
     let id = conn
         .insert(

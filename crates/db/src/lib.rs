@@ -74,10 +74,6 @@ impl<T> Page<T> {
 }
 
 /// Parses a stored enum value, or reports the row as corrupt.
-pub(crate) fn parse_enum<T>(
-    col: &str,
-    value: &str,
-    parse: fn(&str) -> Option<T>,
-) -> Result<T, DbError> {
+pub(crate) fn parse_enum<T>(col: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, DbError> {
     parse(value).ok_or_else(|| DbError::Corrupt(format!("{col} has unknown value '{value}'")))
 }

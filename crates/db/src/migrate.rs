@@ -33,21 +33,14 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, DbError> {
         let mut tx = db.begin().await?;
         if db.backend() == Backend::Postgres {
             // Several instances may start at once: one migrates, the others wait and then find it done.
-            tx.execute("SELECT pg_advisory_xact_lock(7272727)", &[])
-                .await?;
+            tx.execute("SELECT pg_advisory_xact_lock(7272727)", &[]).await?;
         }
         let latest = tx
-            .fetch_one(
-                "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations",
-                &[],
-            )
+            .fetch_one("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", &[])
             .await?
             .i64("v")?;
         if latest > known {
-            return Err(DbError::TooNew {
-                found: latest,
-                known,
-            });
+            return Err(DbError::TooNew { found: latest, known });
         }
         if latest >= m.version {
             continue;

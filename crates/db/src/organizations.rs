@@ -84,10 +84,7 @@ fn scope_sql(scope: OrgScope, args: &mut Vec<Arg>) -> &'static str {
 
 pub async fn get(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organization, DbError> {
     let mut a = args![id.0];
-    let sql = format!(
-        "SELECT * FROM organizations WHERE id = ?{}",
-        scope_sql(scope, &mut a)
-    );
+    let sql = format!("SELECT * FROM organizations WHERE id = ?{}", scope_sql(scope, &mut a));
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
@@ -102,11 +99,7 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbErro
     )
 }
 
-pub async fn list(
-    conn: &mut Conn,
-    scope: OrgScope,
-    window: Window,
-) -> Result<Page<Organization>, DbError> {
+pub async fn list(conn: &mut Conn, scope: OrgScope, window: Window) -> Result<Page<Organization>, DbError> {
     let mut a = Vec::new();
     let filter = scope_sql(scope, &mut a);
     let sql = format!(
@@ -125,11 +118,7 @@ pub async fn count(conn: &mut Conn, scope: OrgScope) -> Result<i64, DbError> {
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
-pub async fn create(
-    conn: &mut Conn,
-    f: &OrgFields,
-    actor: &AuditActor,
-) -> Result<Organization, DbError> {
+pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
     let t = now();
     let notes_at = (!f.notes.is_empty() || !f.details.is_empty()).then_some(t);
     let id = conn
@@ -176,10 +165,7 @@ pub async fn update(
     let (notes_at, notes_by) = if notes_changed {
         (Some(t), actor.id)
     } else {
-        (
-            before.notes_updated_at,
-            before.notes_updated_by_id.map(|u| u.0),
-        )
+        (before.notes_updated_at, before.notes_updated_by_id.map(|u| u.0))
     };
     conn.execute(
         "UPDATE organizations SET name = ?, name_key = ?, notes = ?, details = ?, domain_names = ?, tags = ?, alliance_partner = ?, \
@@ -213,11 +199,7 @@ pub async fn update(
     Ok(after)
 }
 
-pub async fn delete(
-    conn: &mut Conn,
-    org: &Organization,
-    actor: &AuditActor,
-) -> Result<(), DbError> {
+pub async fn delete(conn: &mut Conn, org: &Organization, actor: &AuditActor) -> Result<(), DbError> {
     conn.execute("DELETE FROM organizations WHERE id = ?", &args![org.id.0])
         .await?;
     let change = Change {

@@ -100,8 +100,7 @@ struct TicketRecord<'a> {
 }
 
 fn from_row(r: &Row) -> Result<Ticket, DbError> {
-    let routing = serde_json::from_str(&r.text("routing")?)
-        .map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
+    let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
     Ok(Ticket {
         id: TicketId(r.i64("id")?),
         subject: r.text("subject")?,
@@ -181,11 +180,7 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
     if !f.statuses.is_empty() {
         let marks = vec!["?"; f.statuses.len()].join(", ");
         s.push_str(&format!(" AND status IN ({marks})"));
-        a.extend(
-            f.statuses
-                .iter()
-                .map(|st| Arg::Text(st.as_str().to_owned())),
-        );
+        a.extend(f.statuses.iter().map(|st| Arg::Text(st.as_str().to_owned())));
     }
     for (col, v) in [
         ("group_id", f.group_id.map(|g| g.0)),
@@ -203,42 +198,24 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
 
 pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
     let mut a = args![id.0];
-    let sql = format!(
-        "SELECT * FROM tickets WHERE id = ?{}",
-        scope_sql(scope, &mut a)
-    );
+    let sql = format!("SELECT * FROM tickets WHERE id = ?{}", scope_sql(scope, &mut a));
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
-pub async fn list(
-    conn: &mut Conn,
-    f: &TicketFilter,
-    window: Window,
-) -> Result<Page<Ticket>, DbError> {
+pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
-    let sql = format!(
-        "SELECT * FROM tickets WHERE 1 = 1{filter}{}",
-        window.sql("id", &mut a)
-    );
+    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 pub async fn count(conn: &mut Conn, f: &TicketFilter) -> Result<i64, DbError> {
     let mut a = Vec::new();
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM tickets WHERE 1 = 1{}",
-        filter_sql(f, &mut a)
-    );
+    let sql = format!("SELECT COUNT(*) AS n FROM tickets WHERE 1 = 1{}", filter_sql(f, &mut a));
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
-async fn add_comment(
-    conn: &mut Conn,
-    ticket: TicketId,
-    c: &NewComment,
-    at: DateTime<Utc>,
-) -> Result<Comment, DbError> {
+async fn add_comment(conn: &mut Conn, ticket: TicketId, c: &NewComment, at: DateTime<Utc>) -> Result<Comment, DbError> {
     let row = conn
         .fetch_one(
             "INSERT INTO comments (ticket_id, author_id, body, public, via, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
@@ -250,11 +227,7 @@ async fn add_comment(
 
 /// Creates a ticket with its first comment (the description) and any follow-up comments. Returns the ticket, the comment and the id of
 /// the audit row, which the API answers as the Zendesk `audit`.
-pub async fn create(
-    conn: &mut Conn,
-    new: &NewTicket,
-    actor: &AuditActor,
-) -> Result<(Ticket, Comment, i64), DbError> {
+pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Result<(Ticket, Comment, i64), DbError> {
     let t = now();
     let f = &new.fields;
     let id = conn
@@ -370,11 +343,7 @@ pub async fn comments(
     window: Window,
 ) -> Result<Page<Comment>, DbError> {
     let mut a = args![ticket.0];
-    let visibility = if include_internal {
-        ""
-    } else {
-        " AND public = ?"
-    };
+    let visibility = if include_internal { "" } else { " AND public = ?" };
     if !include_internal {
         a.push(Arg::Bool(true));
     }
@@ -385,11 +354,7 @@ pub async fn comments(
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, comment_from_row)
 }
 
-pub async fn count_comments(
-    conn: &mut Conn,
-    ticket: TicketId,
-    include_internal: bool,
-) -> Result<i64, DbError> {
+pub async fn count_comments(conn: &mut Conn, ticket: TicketId, include_internal: bool) -> Result<i64, DbError> {
     let (sql, a) = if include_internal {
         (
             "SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?",

@@ -95,21 +95,14 @@ fn from_row(r: &Row) -> Result<User, DbError> {
 pub async fn get(conn: &mut Conn, id: UserId) -> Result<User, DbError> {
     from_row(
         &conn
-            .fetch_one(
-                &format!("SELECT {COLUMNS} FROM users WHERE id = ?"),
-                &args![id.0],
-            )
+            .fetch_one(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"), &args![id.0])
             .await?,
     )
 }
 
 pub async fn by_email(conn: &mut Conn, email: &str) -> Result<User, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?");
-    from_row(
-        &conn
-            .fetch_one(&sql, &args![email.trim().to_lowercase()])
-            .await?,
-    )
+    from_row(&conn.fetch_one(&sql, &args![email.trim().to_lowercase()]).await?)
 }
 
 /// Filters for listing users.
@@ -144,10 +137,7 @@ pub async fn list(conn: &mut Conn, f: &UserFilter, window: Window) -> Result<Pag
 
 pub async fn count(conn: &mut Conn, f: &UserFilter) -> Result<i64, DbError> {
     let mut a = Vec::new();
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM users WHERE 1 = 1{}",
-        filter_sql(f, &mut a)
-    );
+    let sql = format!("SELECT COUNT(*) AS n FROM users WHERE 1 = 1{}", filter_sql(f, &mut a));
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
@@ -192,12 +182,7 @@ pub async fn create(
     Ok(user)
 }
 
-pub async fn update(
-    conn: &mut Conn,
-    before: &User,
-    f: &UserFields,
-    actor: &AuditActor,
-) -> Result<User, DbError> {
+pub async fn update(conn: &mut Conn, before: &User, f: &UserFields, actor: &AuditActor) -> Result<User, DbError> {
     conn.execute(
         "UPDATE users SET email = ?, name = ?, role = ?, is_account_manager = ?, is_support_manager = ?, organization_id = ?, \
          status = ?, time_zone = ?, updated_at = ? WHERE id = ?",
@@ -241,12 +226,7 @@ pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>
 }
 
 /// Sets a password; an invited account becomes active (a suspended one stays suspended).
-pub async fn set_password(
-    conn: &mut Conn,
-    user: &User,
-    hash: &str,
-    actor: &AuditActor,
-) -> Result<User, DbError> {
+pub async fn set_password(conn: &mut Conn, user: &User, hash: &str, actor: &AuditActor) -> Result<User, DbError> {
     conn.execute(
         "UPDATE users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
         &args![hash, now(), user.id.0],
@@ -279,8 +259,7 @@ pub async fn add_api_token(
             &args![user.id.0, digest, description, now()],
         )
         .await?;
-    let after =
-        serde_json::json!({ "token_id": id, "user_id": user.id, "description": description });
+    let after = serde_json::json!({ "token_id": id, "user_id": user.id, "description": description });
     let change = Change {
         action: "api_token.create",
         entity_type: "user",
@@ -295,9 +274,7 @@ pub async fn add_api_token(
 
 /// The user owning the API token with this digest.
 pub async fn by_api_token(conn: &mut Conn, digest: &str) -> Result<User, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE digest = ?)"
-    );
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = (SELECT user_id FROM api_tokens WHERE digest = ?)");
     from_row(&conn.fetch_one(&sql, &args![digest]).await?)
 }
 
@@ -315,8 +292,7 @@ pub async fn add_invitation(
             &args![user.id.0, digest, expires_at, actor.id, now()],
         )
         .await?;
-    let after =
-        serde_json::json!({ "invitation_id": id, "user_id": user.id, "expires_at": expires_at });
+    let after = serde_json::json!({ "invitation_id": id, "user_id": user.id, "expires_at": expires_at });
     let change = Change {
         action: "user.invite",
         entity_type: "user",
@@ -339,10 +315,7 @@ pub enum InvitationState {
 
 /// Claims the invitation with this digest (marks it used) and returns its user. The claim is one conditional
 /// UPDATE, so two concurrent uses of one link cannot both succeed.
-pub async fn claim_invitation(
-    conn: &mut Conn,
-    digest: &str,
-) -> Result<Result<User, InvitationState>, DbError> {
+pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<User, InvitationState>, DbError> {
     let t = now();
     let claimed = conn
         .fetch_optional(
@@ -354,10 +327,7 @@ pub async fn claim_invitation(
         return Ok(Ok(get(conn, UserId(row.i64("user_id")?)).await?));
     }
     let row = conn
-        .fetch_one(
-            "SELECT used_at FROM invitations WHERE digest = ?",
-            &args![digest],
-        )
+        .fetch_one("SELECT used_at FROM invitations WHERE digest = ?", &args![digest])
         .await?;
     Ok(Err(if row.opt_time("used_at")?.is_some() {
         InvitationState::Used

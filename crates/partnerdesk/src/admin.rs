@@ -98,11 +98,7 @@ fn explain(e: ApiError) -> anyhow::Error {
     match e {
         ApiError::Invalid(Invalid(errors)) => anyhow!(
             "{}",
-            errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ")
+            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")
         ),
         ApiError::NotFound => anyhow!("not found"),
         other => anyhow!("{other}"),
@@ -113,9 +109,9 @@ async fn org_id(db: &Db, name: Option<&str>) -> Result<Option<i64>> {
     let Some(name) = name else { return Ok(None) };
     match organizations::by_name(&mut db.conn(), name).await {
         Ok(o) => Ok(Some(o.id.0)),
-        Err(DbError::NotFound) => bail!(
-            "no organization named '{name}' (create it with `partnerdesk admin create-org --name ...`)"
-        ),
+        Err(DbError::NotFound) => {
+            bail!("no organization named '{name}' (create it with `partnerdesk admin create-org --name ...`)")
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -144,9 +140,7 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 Some(email) => {
                     let u = user_by_email(db, &email).await?;
                     if !u.is_account_manager {
-                        bail!(
-                            "{email} is not an account manager (create it with --account-manager)"
-                        );
+                        bail!("{email} is not an account manager (create it with --account-manager)");
                     }
                     Some(u.id)
                 }
@@ -165,15 +159,13 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 ..OrgFields::default()
             };
             let mut tx = db.begin().await?;
-            let org = organizations::create(&mut tx, &f, &cli)
-                .await
-                .map_err(|e| {
-                    if e.is_conflict_on("name") {
-                        anyhow!("an organization named '{name}' already exists")
-                    } else {
-                        e.into()
-                    }
-                })?;
+            let org = organizations::create(&mut tx, &f, &cli).await.map_err(|e| {
+                if e.is_conflict_on("name") {
+                    anyhow!("an organization named '{name}' already exists")
+                } else {
+                    e.into()
+                }
+            })?;
             tx.commit().await?;
             println!("created organization {} '{}'", org.id, org.name);
         }
@@ -212,12 +204,7 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 user.id, user.email, user.role, user.status
             );
         }
-        AdminCommand::InviteUser {
-            email,
-            name,
-            role,
-            org,
-        } => {
+        AdminCommand::InviteUser { email, name, role, org } => {
             let user = match (users::by_email(&mut db.conn(), &email).await, name) {
                 (Ok(u), _) => u,
                 (Err(DbError::NotFound), Some(name)) => {
@@ -256,10 +243,9 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
         }
         AdminCommand::ApiToken { email, description } => {
             let user = user_by_email(db, &email).await?;
-            let token =
-                accounts::issue_api_token(db, Provisioner::Operator, &cli, &user, &description)
-                    .await
-                    .map_err(explain)?;
+            let token = accounts::issue_api_token(db, Provisioner::Operator, &cli, &user, &description)
+                .await
+                .map_err(explain)?;
             println!("{token}");
             eprintln!(
                 "API token for {} (shown once; use Basic '{}/token:TOKEN' or 'Bearer TOKEN')",
@@ -272,15 +258,13 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 bail!("--name cannot be blank");
             }
             let mut tx = db.begin().await?;
-            let g = groups::create(&mut tx, &name, "", &cli)
-                .await
-                .map_err(|e| {
-                    if e.is_conflict_on("name") {
-                        anyhow!("a group named '{name}' already exists")
-                    } else {
-                        e.into()
-                    }
-                })?;
+            let g = groups::create(&mut tx, &name, "", &cli).await.map_err(|e| {
+                if e.is_conflict_on("name") {
+                    anyhow!("a group named '{name}' already exists")
+                } else {
+                    e.into()
+                }
+            })?;
             tx.commit().await?;
             println!("created group {} '{}'", g.id, g.name);
         }

@@ -20,9 +20,7 @@ pub async fn open_db(config: &Config) -> Result<Db> {
     let db = Db::connect(url, config.db_max_connections)
         .await
         .context("opening the database")?;
-    partnerdesk_db::migrate(&db)
-        .await
-        .context("migrating the database")?;
+    partnerdesk_db::migrate(&db).await.context("migrating the database")?;
     Ok(db)
 }
 
@@ -64,11 +62,16 @@ impl Running {
 
 /// Starts serving on `config.listen` (port 0 picks a free port; see `Running::addr`).
 pub async fn start(config: &Config) -> Result<Running> {
-    config.secret_key()?;
-    let db = open_db(config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    start_on(config, listener).await
+}
+
+/// Starts serving on a listener the caller bound (tests bind port 0 first to know the public URL).
+pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Result<Running> {
+    config.secret_key()?;
+    let db = open_db(config).await?;
     let addr = listener.local_addr()?;
     let router = partnerdesk_web::build_router(AppState::new(db.clone(), settings(config)));
     let (tx, rx) = oneshot::channel::<()>();

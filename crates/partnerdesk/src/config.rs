@@ -66,16 +66,12 @@ impl Config {
         Config::from_sources(file, |k| std::env::var(k).ok())
     }
 
-    pub fn from_sources(
-        file: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config> {
+    pub fn from_sources(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let fc: FileConfig = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("parsing config file {}", p.display()))?
+                let text =
+                    std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
             }
             None => FileConfig::default(),
         };
@@ -97,9 +93,9 @@ impl Config {
         let listen_s = var("PARTNERDESK_LISTEN")?
             .or(fc.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_s.parse().with_context(|| {
-            format!("PARTNERDESK_LISTEN '{listen_s}' is not an address like 127.0.0.1:8080")
-        })?;
+        let listen: SocketAddr = listen_s
+            .parse()
+            .with_context(|| format!("PARTNERDESK_LISTEN '{listen_s}' is not an address like 127.0.0.1:8080"))?;
         let data_dir = var("PARTNERDESK_DATA_DIR")?
             .map(PathBuf::from)
             .or(fc.data_dir)
@@ -172,8 +168,7 @@ impl Config {
         if let Ok(existing) = std::fs::read_to_string(&path) {
             return Ok(Secret(existing.trim().to_owned()));
         }
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
         let key = partnerdesk_core::credentials::new_token().map_err(|e| anyhow::anyhow!("{e}"))?;
         write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
         tracing::info!(path = %path.display(), "generated a new secret key");
@@ -205,10 +200,7 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_sources(None, |k| map.get(k).cloned())
     }
 
@@ -216,10 +208,7 @@ mod tests {
     fn defaults_need_nothing() -> Result<()> {
         let c = load(&[])?;
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            c.database_url.expose(),
-            "sqlite://./partnerdesk-data/partnerdesk.db"
-        );
+        assert_eq!(c.database_url.expose(), "sqlite://./partnerdesk-data/partnerdesk.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         Ok(())
     }
@@ -228,10 +217,7 @@ mod tests {
     fn environment_overrides_and_secrets_are_hidden() -> Result<()> {
         let c = load(&[
             ("PARTNERDESK_LISTEN", "0.0.0.0:9000"),
-            (
-                "PARTNERDESK_DATABASE_URL",
-                "postgres://u:hunter2hunter2@db/pd",
-            ),
+            ("PARTNERDESK_DATABASE_URL", "postgres://u:hunter2hunter2@db/pd"),
             ("PARTNERDESK_SECRET_KEY", "k".repeat(40).as_str()),
             ("PARTNERDESK_PUBLIC_URL", "https://support.example.com/"),
         ])?;
@@ -261,10 +247,7 @@ mod tests {
             "listen = \"127.0.0.1:7000\"\npublic_url = \"https://x.example\"\n",
         )?;
         let c = Config::from_sources(Some(&path), |_| None)?;
-        assert_eq!(
-            (c.listen.port(), c.public_url.as_str()),
-            (7000, "https://x.example")
-        );
+        assert_eq!((c.listen.port(), c.public_url.as_str()), (7000, "https://x.example"));
         std::fs::write(&path, "lisen = \"typo\"\n")?;
         assert!(Config::from_sources(Some(&path), |_| None).is_err());
         Ok(())

@@ -25,9 +25,7 @@ impl Provisioner<'_> {
     pub fn check(&self, role: Role, org: Option<&Organization>) -> Result<(), ApiError> {
         match self {
             Provisioner::Operator => Ok(()),
-            Provisioner::User(actor) => {
-                Ok(actor.may_provision(role, org.and_then(|o| o.account_manager_id))?)
-            }
+            Provisioner::User(actor) => Ok(actor.may_provision(role, org.and_then(|o| o.account_manager_id))?),
         }
     }
 }
@@ -95,12 +93,7 @@ pub async fn create_account(
             Role::EndUser
         }),
     };
-    check_flags(
-        &mut errors,
-        role,
-        input.is_account_manager,
-        input.is_support_manager,
-    );
+    check_flags(&mut errors, role, input.is_account_manager, input.is_support_manager);
     if let Some(p) = &input.password
         && let Err(inv) = credentials::check_new_password(p)
     {
@@ -136,11 +129,9 @@ pub async fn create_account(
     let user = users::create(&mut tx, &fields, hash.as_deref(), audit)
         .await
         .map_err(|e| match e {
-            e if e.is_conflict_on("email") => ApiError::invalid(
-                "email",
-                "DuplicateValue",
-                format!("email {email} is already in use"),
-            ),
+            e if e.is_conflict_on("email") => {
+                ApiError::invalid("email", "DuplicateValue", format!("email {email} is already in use"))
+            }
             e => e.into(),
         })?;
     tx.commit().await?;
@@ -173,14 +164,7 @@ pub async fn invite(
     let token = credentials::new_token()?;
     let expires_at = partnerdesk_db::now() + Duration::hours(ttl_hours);
     let mut tx = db.begin().await?;
-    users::add_invitation(
-        &mut tx,
-        user,
-        &credentials::token_digest(&token),
-        expires_at,
-        audit,
-    )
-    .await?;
+    users::add_invitation(&mut tx, user, &credentials::token_digest(&token), expires_at, audit).await?;
     tx.commit().await?;
     Ok(Invitation {
         url: format!("{public_url}/account/set-password?token={token}"),
@@ -201,14 +185,7 @@ pub async fn issue_api_token(
     }
     let token = credentials::new_token()?;
     let mut tx = db.begin().await?;
-    users::add_api_token(
-        &mut tx,
-        user,
-        &credentials::token_digest(&token),
-        description,
-        audit,
-    )
-    .await?;
+    users::add_api_token(&mut tx, user, &credentials::token_digest(&token), description, audit).await?;
     tx.commit().await?;
     Ok(token)
 }
@@ -221,38 +198,33 @@ pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<U
         .await
         .map_err(ApiError::internal)??;
     let mut tx = db.begin().await?;
-    let user =
-        match users::claim_invitation(&mut tx, &credentials::token_digest(token.trim())).await {
-            Ok(Ok(user)) => user,
-            Ok(Err(InvitationState::Used)) => {
-                return Err(ApiError::invalid(
-                    "token",
-                    "InvalidValue",
-                    "this invitation link has already been used",
-                ));
-            }
-            Ok(Err(_)) => {
-                return Err(ApiError::invalid(
-                    "token",
-                    "InvalidValue",
-                    "this invitation link has expired; ask your account manager for a new one",
-                ));
-            }
-            Err(DbError::NotFound) => {
-                return Err(ApiError::invalid(
-                    "token",
-                    "InvalidValue",
-                    format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
+    let user = match users::claim_invitation(&mut tx, &credentials::token_digest(token.trim())).await {
+        Ok(Ok(user)) => user,
+        Ok(Err(InvitationState::Used)) => {
+            return Err(ApiError::invalid(
+                "token",
+                "InvalidValue",
+                "this invitation link has already been used",
+            ));
+        }
+        Ok(Err(_)) => {
+            return Err(ApiError::invalid(
+                "token",
+                "InvalidValue",
+                "this invitation link has expired; ask your account manager for a new one",
+            ));
+        }
+        Err(DbError::NotFound) => {
+            return Err(ApiError::invalid(
+                "token",
+                "InvalidValue",
+                format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if user.status == UserStatus::Suspended {
-        return Err(ApiError::invalid(
-            "token",
-            "InvalidValue",
-            "this account is suspended",
-        ));
+        return Err(ApiError::invalid("token", "InvalidValue", "this account is suspended"));
     }
     let user = users::set_password(&mut tx, &user, &hash, &user.audit_actor()).await?;
     tx.commit().await?;

@@ -40,14 +40,8 @@ fn failed() -> ApiError {
 }
 
 enum Credentials {
-    Token {
-        email: Option<String>,
-        token: String,
-    },
-    Password {
-        email: String,
-        password: String,
-    },
+    Token { email: Option<String>, token: String },
+    Password { email: String, password: String },
 }
 
 fn parse_authorization(value: &str) -> Result<Credentials, ApiError> {
@@ -97,12 +91,11 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
     let mut conn = state.db.conn();
     let user = match parse_authorization(value)? {
         Credentials::Token { email, token } => {
-            let user =
-                match users::by_api_token(&mut conn, &credentials::token_digest(&token)).await {
-                    Ok(u) => u,
-                    Err(DbError::NotFound) => return Err(failed()),
-                    Err(e) => return Err(e.into()),
-                };
+            let user = match users::by_api_token(&mut conn, &credentials::token_digest(&token)).await {
+                Ok(u) => u,
+                Err(DbError::NotFound) => return Err(failed()),
+                Err(e) => return Err(e.into()),
+            };
             if email.is_some_and(|e| !e.trim().eq_ignore_ascii_case(&user.email)) {
                 return Err(failed());
             }
@@ -117,9 +110,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
                 state
                     .login_limiter
                     .check(key)
-                    .map_err(|secs| ApiError::TooManyRequests {
-                        retry_after_secs: secs,
-                    })?;
+                    .map_err(|secs| ApiError::TooManyRequests { retry_after_secs: secs })?;
             }
             let found = match users::by_email(&mut conn, &email).await {
                 Ok(u) => Some((users::password_hash(&mut conn, u.id).await?, u)),
@@ -131,10 +122,9 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
                 .as_ref()
                 .and_then(|(h, _)| h.clone())
                 .unwrap_or_else(|| DUMMY_HASH.clone());
-            let ok =
-                tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
-                    .await
-                    .map_err(ApiError::internal)?;
+            let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
+                .await
+                .map_err(ApiError::internal)?;
             match found {
                 Some((Some(_), user)) if ok => {
                     state.login_limiter.succeed(&email_key);
@@ -178,9 +168,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(MaybeCaller(
-            authenticate(parts, state)
-                .await?
-                .map(|user| Caller { user }),
+            authenticate(parts, state).await?.map(|user| Caller { user }),
         ))
     }
 }
@@ -190,10 +178,7 @@ mod tests {
     use super::*;
 
     fn basic(s: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(s)
-        )
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))
     }
 
     #[test]

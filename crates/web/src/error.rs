@@ -139,9 +139,7 @@ impl From<Denied> for ApiError {
     fn from(d: Denied) -> Self {
         match d {
             Denied::NotFound => ApiError::NotFound,
-            Denied::Forbidden(why) => {
-                ApiError::Forbidden(format!("You do not have access to this: {why}."))
-            }
+            Denied::Forbidden(why) => ApiError::Forbidden(format!("You do not have access to this: {why}.")),
         }
     }
 }
@@ -158,11 +156,7 @@ impl From<DbError> for ApiError {
                     .unwrap_or("record")
                     .trim_end_matches("_key")
                     .to_owned();
-                ApiError::invalid(
-                    &column,
-                    "DuplicateValue",
-                    format!("{column} has already been taken"),
-                )
+                ApiError::invalid(&column, "DuplicateValue", format!("{column} has already been taken"))
             }
             DbError::MissingReference => {
                 ApiError::invalid("base", "InvalidValue", "a referenced record does not exist")

@@ -55,11 +55,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::BadRequest(format!("The request body is not valid JSON: {inner}"));
         }
         let message = inner.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
         // "missing field `x`" names the field itself; otherwise the path does.
         let field = match message.split('`').nth(1) {
             Some(name) if message.starts_with("missing field") => {
@@ -145,18 +141,13 @@ mod tests {
             parse_json::<Wrapper>(b"{not json"),
             Err(ApiError::BadRequest(_))
         ));
-        assert!(matches!(
-            parse_json::<Wrapper>(b""),
-            Err(ApiError::BadRequest(_))
-        ));
+        assert!(matches!(parse_json::<Wrapper>(b""), Err(ApiError::BadRequest(_))));
         assert_eq!(
             parse_json::<Wrapper>(b"{}").map_err(field_of).err(),
             Some("ticket".to_owned())
         );
         assert_eq!(
-            parse_json::<Wrapper>(br#"{"ticket":{}}"#)
-                .map_err(field_of)
-                .err(),
+            parse_json::<Wrapper>(br#"{"ticket":{}}"#).map_err(field_of).err(),
             Some("subject".to_owned())
         );
         assert_eq!(

@@ -32,12 +32,7 @@ impl ListQuery {
             Some(q) => query_pairs(q)?,
             None => Vec::new(),
         };
-        let get = |k: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         let positive = |name: &str, v: &str| -> Result<i64, ApiError> {
             match v.parse::<i64>() {
                 Ok(n) if n > 0 => Ok(n),
@@ -61,10 +56,7 @@ impl ListQuery {
                 after,
             }
         } else {
-            let page = get("page")
-                .map(|v| positive("page", v))
-                .transpose()?
-                .unwrap_or(1);
+            let page = get("page").map(|v| positive("page", v)).transpose()?.unwrap_or(1);
             let per_page = get("per_page")
                 .map(|v| positive("per_page", v))
                 .transpose()?
@@ -87,10 +79,7 @@ impl ListQuery {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn window(&self) -> Window {
@@ -136,10 +125,8 @@ impl ListQuery {
         match self.page {
             PageRequest::Offset { page, per_page } => {
                 let pp = ("per_page".to_owned(), per_page.to_string());
-                let next = has_more
-                    .then(|| link(vec![("page".into(), (page + 1).to_string()), pp.clone()]));
-                let prev =
-                    (page > 1).then(|| link(vec![("page".into(), (page - 1).to_string()), pp]));
+                let next = has_more.then(|| link(vec![("page".into(), (page + 1).to_string()), pp.clone()]));
+                let prev = (page > 1).then(|| link(vec![("page".into(), (page - 1).to_string()), pp]));
                 out.insert("next_page".into(), json!(next));
                 out.insert("previous_page".into(), json!(prev));
                 out.insert("count".into(), json!(count.unwrap_or(items.len() as i64)));
@@ -154,7 +141,10 @@ impl ListQuery {
                     ])),
                     _ => None,
                 };
-                out.insert("meta".into(), json!({"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor}));
+                out.insert(
+                    "meta".into(),
+                    json!({"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor}),
+                );
                 out.insert("links".into(), json!({"next": next, "prev": Value::Null}));
             }
         }
@@ -182,11 +172,7 @@ fn decode_cursor(c: &str) -> Result<i64, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse::<i64>().ok()))
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "page[after] '{c}' is not a cursor this server issued"
-            ))
-        })
+        .ok_or_else(|| ApiError::BadRequest(format!("page[after] '{c}' is not a cursor this server issued")))
 }
 
 #[cfg(test)]
@@ -196,13 +182,7 @@ mod tests {
     #[test]
     fn parses_both_styles() -> Result<(), ApiError> {
         let q = ListQuery::parse(Some("per_page=2&status=open&page=3"))?;
-        assert_eq!(
-            q.page,
-            PageRequest::Offset {
-                page: 3,
-                per_page: 2
-            }
-        );
+        assert_eq!(q.page, PageRequest::Offset { page: 3, per_page: 2 });
         assert_eq!(
             q.window(),
             Window {
@@ -212,10 +192,7 @@ mod tests {
             }
         );
         assert_eq!(q.get("status"), Some("open"));
-        let c = ListQuery::parse(Some(&format!(
-            "page%5Bafter%5D={}&page[size]=500",
-            encode_cursor(7)
-        )))?;
+        let c = ListQuery::parse(Some(&format!("page%5Bafter%5D={}&page[size]=500", encode_cursor(7))))?;
         assert_eq!(
             c.page,
             PageRequest::Cursor {
@@ -231,24 +208,10 @@ mod tests {
     #[test]
     fn last_cursor_page_has_null_next() -> Result<(), ApiError> {
         let q = ListQuery::parse(Some("page[size]=2"))?;
-        let v = q.envelope(
-            "things",
-            &[1, 2],
-            Some(2),
-            false,
-            None,
-            "http://x/api/v2/things",
-        );
+        let v = q.envelope("things", &[1, 2], Some(2), false, None, "http://x/api/v2/things");
         assert_eq!(v["links"]["next"], Value::Null);
         assert_eq!(v["meta"]["has_more"], json!(false));
-        let v = q.envelope(
-            "things",
-            &[1, 2],
-            Some(2),
-            true,
-            None,
-            "http://x/api/v2/things",
-        );
+        let v = q.envelope("things", &[1, 2], Some(2), true, None, "http://x/api/v2/things");
         assert!(
             v["links"]["next"]
                 .as_str()

@@ -130,10 +130,7 @@ fn subject_of(errors: &mut Invalid, subject: Option<&str>, body: Option<&str>) -
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .unwrap_or_else(|| {
-            let first = body
-                .and_then(|b| b.lines().next())
-                .unwrap_or_default()
-                .trim();
+            let first = body.and_then(|b| b.lines().next()).unwrap_or_default().trim();
             first.chars().take(80).collect()
         });
     if s.chars().count() > MAX_SUBJECT {
@@ -200,30 +197,19 @@ async fn check_assignee(db: &Db, id: Option<i64>) -> Result<Option<UserId>, ApiE
 async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, ApiError> {
     let mut conn = db.conn();
     let found = if let Some(id) = input.requester_id {
-        users::get(&mut conn, UserId(id))
-            .await
-            .map_err(|e| match e {
-                DbError::NotFound => ApiError::invalid(
-                    "requester_id",
-                    "InvalidValue",
-                    format!("user {id} does not exist"),
-                ),
-                e => e.into(),
-            })?
+        users::get(&mut conn, UserId(id)).await.map_err(|e| match e {
+            DbError::NotFound => ApiError::invalid("requester_id", "InvalidValue", format!("user {id} does not exist")),
+            e => e.into(),
+        })?
     } else if let Some(email) = input.requester.as_ref().and_then(|r| r.email.as_deref()) {
-        users::by_email(&mut conn, email)
-            .await
-            .map_err(|e| match e {
-                DbError::NotFound => ApiError::invalid(
-                    "requester",
-                    "InvalidValue",
-                    format!(
-                        "there is no account for {}. {NO_ACCOUNT_HELP}",
-                        email.trim()
-                    ),
-                ),
-                e => e.into(),
-            })?
+        users::by_email(&mut conn, email).await.map_err(|e| match e {
+            DbError::NotFound => ApiError::invalid(
+                "requester",
+                "InvalidValue",
+                format!("there is no account for {}. {NO_ACCOUNT_HELP}", email.trim()),
+            ),
+            e => e.into(),
+        })?
     } else {
         return Ok(None);
     };
@@ -238,28 +224,15 @@ async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, A
 }
 
 /// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves.
-pub async fn create(
-    db: &Db,
-    submitter: &User,
-    input: TicketInput,
-    via: &str,
-) -> Result<Created, ApiError> {
+pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) -> Result<Created, ApiError> {
     let actor = submitter.actor();
     let staff = actor.is_staff();
     let mut errors = Invalid::default();
-    let body = comment_body(
-        &mut errors,
-        input.comment.as_ref(),
-        input.description.as_deref(),
-        true,
-    );
+    let body = comment_body(&mut errors, input.comment.as_ref(), input.description.as_deref(), true);
     let subject = subject_of(&mut errors, input.subject.as_deref(), body.as_deref());
     let priority = parse_priority(&mut errors, input.priority.clone().flatten().as_deref());
     let status = if staff {
-        input
-            .status
-            .as_deref()
-            .and_then(|s| parse_status(&mut errors, s))
+        input.status.as_deref().and_then(|s| parse_status(&mut errors, s))
     } else {
         None
     };
@@ -373,8 +346,7 @@ pub async fn create(
         follow_ups,
     };
     let mut tx = db.begin().await?;
-    let (ticket, comment, audit_id) =
-        tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
+    let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
     tx.commit().await?;
     Ok(Created {
         ticket,
@@ -386,13 +358,7 @@ pub async fn create(
 
 /// Changes a ticket the caller can see. Staff may change every field; end-users may comment (publicly)
 /// and mark the ticket solved.
-pub async fn update(
-    db: &Db,
-    caller: &User,
-    id: TicketId,
-    input: TicketInput,
-    via: &str,
-) -> Result<Updated, ApiError> {
+pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, via: &str) -> Result<Updated, ApiError> {
     let actor: Actor = caller.actor();
     let staff = actor.may_work_tickets();
     let before = tickets::get(&mut db.conn(), id, actor.ticket_scope()).await?;
@@ -405,15 +371,9 @@ pub async fn update(
     }
     let mut errors = Invalid::default();
     let body = comment_body(&mut errors, input.comment.as_ref(), None, false);
-    let public = input
-        .comment
-        .as_ref()
-        .and_then(|c| c.public)
-        .unwrap_or(true);
+    let public = input.comment.as_ref().and_then(|c| c.public).unwrap_or(true);
     if !public && !actor.sees_internal_comments() {
-        return Err(ApiError::Forbidden(
-            "End-users cannot add internal notes.".into(),
-        ));
+        return Err(ApiError::Forbidden("End-users cannot add internal notes.".into()));
     }
     let mut f = before.fields();
     let mut explicit_status = None;
@@ -447,11 +407,7 @@ pub async fn update(
         );
     }
     if explicit_status == Some(TicketStatus::New) && before.status != TicketStatus::New {
-        errors.push(
-            "status",
-            "InvalidValue",
-            "a ticket cannot go back to status new",
-        );
+        errors.push("status", "InvalidValue", "a ticket cannot go back to status new");
     }
     errors.into_result()?;
     if staff {
@@ -473,10 +429,7 @@ pub async fn update(
         Some(s) => s,
         // Work by staff opens a new ticket; a requester's reply reopens a pending or solved one.
         None if staff && before.status == TicketStatus::New => TicketStatus::Open,
-        None if !staff
-            && body.is_some()
-            && matches!(before.status, TicketStatus::Pending | TicketStatus::Solved) =>
-        {
+        None if !staff && body.is_some() && matches!(before.status, TicketStatus::Pending | TicketStatus::Solved) => {
             TicketStatus::Open
         }
         None => f.status,
@@ -488,14 +441,8 @@ pub async fn update(
         via: via.to_owned(),
     });
     let mut tx = db.begin().await?;
-    let (ticket, comment, audit_id) = tickets::update(
-        &mut tx,
-        &before,
-        &f,
-        comment.as_ref(),
-        &caller.audit_actor(),
-    )
-    .await?;
+    let (ticket, comment, audit_id) =
+        tickets::update(&mut tx, &before, &f, comment.as_ref(), &caller.audit_actor()).await?;
     tx.commit().await?;
     Ok(Updated {
         before,

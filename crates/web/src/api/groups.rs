@@ -61,9 +61,7 @@ fn staff_only(caller: &Caller) -> Result<(), ApiError> {
     if caller.actor().is_staff() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "Groups are visible to staff only.".into(),
-        ))
+        Err(ApiError::Forbidden("Groups are visible to staff only.".into()))
     }
 }
 
@@ -82,11 +80,7 @@ pub async fn list(
     } else {
         None
     };
-    let views: Vec<_> = page
-        .items
-        .iter()
-        .map(|g| GroupView::new(&state, g))
-        .collect();
+    let views: Vec<_> = page.items.iter().map(|g| GroupView::new(&state, g)).collect();
     let last = page.items.last().map(|g| g.id.0);
     Ok(Json(q.envelope(
         "groups",
@@ -99,11 +93,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v2/groups/{id}", tag = "groups", params(("id" = i64, Path)), responses((status = 200, description = "A group")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
     staff_only(&caller)?;
     let g = groups::get(&mut state.db.conn(), GroupId(id)).await?;
     Ok(Json(json!({ "group": GroupView::new(&state, &g) })))
@@ -117,12 +107,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.actor().may_administer()?;
     let mut errors = Invalid::default();
-    let name = required_text(
-        &mut errors,
-        "name",
-        body.group.name.as_deref().unwrap_or_default(),
-        255,
-    );
+    let name = required_text(&mut errors, "name", body.group.name.as_deref().unwrap_or_default(), 255);
     errors.into_result()?;
     let mut tx = state.db.begin().await?;
     let g = groups::create(

@@ -44,29 +44,19 @@ impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "basic",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
 /// The OpenAPI document, as served at `/api/v2/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".into())
+    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".into())
 }
 
 /// Registers `path` and `path.json`.
 fn both(router: Router<AppState>, path: &str, route: MethodRouter<AppState>) -> Router<AppState> {
-    router
-        .route(path, route.clone())
-        .route(&format!("{path}.json"), route)
+    router.route(path, route.clone()).route(&format!("{path}.json"), route)
 }
 
 pub fn router() -> Router<AppState> {
@@ -91,11 +81,7 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/organizations/{id}/users", get(organizations::users));
     r = both(r, "/groups", get(groups::list).post(groups::create));
     r = r.route("/groups/{id}", get(groups::show));
-    r = both(
-        r,
-        "/ticket_forms",
-        get(ticket_forms::list).post(ticket_forms::create),
-    );
+    r = both(r, "/ticket_forms", get(ticket_forms::list).post(ticket_forms::create));
     r = r.route("/ticket_forms/{id}", get(ticket_forms::show));
     r = both(r, "/tickets", get(tickets::list).post(tickets::create));
     r = r.route("/tickets/{id}", get(tickets::show).put(tickets::update));
@@ -107,15 +93,14 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/requests/{id}/comments", get(requests::comments));
     r = r.route(
         "/openapi.json",
-        get(|| async {
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                openapi_json(),
-            )
-        }),
+        get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
     );
     r.fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"error": "MethodNotAllowed", "description": "This endpoint does not accept that method."}))).into_response()
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(json!({"error": "MethodNotAllowed", "description": "This endpoint does not accept that method."})),
+            )
+                .into_response()
         })
 }

@@ -100,12 +100,7 @@ pub struct OrgInput {
 const MAX_NOTES: usize = 64 * 1024;
 
 /// Applies `input` onto `f`, collecting every invalid field.
-async fn apply(
-    state: &AppState,
-    f: &mut OrgFields,
-    input: OrgInput,
-    creating: bool,
-) -> Result<(), ApiError> {
+async fn apply(state: &AppState, f: &mut OrgFields, input: OrgInput, creating: bool) -> Result<(), ApiError> {
     let mut errors = Invalid::default();
     match (&input.name, creating) {
         (Some(n), _) => f.name = required_text(&mut errors, "name", n, 255),
@@ -133,11 +128,7 @@ async fn apply(
             .iter()
             .find(|x| !x.contains('.') || x.contains('@') || x.contains('/'))
         {
-            errors.push(
-                "domain_names",
-                "InvalidValue",
-                format!("'{bad}' is not a domain name"),
-            );
+            errors.push("domain_names", "InvalidValue", format!("'{bad}' is not a domain name"));
         }
         f.domain_names = d;
     }
@@ -217,11 +208,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v2/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), responses((status = 200, description = "An organization"), (status = 404, description = "Not found")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
     let org = organizations::get(&mut state.db.conn(), OrgId(id), actor.org_scope()).await?;
     Ok(org_json(&state, &org, &actor))
@@ -256,8 +243,7 @@ pub async fn update(
     let before = organizations::get(&mut state.db.conn(), OrgId(id), actor.org_scope()).await?;
     actor.may_edit_org(before.account_manager_id)?;
     let input = body.organization;
-    if !actor.is_admin() && (input.account_manager_id.is_some() || input.alliance_partner.is_some())
-    {
+    if !actor.is_admin() && (input.account_manager_id.is_some() || input.alliance_partner.is_some()) {
         return Err(ApiError::Forbidden(
             "Only admins may change an organization's account manager or partner status.".into(),
         ));
@@ -273,11 +259,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/v2/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), responses((status = 204, description = "Deleted")))]
-pub async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, ApiError> {
     let actor = caller.actor();
     actor.may_administer()?;
     let org = organizations::get(&mut state.db.conn(), OrgId(id), OrgScope::All).await?;

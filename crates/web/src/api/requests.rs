@@ -112,17 +112,11 @@ async fn list_with(
             filter
                 .statuses
                 .push(TicketStatus::parse(part).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "status must be among {}",
-                        TicketStatus::choices()
-                    ))
+                    ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
                 })?);
         }
     }
-    tickets_page(&state, &q, &filter, "requests", path, |t| {
-        RequestView::new(&state, t)
-    })
-    .await
+    tickets_page(&state, &q, &filter, "requests", path, |t| RequestView::new(&state, t)).await
 }
 
 #[utoipa::path(get, path = "/api/v2/requests", tag = "requests", responses((status = 200, description = "The caller's requests")))]
@@ -165,11 +159,7 @@ pub async fn list_solved(
 }
 
 #[utoipa::path(get, path = "/api/v2/requests/{id}", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "A request"), (status = 404, description = "Not found")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
     let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
     Ok(Json(json!({ "request": RequestView::new(&state, &t) })))
 }
@@ -220,9 +210,7 @@ pub async fn update(
         input
     };
     let u = ticketing::update(&state.db, &caller.user, TicketId(id), input, "api").await?;
-    Ok(Json(
-        json!({ "request": RequestView::new(&state, &u.ticket) }),
-    ))
+    Ok(Json(json!({ "request": RequestView::new(&state, &u.ticket) })))
 }
 
 #[utoipa::path(get, path = "/api/v2/requests/{id}/comments", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "Public comments")))]
@@ -234,12 +222,5 @@ pub async fn comments(
 ) -> Result<Json<Value>, ApiError> {
     let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
     let q = ListQuery::parse(raw.as_deref())?;
-    comments_page(
-        &state,
-        &q,
-        &t,
-        false,
-        &format!("/api/v2/requests/{id}/comments.json"),
-    )
-    .await
+    comments_page(&state, &q, &t, false, &format!("/api/v2/requests/{id}/comments.json")).await
 }

@@ -118,19 +118,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 }
 
 #[utoipa::path(get, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(("id" = i64, Path)), responses((status = 200, description = "A form"), (status = 404, description = "Not found")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
     let f = forms::get(&mut state.db.conn(), FormId(id)).await?;
     if !visible(&f, &actor) {
         return Err(ApiError::NotFound);
     }
-    Ok(Json(
-        json!({ "ticket_form": TicketFormView::new(&state, &f, &actor) }),
-    ))
+    Ok(Json(json!({ "ticket_form": TicketFormView::new(&state, &f, &actor) })))
 }
 
 #[utoipa::path(post, path = "/api/v2/ticket_forms", tag = "ticket_forms", request_body = FormInput, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
@@ -143,12 +137,7 @@ pub async fn create(
     actor.may_administer()?;
     let i = body.ticket_form;
     let mut errors = Invalid::default();
-    let name = required_text(
-        &mut errors,
-        "name",
-        i.name.as_deref().unwrap_or_default(),
-        255,
-    );
+    let name = required_text(&mut errors, "name", i.name.as_deref().unwrap_or_default(), 255);
     let display_name = match &i.display_name {
         Some(d) => required_text(&mut errors, "display_name", d, 255),
         None => name.clone(),
@@ -202,19 +191,17 @@ pub async fn create(
         tags: tags::normalize(i.tags.unwrap_or_default()),
     };
     let mut tx = state.db.begin().await?;
-    let form = forms::create(&mut tx, &fields, &caller.audit())
-        .await
-        .map_err(|e| {
-            if e.is_conflict_on("name") {
-                ApiError::invalid(
-                    "name",
-                    "DuplicateValue",
-                    format!("a ticket form named '{name}' already exists"),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+    let form = forms::create(&mut tx, &fields, &caller.audit()).await.map_err(|e| {
+        if e.is_conflict_on("name") {
+            ApiError::invalid(
+                "name",
+                "DuplicateValue",
+                format!("a ticket form named '{name}' already exists"),
+            )
+        } else {
+            e.into()
+        }
+    })?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

@@ -189,9 +189,7 @@ fn audit_json(
         None => {
             for (name, value) in after_fields {
                 next_id += 1;
-                events.push(
-                    json!({"id": next_id, "type": "Create", "field_name": name, "value": value}),
-                );
+                events.push(json!({"id": next_id, "type": "Create", "field_name": name, "value": value}));
             }
         }
         Some(b) => {
@@ -224,9 +222,10 @@ pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiErr
     let mut f = TicketFilter::scoped(actor.ticket_scope());
     if let Some(s) = q.get("status") {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            f.statuses.push(TicketStatus::parse(part).ok_or_else(|| {
-                ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
-            })?);
+            f.statuses
+                .push(TicketStatus::parse(part).ok_or_else(|| {
+                    ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
+                })?);
         }
     }
     let int = |name: &str| -> Result<Option<i64>, ApiError> {
@@ -281,28 +280,17 @@ pub async fn list(
     let actor = caller.actor();
     let q = ListQuery::parse(raw.as_deref())?;
     let filter = parse_filter(&q, &actor)?;
-    tickets_page(
-        &state,
-        &q,
-        &filter,
-        "tickets",
-        "/api/v2/tickets.json",
-        |t| TicketView::new(&state, t, &actor),
-    )
+    tickets_page(&state, &q, &filter, "tickets", "/api/v2/tickets.json", |t| {
+        TicketView::new(&state, t, &actor)
+    })
     .await
 }
 
 #[utoipa::path(get, path = "/api/v2/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "A ticket"), (status = 404, description = "Not found")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
     let t = ticketing::visible(&state.db, &actor, TicketId(id)).await?;
-    Ok(Json(
-        json!({ "ticket": TicketView::new(&state, &t, &actor) }),
-    ))
+    Ok(Json(json!({ "ticket": TicketView::new(&state, &t, &actor) })))
 }
 
 #[utoipa::path(post, path = "/api/v2/tickets", tag = "tickets", request_body = TicketInput, responses((status = 201, description = "`ticket` and `audit`"), (status = 422, description = "Invalid")))]
@@ -313,18 +301,10 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = caller.actor();
     let c = ticketing::create(&state.db, &caller.user, body.ticket, "api").await?;
-    let audit = audit_json(
-        c.audit_id,
-        None,
-        &c.ticket,
-        Some(&c.comment),
-        caller.user.id,
-    );
+    let audit = audit_json(c.audit_id, None, &c.ticket, Some(&c.comment), caller.user.id);
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "ticket": TicketView::new(&state, &c.ticket, &actor), "audit": audit, "notice": c.notice }),
-        ),
+        Json(json!({ "ticket": TicketView::new(&state, &c.ticket, &actor), "audit": audit, "notice": c.notice })),
     ))
 }
 

@@ -113,15 +113,8 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
 }
 
 #[utoipa::path(get, path = "/api/v2/users/{id}", tag = "users", params(("id" = i64, Path)), responses((status = 200, description = "A user"), (status = 404, description = "Not found")))]
-pub async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id,
-) -> Result<Json<Value>, ApiError> {
-    Ok(user_json(
-        &state,
-        &visible_user(&state, &caller.actor(), id).await?,
-    ))
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+    Ok(user_json(&state, &visible_user(&state, &caller.actor(), id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v2/users", tag = "users", params(("role" = Option<String>, Query), ("organization_id" = Option<i64>, Query)), responses((status = 200, description = "A page of users")))]
@@ -147,11 +140,7 @@ pub async fn list(
     let q = ListQuery::parse(raw.as_deref())?;
     let role = q
         .get("role")
-        .map(|r| {
-            Role::parse(r).ok_or_else(|| {
-                ApiError::BadRequest(format!("role must be one of {}", Role::choices()))
-            })
-        })
+        .map(|r| Role::parse(r).ok_or_else(|| ApiError::BadRequest(format!("role must be one of {}", Role::choices()))))
         .transpose()?;
     let organization_id = q
         .get("organization_id")
@@ -161,10 +150,7 @@ pub async fn list(
                 .map_err(|_| ApiError::BadRequest("organization_id must be an integer".into()))
         })
         .transpose()?;
-    let filter = UserFilter {
-        organization_id,
-        role,
-    };
+    let filter = UserFilter { organization_id, role };
     users_page(&state, &q, &filter, "/api/v2/users.json").await
 }
 
@@ -211,9 +197,7 @@ pub async fn create(
         is_support_manager: u.support_manager.unwrap_or(false),
         password: u.password,
     };
-    let user =
-        accounts::create_account(&state.db, Provisioner::User(&actor), &caller.audit(), input)
-            .await?;
+    let user = accounts::create_account(&state.db, Provisioner::User(&actor), &caller.audit(), input).await?;
     Ok((StatusCode::CREATED, user_json(&state, &user)))
 }
 
@@ -269,12 +253,7 @@ pub async fn update(
     }
     f.is_account_manager = u.account_manager.unwrap_or(f.is_account_manager);
     f.is_support_manager = u.support_manager.unwrap_or(f.is_support_manager);
-    accounts::check_flags(
-        &mut errors,
-        f.role,
-        f.is_account_manager,
-        f.is_support_manager,
-    );
+    accounts::check_flags(&mut errors, f.role, f.is_account_manager, f.is_support_manager);
     if u.password.is_some() {
         errors.push(
             "password",

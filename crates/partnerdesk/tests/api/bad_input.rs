@@ -1,0 +1,177 @@
+//! Bad input gets a precise 4xx in Zendesk's format, never a 500, and nothing half-written.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::TestApp;
+
+db_test!(malformed_missing_wrong_types_huge, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let raw = |path: &str, body: Vec<u8>| {
+        app.request(Method::POST, path, Some(&admin))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let tickets_before = app.count("tickets").await;
+    let audit_before = app.count("audit_log").await;
+
+    let (s, v) = app.send(raw("/api/v2/tickets.json", b"{\"ticket\": {".to_vec())).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("InvalidRequest")),
+        "{v}"
+    );
+    let (s, _) = app.send(raw("/api/v2/tickets.json", Vec::new())).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, v) = app
+        .post("/api/v2/tickets", &admin, json!({"subject": "no wrapper"}))
+        .await;
+    assert_eq!(
+        (s, v["details"]["ticket"].is_array()),
+        (StatusCode::UNPROCESSABLE_ENTITY, true),
+        "{v}"
+    );
+    let (s, v) = app
+        .post("/api/v2/tickets", &admin, json!({"ticket": {"subject": "no body"}}))
+        .await;
+    assert_eq!(
+        (s, v["details"]["comment"][0]["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("BlankValue")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets",
+            &admin,
+            json!({"ticket": {"comment": {"body": "x"}, "group_id": "seven"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"]["group_id"].is_array()),
+        (StatusCode::UNPROCESSABLE_ENTITY, true),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets",
+            &admin,
+            json!({"ticket": {"comment": {"body": "x"}, "priority": "asap", "status": "done"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["details"]["priority"].is_array() && v["details"]["status"].is_array(),
+        "{v}"
+    );
+    for (field, value) in [
+        ("group_id", 987654),
+        ("assignee_id", 987654),
+        ("ticket_form_id", 987654),
+        ("requester_id", 987654),
+    ] {
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets",
+                &admin,
+                json!({"ticket": {"comment": {"body": "x"}, field: value}}),
+            )
+            .await;
+        assert_eq!(
+            (s, v["details"][field].is_array()),
+            (StatusCode::UNPROCESSABLE_ENTITY, true),
+            "{field}: {v}"
+        );
+    }
+    // An end-user cannot be an assignee.
+    let org = app.org(&admin, "Bad Input Co", false).await;
+    let pat = app.user("pat@bad.example", "end-user", Some(org)).await;
+    let (s, _) = app
+        .post(
+            "/api/v2/tickets",
+            &admin,
+            json!({"ticket": {"comment": {"body": "x"}, "assignee_id": pat.id}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Huge body: 413 before it is read.
+    let huge = format!(
+        "{{\"ticket\":{{\"comment\":{{\"body\":\"{}\"}}}}}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (s, v) = app.send(raw("/api/v2/tickets", huge.into_bytes())).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("PayloadTooLarge"))
+    );
+    // Not JSON at all.
+    let rb = app
+        .request(Method::POST, "/api/v2/tickets", Some(&admin))
+        .header("content-type", "text/plain")
+        .body("hello");
+    assert_eq!(app.send(rb).await.0, StatusCode::BAD_REQUEST);
+    // Nothing was written by any of these (only the set-up above is audited).
+    assert_eq!(app.count("tickets").await, tickets_before);
+    assert_eq!(
+        app.count("audit_log").await,
+        audit_before + 3,
+        "org create, user create, token issue"
+    );
+});
+
+db_test!(unknown_ids_and_routes, |app: TestApp| async move {
+    let admin = app.admin().await;
+    for path in [
+        "/api/v2/tickets/424242.json",
+        "/api/v2/tickets/abc",
+        "/api/v2/tickets/-1",
+        "/api/v2/users/999",
+        "/api/v2/organizations/999.json",
+        "/api/v2/groups/5",
+        "/api/v2/ticket_forms/5",
+        "/api/v2/requests/77",
+        "/api/v2/no_such_thing",
+        "/nothing",
+    ] {
+        let (s, v) = app.get(path, &admin).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("RecordNotFound")),
+            "{path}"
+        );
+    }
+    let (s, v) = app
+        .put("/api/v2/tickets/424242", &admin, json!({"ticket": {"status": "open"}}))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("RecordNotFound"))
+    );
+    let (s, v) = app
+        .send(app.request(Method::DELETE, "/api/v2/tickets.json", Some(&admin)))
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed"))
+    );
+});
+
+db_test!(health_and_openapi, |app: TestApp| async move {
+    let r = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.client.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, v) = app
+        .send(app.client.get(format!("{}/api/v2/openapi.json", app.base)))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/api/v2/tickets",
+        "/api/v2/tickets/{id}",
+        "/api/v2/requests",
+        "/api/v2/users/me",
+        "/api/v2/organizations/{id}",
+    ] {
+        assert!(v["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+    }
+});

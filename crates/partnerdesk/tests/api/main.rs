@@ -1,0 +1,11 @@
+//! Integration tests: the real server on a random loopback port, spoken to over HTTP, on a fresh database.
+//! Every test runs twice: on SQLite and on PostgreSQL (see `db_test!`).
+
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod accounts;
+mod bad_input;
+mod organizations;
+mod tickets;
