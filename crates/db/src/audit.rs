@@ -102,7 +102,7 @@ pub async fn for_entity(
     entity_id: i64,
     window: Window,
 ) -> Result<Page<AuditEntry>, DbError> {
-    let mut a = args![entity_type, entity_id];
+    let mut a = args![entity_type, entity_id].to_vec();
     let sql = format!(
         "SELECT * FROM audit_log WHERE entity_type = ? AND entity_id = ?{}",
         window.sql("id", &mut a)
@@ -116,7 +116,7 @@ pub async fn for_organization(
     organization_id: i64,
     window: Window,
 ) -> Result<Page<AuditEntry>, DbError> {
-    let mut a = args![organization_id];
+    let mut a = args![organization_id].to_vec();
     let sql = format!(
         "SELECT * FROM audit_log WHERE organization_id = ?{}",
         window.sql("id", &mut a)

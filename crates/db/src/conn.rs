@@ -153,10 +153,10 @@ impl From<Option<DateTime<Utc>>> for Arg {
     }
 }
 
-/// Builds an argument list: `args![a, b, c]`.
+/// Builds an argument array: `args![a, b, c]` (`.to_vec()` when more are pushed later).
 #[macro_export]
 macro_rules! args {
-    ($($v:expr),* $(,)?) => { vec![$($crate::Arg::from($v)),*] };
+    ($($v:expr),* $(,)?) => { [$($crate::Arg::from($v)),*] };
 }
 
 /// The current time at the precision both databases keep (microseconds), so that what was written compares

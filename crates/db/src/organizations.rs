@@ -83,7 +83,7 @@ fn scope_sql(scope: OrgScope, args: &mut Vec<Arg>) -> &'static str {
 }
 
 pub async fn get(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organization, DbError> {
-    let mut a = args![id.0];
+    let mut a = args![id.0].to_vec();
     let sql = format!("SELECT * FROM organizations WHERE id = ?{}", scope_sql(scope, &mut a));
     from_row(&conn.fetch_one(&sql, &a).await?)
 }

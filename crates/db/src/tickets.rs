@@ -197,7 +197,7 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
 }
 
 pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
-    let mut a = args![id.0];
+    let mut a = args![id.0].to_vec();
     let sql = format!("SELECT * FROM tickets WHERE id = ?{}", scope_sql(scope, &mut a));
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
@@ -342,7 +342,7 @@ pub async fn comments(
     include_internal: bool,
     window: Window,
 ) -> Result<Page<Comment>, DbError> {
-    let mut a = args![ticket.0];
+    let mut a = args![ticket.0].to_vec();
     let visibility = if include_internal { "" } else { " AND public = ?" };
     if !include_internal {
         a.push(Arg::Bool(true));
@@ -355,16 +355,11 @@ pub async fn comments(
 }
 
 pub async fn count_comments(conn: &mut Conn, ticket: TicketId, include_internal: bool) -> Result<i64, DbError> {
-    let (sql, a) = if include_internal {
-        (
-            "SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?",
-            args![ticket.0],
-        )
-    } else {
-        (
-            "SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ? AND public = ?",
-            args![ticket.0, true],
-        )
-    };
-    conn.fetch_one(sql, &a).await?.i64("n")
+    let mut a = args![ticket.0].to_vec();
+    let visibility = if include_internal { "" } else { " AND public = ?" };
+    if !include_internal {
+        a.push(Arg::Bool(true));
+    }
+    let sql = format!("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?{visibility}");
+    conn.fetch_one(&sql, &a).await?.i64("n")
 }
