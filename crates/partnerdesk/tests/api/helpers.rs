@@ -241,6 +241,24 @@ impl TestApp {
         v["organization"]["id"].as_i64().unwrap()
     }
 
+    /// Sends raw bytes over TCP and reads the answer: for requests an HTTP client would not send (a declared
+    /// length with no body). Returns the status code and the body text.
+    pub async fn raw_http(&self, request: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
     /// Counts rows of a table directly, to check that failed requests left nothing behind.
     pub async fn count(&self, table: &str) -> i64 {
         self.db
