@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod telemetry;

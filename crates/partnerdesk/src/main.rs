@@ -29,7 +29,12 @@ enum Command {
         /// Address to listen on (overrides PARTNERDESK_LISTEN).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Seed demo data first (when the database has no users yet) and print how to sign in.
+        #[arg(long)]
+        demo: bool,
     },
+    /// Seed demo data (when the database has no users yet) and print how to sign in.
+    Demo,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the OpenAPI document of the REST API.
@@ -45,11 +50,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, demo } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
+            if demo {
+                let db = app::open_db(&config).await?;
+                partnerdesk::demo::seed(&db, &config.public_url).await?;
+                db.close().await;
+            }
             app::start(&config).await?.wait().await
+        }
+        Command::Demo => {
+            let db = app::open_db(&config).await?;
+            let result = partnerdesk::demo::seed(&db, &config.public_url).await;
+            db.close().await;
+            result
         }
         Command::Migrate => {
             app::open_db(&config).await?.close().await;

@@ -1,0 +1,60 @@
+"""An unmodified Zendesk client (zenpy, from PyPI) against partnerdesk's /api/v2."""
+
+import pytest
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Comment, Organization, Ticket, User
+from zenpy.lib.exception import APIException, RecordNotFoundException
+
+
+def client(email: str, token: str) -> Zenpy:
+    return Zenpy(subdomain="partnerdesk", email=email, token=token)
+
+
+def test_zenpy_end_to_end(server):
+    admin = client("admin@vendor.example", server.token_for("admin@vendor.example"))
+    assert admin.users.me().role == "admin"
+
+    # An organization with notes, and a partner user in it; another organization with its own ticket.
+    acme = admin.organizations.create(Organization(name="Acme Integrations", notes="Call before restarting prod", details="Tier 1 partner"))
+    assert acme.notes == "Call before restarting prod"
+    other = admin.organizations.create(Organization(name="Globex", notes="Globex secret"))
+    pat = admin.users.create(User(name="Pat Partner", email="pat@acme.example", role="end-user", organization_id=acme.id))
+    sid = admin.users.create(User(name="Sid", email="sid@globex.example", role="end-user", organization_id=other.id))
+    assert pat.organization_id == acme.id
+
+    # A ticket with a comment, for Pat; and one for Globex.
+    audit = admin.tickets.create(Ticket(subject="Webhook retries", comment=Comment(body="Retries stop after 3"), requester_id=pat.id, priority="high", tags=["webhooks"]))
+    ticket = audit.ticket
+    assert ticket.id and ticket.requester_id == pat.id and ticket.organization_id == acme.id
+    assert ticket.priority == "high" and "webhooks" in ticket.tags
+    globex_ticket = admin.tickets.create(Ticket(subject="Globex only", comment=Comment(body="private"), requester_id=sid.id)).ticket
+
+    # List, show, update.
+    ids = [t.id for t in admin.tickets()]
+    assert ticket.id in ids and globex_ticket.id in ids
+    shown = admin.tickets(id=ticket.id)
+    assert shown.subject == "Webhook retries"
+    shown.status = "pending"
+    shown.comment = Comment(body="Which version are you on?", public=True)
+    updated = admin.tickets.update(shown)
+    assert updated.ticket.status == "pending"
+    bodies = [c.body for c in admin.tickets.comments(ticket=ticket.id)]
+    assert bodies == ["Retries stop after 3", "Which version are you on?"]
+
+    # The partner's own client: sees its ticket and organization, never the notes or another organization's ticket.
+    partner = client("pat@acme.example", server.token_for("pat@acme.example"))
+    assert partner.users.me().email == "pat@acme.example"
+    mine = partner.tickets(id=ticket.id)
+    assert mine.subject == "Webhook retries"
+    org_seen = partner.organizations(id=acme.id)
+    assert org_seen.name == "Acme Integrations"
+    assert getattr(org_seen, "notes", None) is None and getattr(org_seen, "details", None) is None
+    with pytest.raises(RecordNotFoundException):
+        partner.tickets(id=globex_ticket.id)
+    with pytest.raises(RecordNotFoundException):
+        partner.organizations(id=other.id)
+    assert [t.id for t in partner.tickets()] == [ticket.id]
+
+    # Zendesk's error format reaches the client: duplicate email is a 422.
+    with pytest.raises(APIException):
+        admin.users.create(User(name="Pat again", email="pat@acme.example"))
