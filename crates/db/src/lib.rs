@@ -10,6 +10,7 @@ pub mod audit;
 pub mod forms;
 pub mod groups;
 pub mod organizations;
+pub mod sessions;
 pub mod tickets;
 pub mod users;
 
@@ -25,6 +26,8 @@ pub struct Window {
     pub after_id: Option<i64>,
     pub offset: i64,
     pub limit: i64,
+    /// Newest first (`after_id` then means "older than").
+    pub desc: bool,
 }
 
 impl Window {
@@ -33,17 +36,29 @@ impl Window {
             after_id: None,
             offset: 0,
             limit,
+            desc: false,
+        }
+    }
+
+    /// Page `page` (from 1) of `per_page` rows, newest first: what the web pages show.
+    pub fn newest(page: i64, per_page: i64) -> Window {
+        Window {
+            after_id: None,
+            offset: (page.max(1) - 1).saturating_mul(per_page),
+            limit: per_page,
+            desc: true,
         }
     }
 
     /// `AND id > ? ORDER BY id LIMIT ? OFFSET ?` for a table aliased or named `table`, with its arguments.
     pub(crate) fn sql(&self, id_col: &str, args: &mut Vec<Arg>) -> String {
         let mut s = String::new();
+        let (cmp, order) = if self.desc { ("<", "DESC") } else { (">", "ASC") };
         if let Some(after) = self.after_id {
-            s.push_str(&format!(" AND {id_col} > ?"));
+            s.push_str(&format!(" AND {id_col} {cmp} ?"));
             args.push(Arg::I64(after));
         }
-        s.push_str(&format!(" ORDER BY {id_col} LIMIT ? OFFSET ?"));
+        s.push_str(&format!(" ORDER BY {id_col} {order} LIMIT ? OFFSET ?"));
         args.push(Arg::I64(self.limit + 1));
         args.push(Arg::I64(self.offset));
         s

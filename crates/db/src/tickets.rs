@@ -363,3 +363,16 @@ pub async fn count_comments(conn: &mut Conn, ticket: TicketId, include_internal:
     let sql = format!("SELECT COUNT(*) AS n FROM comments WHERE ticket_id = ?{visibility}");
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
+
+/// A requester's view of their organization's tickets: open ones first, then by last update.
+pub async fn for_portal(conn: &mut Conn, scope: TicketScope, window: Window) -> Result<Page<Ticket>, DbError> {
+    let mut a = Vec::new();
+    let filter = scope_sql(scope, &mut a);
+    a.push(Arg::I64(window.limit + 1));
+    a.push(Arg::I64(window.offset));
+    let sql = format!(
+        "SELECT * FROM tickets WHERE 1 = 1{filter} \
+         ORDER BY CASE WHEN status IN ('solved', 'closed') THEN 1 ELSE 0 END, updated_at DESC, id DESC LIMIT ? OFFSET ?"
+    );
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+}

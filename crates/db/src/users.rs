@@ -335,3 +335,21 @@ pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<Us
         InvitationState::Expired
     }))
 }
+
+/// Users by id, for showing names next to comments and tickets (one query, not one per row).
+pub async fn by_ids(conn: &mut Conn, ids: &[UserId]) -> Result<Vec<User>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let a: Vec<Arg> = ids.iter().map(|u| Arg::I64(u.0)).collect();
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id IN ({marks})");
+    conn.fetch_all(&sql, &a).await?.iter().map(from_row).collect()
+}
+
+/// Staff who can be assigned tickets.
+pub async fn assignable(conn: &mut Conn) -> Result<Vec<User>, DbError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM users WHERE role IN ('agent', 'admin') AND status <> 'suspended' ORDER BY name");
+    conn.fetch_all(&sql, &[]).await?.iter().map(from_row).collect()
+}

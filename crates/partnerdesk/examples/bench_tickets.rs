@@ -14,7 +14,9 @@ use partnerdesk_db::{AuditActor, Db, args};
 use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 
 async fn raw_sqlite(dir: &std::path::Path, n: usize) -> f64 {
-    let db = Db::connect(&format!("sqlite://{}", dir.join("raw.db").display()), 1).await.unwrap();
+    let db = Db::connect(&format!("sqlite://{}", dir.join("raw.db").display()), 1)
+        .await
+        .unwrap();
     db.conn()
         .execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)")
         .await
@@ -22,9 +24,12 @@ async fn raw_sqlite(dir: &std::path::Path, n: usize) -> f64 {
     let start = Instant::now();
     for i in 0..n {
         let mut tx = db.begin().await.unwrap();
-        tx.execute("INSERT INTO t (subject, body, created_at) VALUES (?, ?, ?)", &args![format!("subject {i}"), "body", partnerdesk_db::now()])
-            .await
-            .unwrap();
+        tx.execute(
+            "INSERT INTO t (subject, body, created_at) VALUES (?, ?, ?)",
+            &args![format!("subject {i}"), "body", partnerdesk_db::now()],
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
@@ -34,14 +39,26 @@ async fn raw_sqlite(dir: &std::path::Path, n: usize) -> f64 {
 
 async fn api(dir: &std::path::Path, n: usize, concurrency: usize) -> f64 {
     let data = dir.join(format!("api-{concurrency}"));
-    let vars = [("PARTNERDESK_LISTEN", "127.0.0.1:0".to_owned()), ("PARTNERDESK_DATA_DIR", data.display().to_string())];
+    let vars = [
+        ("PARTNERDESK_LISTEN", "127.0.0.1:0".to_owned()),
+        ("PARTNERDESK_DATA_DIR", data.display().to_string()),
+    ];
     let config = Config::from_sources(None, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let running = app::start(&config).await.unwrap();
     let base = format!("http://{}", running.addr);
     let cli = AuditActor::cli();
-    let input = NewAccount { email: "bench@vendor.example".into(), name: "Bench".into(), role: Some("agent".into()), ..NewAccount::default() };
-    let user = accounts::create_account(&running.db, Provisioner::Operator, &cli, input).await.unwrap();
-    let token = accounts::issue_api_token(&running.db, Provisioner::Operator, &cli, &user, "bench").await.unwrap();
+    let input = NewAccount {
+        email: "bench@vendor.example".into(),
+        name: "Bench".into(),
+        role: Some("agent".into()),
+        ..NewAccount::default()
+    };
+    let user = accounts::create_account(&running.db, Provisioner::Operator, &cli, input)
+        .await
+        .unwrap();
+    let token = accounts::issue_api_token(&running.db, Provisioner::Operator, &cli, &user, "bench")
+        .await
+        .unwrap();
     let client = reqwest::Client::new();
     let start = Instant::now();
     let per_task = n / concurrency;
@@ -83,7 +100,10 @@ async fn main() {
     println!("| raw SQLite insert transactions (1 row each, sequential) | {raw:.0} | 1.00 |");
     for c in levels {
         let rate = api(&dir, n, c).await;
-        println!("| tickets created through POST /api/v2/tickets.json, {c} concurrent client(s) | {rate:.0} | {:.2} |", rate / raw);
+        println!(
+            "| tickets created through POST /api/v2/tickets.json, {c} concurrent client(s) | {rate:.0} | {:.2} |",
+            rate / raw
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -88,11 +88,13 @@ impl ListQuery {
                 after_id: None,
                 offset: (page - 1).saturating_mul(per_page),
                 limit: per_page,
+                desc: false,
             },
             PageRequest::Cursor { size, after } => Window {
                 after_id: after,
                 offset: 0,
                 limit: size,
+                desc: false,
             },
         }
     }
@@ -188,7 +190,8 @@ mod tests {
             Window {
                 after_id: None,
                 offset: 4,
-                limit: 2
+                limit: 2,
+                desc: false,
             }
         );
         assert_eq!(q.get("status"), Some("open"));
