@@ -213,3 +213,17 @@ pub async fn delete(conn: &mut Conn, org: &Organization, actor: &AuditActor) -> 
     audit::record(conn, actor, change).await?;
     Ok(())
 }
+
+/// Organizations by id (for showing names in lists).
+pub async fn by_ids(conn: &mut Conn, ids: &[OrgId]) -> Result<Vec<Organization>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let a: Vec<Arg> = ids.iter().map(|o| Arg::I64(o.0)).collect();
+    conn.fetch_all(&format!("SELECT * FROM organizations WHERE id IN ({marks})"), &a)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}

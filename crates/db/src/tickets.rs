@@ -146,6 +146,9 @@ pub struct TicketFilter {
     pub assignee_id: Option<UserId>,
     pub requester_id: Option<UserId>,
     pub organization_id: Option<OrgId>,
+    pub priority: Option<Priority>,
+    /// Only tickets nobody is assigned to.
+    pub unassigned: bool,
 }
 
 impl TicketFilter {
@@ -157,6 +160,8 @@ impl TicketFilter {
             assignee_id: None,
             requester_id: None,
             organization_id: None,
+            priority: None,
+            unassigned: false,
         }
     }
 }
@@ -181,6 +186,13 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
         let marks = vec!["?"; f.statuses.len()].join(", ");
         s.push_str(&format!(" AND status IN ({marks})"));
         a.extend(f.statuses.iter().map(|st| Arg::Text(st.as_str().to_owned())));
+    }
+    if let Some(p) = f.priority {
+        s.push_str(" AND priority = ?");
+        a.push(Arg::Text(p.as_str().to_owned()));
+    }
+    if f.unassigned {
+        s.push_str(" AND assignee_id IS NULL");
     }
     for (col, v) in [
         ("group_id", f.group_id.map(|g| g.0)),

@@ -230,3 +230,40 @@ pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<U
     tx.commit().await?;
     Ok(user)
 }
+
+/// Suspends or reactivates an account. Suspension also ends the user's browser sessions; their API tokens stop
+/// working because every request checks the status.
+pub async fn set_suspended(
+    db: &Db,
+    who: Provisioner<'_>,
+    audit: &AuditActor,
+    user: &User,
+    suspended: bool,
+) -> Result<User, ApiError> {
+    let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
+    who.check(user.role, org.as_ref())?;
+    if let Provisioner::User(actor) = who
+        && actor.id == user.id
+        && suspended
+    {
+        return Err(ApiError::invalid(
+            "suspended",
+            "InvalidValue",
+            "you cannot suspend yourself",
+        ));
+    }
+    let mut f = user.fields();
+    f.status = match (suspended, user.status) {
+        (true, _) => UserStatus::Suspended,
+        (false, UserStatus::Suspended) if user.has_password => UserStatus::Active,
+        (false, UserStatus::Suspended) => UserStatus::Invited,
+        (false, other) => other,
+    };
+    let mut tx = db.begin().await?;
+    let after = users::update(&mut tx, user, &f, audit).await?;
+    if suspended {
+        partnerdesk_db::sessions::delete_for_user(&mut tx, user.id).await?;
+    }
+    tx.commit().await?;
+    Ok(after)
+}

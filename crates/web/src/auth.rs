@@ -147,6 +147,10 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
 }
 
 /// An argon2id hash (same parameters as real ones) verified against when the account does not exist.
+pub fn dummy_hash() -> &'static str {
+    &DUMMY_HASH
+}
+
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| credentials::hash_password("no such account").unwrap_or_default());
 

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod state;
@@ -52,6 +53,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/api/v2", api::router())
+        .merge(pages::router())
         .fallback(|| async { ApiError::NotFound })
         .layer(trace)
         .layer(CatchPanicLayer::custom(|_| {

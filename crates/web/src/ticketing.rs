@@ -406,8 +406,11 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
             format!("end-users may only mark a ticket solved, not '{s}'"),
         );
     }
-    if explicit_status == Some(TicketStatus::New) && before.status != TicketStatus::New {
-        errors.push("status", "InvalidValue", "a ticket cannot go back to status new");
+    match (explicit_status, before.status) {
+        // "new" is where tickets start, not a status one sets: keeping it lets the update open the ticket.
+        (Some(TicketStatus::New), TicketStatus::New) => explicit_status = None,
+        (Some(TicketStatus::New), _) => errors.push("status", "InvalidValue", "a ticket cannot go back to status new"),
+        _ => {}
     }
     errors.into_result()?;
     if staff {

@@ -25,7 +25,11 @@ const CSRF_COOKIE: &str = "pd_csrf";
 
 /// The session cookie's name: `__Host-` prefixed over https, where browsers then refuse it from subdomains.
 pub fn cookie_name(state: &AppState) -> &'static str {
-    if secure(state) { "__Host-pd_session" } else { "pd_session" }
+    if secure(state) {
+        "__Host-pd_session"
+    } else {
+        "pd_session"
+    }
 }
 
 fn secure(state: &AppState) -> bool {
@@ -65,9 +69,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The signed-in user, if the request carries a live session of an active user.
 pub async fn current(jar: &CookieJar, state: &AppState) -> Result<Option<SignedIn>, ApiError> {
-    let Some(c) = jar.get(cookie_name(state)) else { return Ok(None) };
+    let Some(c) = jar.get(cookie_name(state)) else {
+        return Ok(None);
+    };
     match sessions::find(&mut state.db.conn(), &credentials::token_digest(c.value())).await {
-        Ok((session, user)) if user.status != UserStatus::Suspended => Ok(Some(SignedIn { user, csrf: session.csrf_token })),
+        Ok((session, user)) if user.status != UserStatus::Suspended => Ok(Some(SignedIn {
+            user,
+            csrf: session.csrf_token,
+        })),
         Ok(_) | Err(DbError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -83,7 +92,9 @@ impl FromRequestParts<AppState> for SignedIn {
             Ok(Some(s)) => Ok(s),
             Ok(None) => {
                 let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+                let q: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", next)
+                    .finish();
                 Err(Redirect::to(&format!("/signin?{q}")).into_response())
             }
             Err(e) => Err(PageError::from(e).into_response()),
@@ -99,7 +110,14 @@ pub async fn start(state: &AppState, jar: CookieJar, user: &User) -> Result<Cook
     let token = credentials::new_token()?;
     let csrf = credentials::new_token()?;
     let expires = partnerdesk_db::now() + Duration::hours(SESSION_HOURS);
-    sessions::create(&mut state.db.conn(), user.id, &credentials::token_digest(&token), &csrf, expires).await?;
+    sessions::create(
+        &mut state.db.conn(),
+        user.id,
+        &credentials::token_digest(&token),
+        &csrf,
+        expires,
+    )
+    .await?;
     // A browser-session cookie; the server ends it after SESSION_HOURS whatever the browser does.
     let c = cookie(state, cookie_name(state), token);
     Ok(jar.add(c).remove(Cookie::build(CSRF_COOKIE).path("/")))

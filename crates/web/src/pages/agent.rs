@@ -1,0 +1,447 @@
+//! The agent workspace: queues by group (the partner queue first), unassigned, mine; and the ticket page with the
+//! organization's notes as a banner at the top, internal notes set apart, the routing explanation and the audit
+//! trail.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use partnerdesk_core::policy::{OrgScope, TicketScope};
+use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
+use partnerdesk_core::{GroupId, OrgId, TicketId};
+use partnerdesk_db::audit;
+use partnerdesk_db::tickets::{self, TicketFilter};
+use partnerdesk_db::{Window, forms, groups, organizations, users};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::pages::session::SignedIn;
+use crate::pages::views::{self, Choice, CommentRow, TicketRow};
+use crate::pages::{Layout, PageError, render};
+use crate::state::AppState;
+use crate::ticketing::{self, CommentInput, TicketInput};
+
+const PER_PAGE: i64 = 50;
+
+fn staff_only(s: &SignedIn) -> Result<(), PageError> {
+    if s.user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(PageError::forbidden("The agent workspace is for support staff."))
+    }
+}
+
+pub struct QueueLink {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+pub struct QueueRow {
+    pub t: TicketRow,
+    pub org: String,
+}
+
+#[derive(Template)]
+#[template(path = "agent_queue.html")]
+struct QueuePage {
+    layout: Layout,
+    heading: String,
+    queues: Vec<QueueLink>,
+    rows: Vec<QueueRow>,
+    view: String,
+    statuses: Vec<Choice>,
+    priorities: Vec<Choice>,
+    page: i64,
+    has_more: bool,
+    prev_href: String,
+    next_href: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueQuery {
+    view: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    page: Option<i64>,
+}
+
+const UNSOLVED: [TicketStatus; 4] = [
+    TicketStatus::New,
+    TicketStatus::Open,
+    TicketStatus::Pending,
+    TicketStatus::Hold,
+];
+
+pub async fn queue(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    staff_only(&s)?;
+    let mut conn = state.db.conn();
+    // Groups that partner forms route to come first: the partner queue is where alliance tickets land.
+    let partner_groups: Vec<GroupId> = forms::list(&mut conn)
+        .await?
+        .iter()
+        .filter(|f| f.audience == Audience::Partners)
+        .filter_map(|f| f.group_id)
+        .collect();
+    let mut all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
+    all_groups.sort_by_key(|g| (!partner_groups.contains(&g.id), g.name.to_lowercase()));
+    let default_view = all_groups
+        .first()
+        .map(|g| g.id.to_string())
+        .unwrap_or_else(|| "all".into());
+    let view = q.view.clone().filter(|v| !v.is_empty()).unwrap_or(default_view);
+
+    let mut filter = TicketFilter::scoped(TicketScope::All);
+    let heading = match view.as_str() {
+        "unassigned" => {
+            filter.unassigned = true;
+            "Unassigned".to_owned()
+        }
+        "mine" => {
+            filter.assignee_id = Some(s.user.id);
+            "Assigned to me".to_owned()
+        }
+        "all" => "All tickets".to_owned(),
+        id => {
+            let gid = id
+                .parse::<i64>()
+                .map(GroupId)
+                .map_err(|_| PageError::from(crate::error::ApiError::NotFound))?;
+            let g = all_groups
+                .iter()
+                .find(|g| g.id == gid)
+                .ok_or(PageError::from(crate::error::ApiError::NotFound))?;
+            filter.group_id = Some(gid);
+            g.name.clone()
+        }
+    };
+    let status = q.status.clone().unwrap_or_else(|| "unsolved".into());
+    filter.statuses = match status.as_str() {
+        "unsolved" => UNSOLVED.to_vec(),
+        "any" => Vec::new(),
+        other => vec![TicketStatus::parse(other).ok_or_else(|| {
+            PageError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Bad filter",
+                format!("unknown status '{other}'"),
+            )
+        })?],
+    };
+    let priority = q.priority.clone().unwrap_or_else(|| "any".into());
+    filter.priority = match priority.as_str() {
+        "any" => None,
+        other => Some(Priority::parse(other).ok_or_else(|| {
+            PageError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "Bad filter",
+                format!("unknown priority '{other}'"),
+            )
+        })?),
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let list = tickets::list(&mut conn, &filter, Window::newest(page, PER_PAGE)).await?;
+    let people = views::names(&mut conn, list.items.iter().map(|t| t.requester_id)).await?;
+    let mut org_ids: Vec<OrgId> = list.items.iter().filter_map(|t| t.organization_id).collect();
+    org_ids.sort();
+    org_ids.dedup();
+    let orgs: HashMap<OrgId, String> = organizations::by_ids(&mut conn, &org_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let rows = views::ticket_rows(&list.items, &people)
+        .into_iter()
+        .zip(&list.items)
+        .map(|(row, t)| QueueRow {
+            t: row,
+            org: t
+                .organization_id
+                .and_then(|o| orgs.get(&o).cloned())
+                .unwrap_or_default(),
+        })
+        .collect();
+
+    let mut queues: Vec<QueueLink> = all_groups
+        .iter()
+        .map(|g| (g.id.to_string(), g.name.clone()))
+        .chain([
+            ("unassigned".to_owned(), "Unassigned".to_owned()),
+            ("mine".to_owned(), "Mine".to_owned()),
+            ("all".to_owned(), "All tickets".to_owned()),
+        ])
+        .map(|(v, label)| QueueLink {
+            href: format!("/agent?view={v}"),
+            current: v == view,
+            label,
+        })
+        .collect();
+    queues.dedup_by(|a, b| a.href == b.href);
+    let link = |p: i64| format!("/agent?view={view}&status={status}&priority={priority}&page={p}");
+    let statuses = Choice::list(
+        [
+            ("unsolved".to_owned(), "Unsolved".to_owned()),
+            ("any".to_owned(), "Any".to_owned()),
+        ]
+        .into_iter()
+        .chain(
+            TicketStatus::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
+        ),
+        &status,
+    );
+    let priorities = Choice::list(
+        [("any".to_owned(), "Any".to_owned())].into_iter().chain(
+            Priority::ALL
+                .iter()
+                .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),
+        ),
+        &priority,
+    );
+    let body = QueuePage {
+        layout: Layout::new(heading.clone(), Some(&s)),
+        heading,
+        queues,
+        rows,
+        view: view.clone(),
+        statuses,
+        priorities,
+        page,
+        has_more: list.has_more,
+        prev_href: link(page - 1),
+        next_href: link(page + 1),
+    };
+    Ok(render(&body)?.into_response())
+}
+
+/// The organization notes banner.
+pub struct NotesBanner {
+    pub org_id: i64,
+    pub org_name: String,
+    pub notes: String,
+    pub details: String,
+    pub changed: String,
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub who: String,
+    pub action: String,
+    pub changes: String,
+}
+
+#[derive(Template)]
+#[template(path = "agent_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    id: i64,
+    subject: String,
+    status: &'static str,
+    banner: Option<NotesBanner>,
+    requester: String,
+    requester_email: String,
+    created: String,
+    form: String,
+    routing_rule: String,
+    misrouted: bool,
+    tags: String,
+    comments: Vec<CommentRow>,
+    statuses: Vec<Choice>,
+    priorities: Vec<Choice>,
+    groups: Vec<Choice>,
+    assignees: Vec<Choice>,
+    audit: Vec<AuditRow>,
+}
+
+/// "field: old → new" for the ticket fields an audit row changed, and whether it added a comment.
+fn changes(before: Option<&Value>, after: Option<&Value>) -> String {
+    let Some(after) = after else { return String::new() };
+    let Some(ticket) = after.get("ticket") else {
+        return String::new();
+    };
+    let old_ticket = before.and_then(|b| b.get("ticket"));
+    let fields = [
+        "subject",
+        "status",
+        "priority",
+        "group_id",
+        "assignee_id",
+        "requester_id",
+        "ticket_form_id",
+        "tags",
+    ];
+    let mut out = Vec::new();
+    for f in fields {
+        let new = ticket.get(f).cloned().unwrap_or(Value::Null);
+        match old_ticket.map(|b| b.get(f).cloned().unwrap_or(Value::Null)) {
+            Some(old) if old != new => out.push(format!("{f}: {old} → {new}")),
+            None if !new.is_null() => out.push(format!("{f}: {new}")),
+            _ => {}
+        }
+    }
+    if let Some(c) = after.get("comment").filter(|c| !c.is_null()) {
+        let kind = if c.get("public").and_then(Value::as_bool) == Some(false) {
+            "internal note"
+        } else {
+            "public comment"
+        };
+        out.push(format!("{kind} added"));
+    }
+    out.join("; ")
+}
+
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    staff_only(&s)?;
+    let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
+    let mut conn = state.db.conn();
+    let comments = tickets::comments(&mut conn, t.id, true, Window::first(1000)).await?;
+    let mut ids: Vec<_> = comments.items.iter().filter_map(|c| c.author_id).collect();
+    ids.push(t.requester_id);
+    let org = match t.organization_id {
+        Some(o) => Some(organizations::get(&mut conn, o, OrgScope::All).await?),
+        None => None,
+    };
+    if let Some(by) = org.as_ref().and_then(|o| o.notes_updated_by_id) {
+        ids.push(by);
+    }
+    let people = views::names(&mut conn, ids).await?;
+    let banner = org.map(|o| NotesBanner {
+        org_id: o.id.0,
+        org_name: o.name.clone(),
+        notes: o.notes.clone(),
+        details: o.details.clone(),
+        changed: match o.notes_updated_at {
+            Some(at) => format!(
+                "Last changed by {} on {}",
+                views::name_of(&people, o.notes_updated_by_id),
+                views::when(&at)
+            ),
+            None => "No notes yet".into(),
+        },
+    });
+    let form = match t.ticket_form_id {
+        Some(f) => forms::get(&mut conn, f)
+            .await
+            .map(|f| f.display_name)
+            .unwrap_or_else(|_| format!("form {f}")),
+        None => "none".into(),
+    };
+    let all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
+    let staff = users::assignable(&mut conn).await?;
+    let trail = audit::for_entity(&mut conn, "ticket", t.id.0, Window::first(500)).await?;
+    let current = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let none = ("".to_owned(), "—".to_owned());
+    let page = TicketPage {
+        layout: Layout::new(format!("#{} {}", t.id, t.subject), Some(&s)),
+        id: t.id.0,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        banner,
+        requester: views::name_of(&people, Some(t.requester_id)),
+        requester_email: people.get(&t.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
+        created: views::when(&t.created_at),
+        form,
+        routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
+        misrouted: t.routing.get("misrouted").and_then(|v| v.as_bool()) == Some(true),
+        tags: t.tags.join(" "),
+        comments: views::comment_rows(&comments.items, &people),
+        statuses: Choice::list(
+            TicketStatus::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
+            t.status.as_str(),
+        ),
+        priorities: Choice::list(
+            std::iter::once(none.clone()).chain(
+                Priority::ALL
+                    .iter()
+                    .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),
+            ),
+            t.priority.map(|p| p.as_str()).unwrap_or(""),
+        ),
+        groups: Choice::list(
+            std::iter::once(none.clone()).chain(all_groups.iter().map(|g| (g.id.to_string(), g.name.clone()))),
+            &current(t.group_id.map(|g| g.0)),
+        ),
+        assignees: Choice::list(
+            std::iter::once(none).chain(staff.iter().map(|u| (u.id.to_string(), u.name.clone()))),
+            &current(t.assignee_id.map(|u| u.0)),
+        ),
+        audit: trail
+            .items
+            .iter()
+            .map(|e| AuditRow {
+                at: views::when(&e.created_at),
+                who: e.actor_label.clone(),
+                action: e.action.clone(),
+                changes: changes(e.before.as_ref(), e.after.as_ref()),
+            })
+            .collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    group_id: String,
+    #[serde(default)]
+    assignee_id: String,
+}
+
+fn optional_id(field: &str, v: &str) -> Result<Option<i64>, PageError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<i64>().map(Some).map_err(|_| {
+        PageError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Please check your input",
+            format!("{field} is not a valid choice"),
+        )
+    })
+}
+
+pub async fn update_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<UpdateForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    staff_only(&s)?;
+    let body = f.body.trim();
+    let input = TicketInput {
+        comment: (!body.is_empty()).then(|| CommentInput {
+            body: Some(body.to_owned()),
+            public: Some(f.visibility != "internal"),
+            ..CommentInput::default()
+        }),
+        status: (!f.status.is_empty()).then(|| f.status.clone()),
+        priority: Some((!f.priority.is_empty()).then(|| f.priority.clone())),
+        group_id: Some(optional_id("group", &f.group_id)?),
+        assignee_id: Some(optional_id("assignee", &f.assignee_id)?),
+        ..TicketInput::default()
+    };
+    ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;
+    Ok(Redirect::to(&format!("/agent/tickets/{id}")).into_response())
+}

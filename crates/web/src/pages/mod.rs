@@ -1,0 +1,216 @@
+//! Server-rendered web pages (askama templates, escaped by default): sign-in, the partner portal, the agent
+//! workspace and the admin pages. They work without JavaScript and call the same services as the API
+//! (`accounts`, `ticketing`), so a rule holds in both.
+
+mod admin;
+mod agent;
+mod portal;
+pub mod session;
+mod signin;
+mod views;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use partnerdesk_db::users::User;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What every page's frame shows: the title, who is signed in, and the CSRF token for the sign-out form.
+pub struct Layout {
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+}
+
+pub struct NavUser {
+    pub name: String,
+    pub staff: bool,
+    pub admin: bool,
+    pub manager: bool,
+}
+
+impl Layout {
+    pub fn new(title: impl Into<String>, signed: Option<&session::SignedIn>) -> Layout {
+        Layout {
+            title: title.into(),
+            user: signed.map(|s| NavUser {
+                name: s.user.name.clone(),
+                staff: s.user.role.is_staff(),
+                admin: s.user.role == partnerdesk_core::accounts::Role::Admin,
+                manager: s.user.is_account_manager,
+            }),
+            csrf: signed.map(|s| s.csrf.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    messages: Vec<String>,
+}
+
+/// An error shown as a page. Built from the API's errors, so statuses and messages agree with the API.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub messages: Vec<String>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &str, message: impl Into<String>) -> PageError {
+        PageError {
+            status,
+            title: title.into(),
+            messages: vec![message.into()],
+        }
+    }
+
+    pub fn csrf() -> PageError {
+        PageError::new(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form was not sent from a partnerdesk page you opened (or it expired). Go back, reload the page and try again.",
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> PageError {
+        PageError::new(StatusCode::FORBIDDEN, "Not allowed", message)
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        let status = e.status();
+        if let ApiError::Internal(detail) = &e {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let messages = match &e {
+            ApiError::Invalid(inv) => inv.0.iter().map(|f| f.message.clone()).collect(),
+            ApiError::NotFound => vec!["There is nothing here, or you do not have access to it.".into()],
+            other => vec![
+                other.body()["description"]
+                    .as_str()
+                    .unwrap_or("Something went wrong.")
+                    .to_owned(),
+            ],
+        };
+        let title = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::UNPROCESSABLE_ENTITY => "Please check your input",
+            StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+            _ if status.is_server_error() => "Something went wrong",
+            _ => "Request refused",
+        };
+        PageError {
+            status,
+            title: title.into(),
+            messages,
+        }
+    }
+}
+
+impl From<partnerdesk_db::DbError> for PageError {
+    fn from(e: partnerdesk_db::DbError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            layout: Layout::new(self.title, None),
+            status: self.status.as_u16(),
+            messages: self.messages,
+        };
+        match page.render() {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(_) => (self.status, "error").into_response(),
+        }
+    }
+}
+
+/// Renders a template into a response.
+pub fn render<T: Template>(t: &T) -> Result<Html<String>, PageError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| ApiError::Internal(format!("template: {e}")).into())
+}
+
+/// Where a user lands after signing in.
+pub fn home_for(user: &User) -> &'static str {
+    if user.role.is_staff() { "/agent" } else { "/portal" }
+}
+
+async fn root(signed: Option<session::SignedIn>) -> Redirect {
+    match signed {
+        Some(s) => Redirect::to(home_for(&s.user)),
+        None => Redirect::to("/signin"),
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for session::SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Response> {
+        let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
+        session::current(&jar, state)
+            .await
+            .map_err(|e| PageError::from(e).into_response())
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/partnerdesk.css"),
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/static/partnerdesk.css", get(stylesheet))
+        .route("/signin", get(signin::show).post(signin::submit))
+        .route("/signout", post(signin::signout))
+        .route(
+            "/account/set-password",
+            get(signin::show_set_password).post(signin::set_password),
+        )
+        .route("/portal", get(portal::home))
+        .route("/portal/tickets/new", get(portal::new_ticket))
+        .route("/portal/tickets", post(portal::create_ticket))
+        .route("/portal/tickets/{id}", get(portal::show_ticket).post(portal::reply))
+        .route("/agent", get(agent::queue))
+        .route(
+            "/agent/tickets/{id}",
+            get(agent::show_ticket).post(agent::update_ticket),
+        )
+        .route(
+            "/admin/organizations",
+            get(admin::organizations).post(admin::create_organization),
+        )
+        .route(
+            "/admin/organizations/{id}",
+            get(admin::organization).post(admin::update_organization),
+        )
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}/status", post(admin::set_user_status))
+        .route("/admin/users/{id}/invitation", post(admin::invite_user))
+        .route("/admin/groups", get(admin::groups).post(admin::create_group))
+        .route("/admin/forms", get(admin::forms).post(admin::create_form))
+}

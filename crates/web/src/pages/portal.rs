@@ -1,0 +1,311 @@
+//! The partner portal: my organization's tickets, filing through the partner form, and the public conversation.
+//! End-users never see internal notes, organization notes or routing internals here.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use partnerdesk_core::TicketId;
+use partnerdesk_core::policy::OrgScope;
+use partnerdesk_core::tickets::{Audience, Priority};
+use partnerdesk_db::forms::{self, TicketForm};
+use partnerdesk_db::tickets::{self, Ticket};
+use partnerdesk_db::{Window, organizations};
+use serde::Deserialize;
+
+use crate::pages::session::SignedIn;
+use crate::pages::views::{self, CommentRow, TicketRow};
+use crate::pages::{Layout, PageError, render};
+use crate::state::AppState;
+use crate::ticketing::{self, CommentInput, TicketInput};
+
+const PER_PAGE: i64 = 25;
+
+fn end_user_only(s: &SignedIn) -> Result<(), Response> {
+    if s.user.role.is_staff() {
+        Err(Redirect::to("/agent").into_response())
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_home.html")]
+struct HomePage {
+    layout: Layout,
+    org_name: String,
+    rows: Vec<TicketRow>,
+    page: i64,
+    has_more: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    if let Err(r) = end_user_only(&s) {
+        return Ok(r);
+    }
+    let actor = s.user.actor();
+    let page = q.page.unwrap_or(1).max(1);
+    let mut conn = state.db.conn();
+    let list = tickets::for_portal(&mut conn, actor.ticket_scope(), Window::newest(page, PER_PAGE)).await?;
+    let people = views::names(&mut conn, list.items.iter().map(|t| t.requester_id)).await?;
+    let org_name = match actor.org_scope() {
+        OrgScope::Only(id) => organizations::get(&mut conn, id, OrgScope::Only(id)).await?.name,
+        _ => String::new(),
+    };
+    let body = HomePage {
+        layout: Layout::new("My tickets", Some(&s)),
+        org_name,
+        rows: views::ticket_rows(&list.items, &people),
+        page,
+        has_more: list.has_more,
+    };
+    Ok(render(&body)?.into_response())
+}
+
+/// A form as offered to this partner.
+pub struct FormChoice {
+    pub id: i64,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal_new.html")]
+struct NewTicketPage {
+    layout: Layout,
+    forms: Vec<FormChoice>,
+    form_id: i64,
+    form_name: String,
+    subject: String,
+    description: String,
+    priorities: Vec<views::Choice>,
+    errors: Vec<String>,
+}
+
+/// The forms this end-user may file through, the partner form first when they are a partner.
+async fn usable_forms(state: &AppState, s: &SignedIn) -> Result<Vec<TicketForm>, PageError> {
+    let mut conn = state.db.conn();
+    let partner = match s.user.organization_id {
+        Some(id) => organizations::get(&mut conn, id, OrgScope::All).await?.alliance_partner,
+        None => false,
+    };
+    let mut all: Vec<TicketForm> = forms::list(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|f| f.active && f.audience != Audience::Staff && (partner || f.audience != Audience::Partners))
+        .collect();
+    all.sort_by_key(|f| (f.audience != Audience::Partners, !f.is_default, f.position, f.id));
+    Ok(all)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewQuery {
+    form: Option<i64>,
+}
+
+fn new_page(
+    s: &SignedIn,
+    forms: &[TicketForm],
+    chosen: Option<i64>,
+    subject: String,
+    description: String,
+    priority: String,
+    errors: Vec<String>,
+) -> NewTicketPage {
+    let current = chosen
+        .and_then(|id| forms.iter().find(|f| f.id.0 == id))
+        .or(forms.first());
+    NewTicketPage {
+        layout: Layout::new("New ticket", Some(s)),
+        forms: forms
+            .iter()
+            .map(|f| FormChoice {
+                id: f.id.0,
+                name: f.display_name.clone(),
+                selected: Some(f.id) == current.map(|c| c.id),
+            })
+            .collect(),
+        form_id: current.map(|f| f.id.0).unwrap_or(0),
+        form_name: current.map(|f| f.display_name.clone()).unwrap_or_default(),
+        subject,
+        description,
+        priorities: views::Choice::list(
+            Priority::ALL
+                .iter()
+                .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),
+            &priority,
+        ),
+        errors,
+    }
+}
+
+pub async fn new_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, PageError> {
+    if let Err(r) = end_user_only(&s) {
+        return Ok(r);
+    }
+    let forms = usable_forms(&state, &s).await?;
+    // The priority starts at the form's default, so that the form's routing holds unless the partner changes it.
+    let current = q
+        .form
+        .and_then(|id| forms.iter().find(|f| f.id.0 == id))
+        .or(forms.first());
+    let priority = current
+        .and_then(|f| f.priority)
+        .unwrap_or(Priority::Normal)
+        .as_str()
+        .to_owned();
+    Ok(render(&new_page(
+        &s,
+        &forms,
+        q.form,
+        String::new(),
+        String::new(),
+        priority,
+        Vec::new(),
+    ))?
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTicketForm {
+    #[serde(default)]
+    csrf: String,
+    form_id: Option<i64>,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    priority: String,
+}
+
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<NewTicketForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    if let Err(r) = end_user_only(&s) {
+        return Ok(r);
+    }
+    let input = TicketInput {
+        subject: Some(f.subject.clone()),
+        comment: Some(CommentInput {
+            body: Some(f.description.clone()),
+            ..CommentInput::default()
+        }),
+        ticket_form_id: f.form_id.filter(|id| *id > 0),
+        priority: (!f.priority.is_empty()).then(|| Some(f.priority.clone())),
+        ..TicketInput::default()
+    };
+    match ticketing::create(&state.db, &s.user, input, "web").await {
+        Ok(c) => Ok(Redirect::to(&format!("/portal/tickets/{}", c.ticket.id)).into_response()),
+        Err(crate::error::ApiError::Invalid(inv)) => {
+            let forms = usable_forms(&state, &s).await?;
+            let errors = inv.0.into_iter().map(|e| e.message).collect();
+            let page = new_page(&s, &forms, f.form_id, f.subject, f.description, f.priority, errors);
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portal_ticket.html")]
+struct TicketPage {
+    layout: Layout,
+    id: i64,
+    subject: String,
+    status: &'static str,
+    solved: bool,
+    comments: Vec<CommentRow>,
+    misrouted_notice: Option<String>,
+}
+
+/// The notice shown to a partner whose ticket was filed through another form.
+async fn misrouted_notice(state: &AppState, t: &Ticket) -> Result<Option<String>, PageError> {
+    if t.routing.get("misrouted").and_then(|v| v.as_bool()) != Some(true) {
+        return Ok(None);
+    }
+    let name = match t.ticket_form_id {
+        Some(id) => forms::get(&mut state.db.conn(), id).await?.display_name,
+        None => "partner".into(),
+    };
+    Ok(Some(format!(
+        "This ticket was filed through a form meant for other requests, so we routed it to the alliance partner queue for you. Next time, please use the \"{name}\" form: it reaches the partner team at once."
+    )))
+}
+
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    if let Err(r) = end_user_only(&s) {
+        return Ok(r);
+    }
+    let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
+    let mut conn = state.db.conn();
+    // Public comments only: the store leaves internal notes out of the query for end-users.
+    let comments = tickets::comments(&mut conn, t.id, false, Window::first(1000)).await?;
+    let people = views::names(&mut conn, comments.items.iter().filter_map(|c| c.author_id)).await?;
+    let page = TicketPage {
+        layout: Layout::new(format!("#{} {}", t.id, t.subject), Some(&s)),
+        id: t.id.0,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        solved: matches!(t.status.as_str(), "solved" | "closed"),
+        comments: views::comment_rows(&comments.items, &people),
+        misrouted_notice: misrouted_notice(&state, &t).await?,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    solved: Option<String>,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<ReplyForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    let solved = f.solved.is_some();
+    if f.body.trim().is_empty() && !solved {
+        return Err(PageError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Please check your input",
+            "Write a reply, or mark the ticket solved.",
+        ));
+    }
+    let input = TicketInput {
+        comment: (!f.body.trim().is_empty()).then(|| CommentInput {
+            body: Some(f.body),
+            public: Some(true),
+            ..CommentInput::default()
+        }),
+        solved: solved.then_some(true),
+        ..TicketInput::default()
+    };
+    ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;
+    Ok(Redirect::to(&format!("/portal/tickets/{id}")).into_response())
+}

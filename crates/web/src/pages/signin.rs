@@ -1,0 +1,218 @@
+//! Signing in and out, and setting a password from an invitation link. There is no sign-up page: the sign-in
+//! page says plainly that partner accounts are created by the account manager.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use partnerdesk_core::accounts::{NO_ACCOUNT_HELP, UserStatus};
+use partnerdesk_core::credentials;
+use partnerdesk_db::{DbError, users};
+use serde::Deserialize;
+
+use crate::accounts;
+use crate::error::ApiError;
+use crate::pages::session::{self, SignedIn};
+use crate::pages::{Layout, PageError, home_for, render};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    layout: Layout,
+    csrf: String,
+    next: String,
+    email: String,
+    error: Option<String>,
+    notice: Option<String>,
+    help: &'static str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    notice: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths: a sign-in link must not send anyone to another site.
+fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+}
+
+fn page(csrf: String, next: String, email: String, error: Option<String>, notice: Option<String>) -> SignInPage {
+    SignInPage {
+        layout: Layout::new("Sign in", None),
+        csrf,
+        next,
+        email,
+        error,
+        notice,
+        help: NO_ACCOUNT_HELP,
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<SignInQuery>,
+) -> Result<Response, PageError> {
+    if let Some(s) = session::current(&jar, &state).await? {
+        return Ok(Redirect::to(home_for(&s.user)).into_response());
+    }
+    let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+    let notice = (q.notice == "password-set").then(|| "Your password is set. Sign in with it now.".to_owned());
+    Ok((jar, render(&page(csrf, q.next, String::new(), None, notice))?).into_response())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(f): Form<SignInForm>,
+) -> Result<Response, PageError> {
+    session::check_anonymous_csrf(&jar, &f.csrf)?;
+    let email_key = format!("email:{}", f.email.trim().to_lowercase());
+    let ip_key = format!("ip:{}", addr.ip());
+    for key in [&email_key, &ip_key] {
+        if let Err(secs) = state.login_limiter.check(key) {
+            return Err(ApiError::TooManyRequests { retry_after_secs: secs }.into());
+        }
+    }
+    let found = match users::by_email(&mut state.db.conn(), &f.email).await {
+        Ok(u) => Some((users::password_hash(&mut state.db.conn(), u.id).await?, u)),
+        Err(DbError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let hash = found
+        .as_ref()
+        .and_then(|(h, _)| h.clone())
+        .unwrap_or_else(|| crate::auth::dummy_hash().to_owned());
+    let password = f.password.clone();
+    let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match found {
+        Some((Some(_), user)) if ok && user.status != UserStatus::Suspended => user,
+        other => {
+            let suspended = matches!(&other, Some((_, u)) if u.status == UserStatus::Suspended) && ok;
+            state.login_limiter.fail(&email_key);
+            state.login_limiter.fail(&ip_key);
+            let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+            let error = if suspended {
+                "This account is suspended. Contact your account manager.".to_owned()
+            } else {
+                "That email and password do not match an account.".to_owned()
+            };
+            let body = render(&page(csrf, f.next, f.email, Some(error), None))?;
+            return Ok((StatusCode::UNAUTHORIZED, jar, body).into_response());
+        }
+    };
+    state.login_limiter.succeed(&email_key);
+    let jar = session::start(&state, jar, &user).await?;
+    let to = safe_next(&f.next).unwrap_or(home_for(&user)).to_owned();
+    Ok((jar, Redirect::to(&to)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn signout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    signed: SignedIn,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    let jar = session::end(&state, jar).await?;
+    Ok((jar, Redirect::to("/signin")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "set_password.html")]
+struct SetPasswordPage {
+    layout: Layout,
+    csrf: String,
+    token: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn show_set_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+    let page = SetPasswordPage {
+        layout: Layout::new("Set your password", None),
+        csrf,
+        token: q.token,
+        error: None,
+    };
+    Ok((jar, render(&page)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn set_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(f): Form<SetPasswordForm>,
+) -> Result<Response, PageError> {
+    session::check_anonymous_csrf(&jar, &f.csrf)?;
+    let result = if f.password != f.confirm {
+        Err("The two passwords differ.".to_owned())
+    } else {
+        accounts::accept_invitation(&state.db, &f.token, &f.password)
+            .await
+            .map_err(|e| PageError::from(e).messages.join(" "))
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/signin?notice=password-set").into_response()),
+        Err(error) => {
+            let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+            let page = SetPasswordPage {
+                layout: Layout::new("Set your password", None),
+                csrf,
+                token: f.token,
+                error: Some(error),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
+        }
+    }
+}

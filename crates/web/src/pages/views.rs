@@ -1,0 +1,100 @@
+//! Plain data for templates: tickets, comments and people as the pages show them (names resolved, times
+//! formatted), built with one query per kind of record, not one per row.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use partnerdesk_core::UserId;
+use partnerdesk_db::tickets::{Comment, Ticket};
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{Conn, DbError};
+
+pub fn when(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Names of the given users, by id.
+pub async fn names(conn: &mut Conn, ids: impl IntoIterator<Item = UserId>) -> Result<HashMap<UserId, User>, DbError> {
+    let mut ids: Vec<UserId> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    Ok(users::by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
+pub fn name_of(people: &HashMap<UserId, User>, id: Option<UserId>) -> String {
+    match id {
+        None => "partnerdesk".into(),
+        Some(id) => people
+            .get(&id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("user {id}")),
+    }
+}
+
+pub struct TicketRow {
+    pub id: i64,
+    pub subject: String,
+    pub status: &'static str,
+    pub priority: &'static str,
+    pub requester: String,
+    pub updated: String,
+}
+
+pub fn ticket_rows(tickets: &[Ticket], people: &HashMap<UserId, User>) -> Vec<TicketRow> {
+    tickets
+        .iter()
+        .map(|t| TicketRow {
+            id: t.id.0,
+            subject: t.subject.clone(),
+            status: t.status.as_str(),
+            priority: t.priority.map(|p| p.as_str()).unwrap_or("-"),
+            requester: name_of(people, Some(t.requester_id)),
+            updated: when(&t.updated_at),
+        })
+        .collect()
+}
+
+pub struct CommentRow {
+    pub author: String,
+    pub body: String,
+    pub public: bool,
+    pub system: bool,
+    pub at: String,
+}
+
+pub fn comment_rows(comments: &[Comment], people: &HashMap<UserId, User>) -> Vec<CommentRow> {
+    comments
+        .iter()
+        .map(|c| CommentRow {
+            author: name_of(people, c.author_id),
+            body: c.body.clone(),
+            public: c.public,
+            system: c.author_id.is_none(),
+            at: when(&c.created_at),
+        })
+        .collect()
+}
+
+/// An option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn list<'a>(items: impl IntoIterator<Item = (String, String)>, current: &'a str) -> Vec<Choice> {
+        items
+            .into_iter()
+            .map(|(value, label)| Choice {
+                selected: value == current,
+                value,
+                label,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,60 @@
+// Starts the real partnerdesk binary (fresh data dir, demo data) and Debian's chromium through playwright-core.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const bin = process.env.PARTNERDESK_BIN || join(root, "target/debug/partnerdesk");
+export const artifacts = join(here, "artifacts");
+export const PASSWORD = "partnerdesk-demo";
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => ok(port)); });
+    srv.on("error", fail);
+  });
+}
+
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), "partnerdesk-browser-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, PARTNERDESK_DATA_DIR: dir, PARTNERDESK_LISTEN: `127.0.0.1:${port}`, PARTNERDESK_PUBLIC_URL: base, RUST_LOG: "warn" };
+  execFileSync(bin, ["demo"], { env, stdio: "ignore" });
+  const proc = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* not up yet */ }
+    if (i > 300) throw new Error("partnerdesk did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base, env,
+    cli: (...args) => execFileSync(bin, args, { env, encoding: "utf8" }).trim(),
+    async stop() { proc.kill("SIGTERM"); await new Promise((r) => proc.once("exit", r)); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export async function launchBrowser() {
+  mkdirSync(artifacts, { recursive: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+export async function signIn(page, base, email, password = PASSWORD) {
+  await page.goto(`${base}/signin`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
