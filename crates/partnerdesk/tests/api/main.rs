@@ -8,4 +8,5 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod organizations;
+mod pages;
 mod tickets;
