@@ -23,11 +23,20 @@ struct Browser {
 impl Browser {
     fn new(app: &TestApp) -> Browser {
         let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-        Browser { base: app.base.clone(), client, cookies: HashMap::new(), set_cookie_lines: Vec::new() }
+        Browser {
+            base: app.base.clone(),
+            client,
+            cookies: HashMap::new(),
+            set_cookie_lines: Vec::new(),
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn keep(&mut self, resp: reqwest::Response) -> (StatusCode, String, String) {
@@ -43,17 +52,34 @@ impl Browser {
             self.set_cookie_lines.push(line);
         }
         let status = resp.status();
-        let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
         (status, location, resp.text().await.unwrap())
     }
 
     async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
-        let resp = self.client.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
         self.keep(resp).await
     }
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let resp = self.client.post(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).form(form).send().await.unwrap();
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         self.keep(resp).await
     }
 
@@ -66,7 +92,8 @@ impl Browser {
 
     async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
         let csrf = self.csrf("/signin").await;
-        self.post("/signin", &[("csrf", &csrf), ("email", email), ("password", password)]).await
+        self.post("/signin", &[("csrf", &csrf), ("email", email), ("password", password)])
+            .await
     }
 }
 
@@ -81,7 +108,9 @@ db_test!(csrf_is_required_on_every_form, |app: TestApp| async move {
     let (_, partner, _) = partner_world(&app).await;
     let mut b = Browser::new(&app);
     // Sign-in without the double-submit cookie/token pair is refused.
-    let (s, _, _) = b.post("/signin", &[("email", &partner.email), ("password", PASSWORD)]).await;
+    let (s, _, _) = b
+        .post("/signin", &[("email", &partner.email), ("password", PASSWORD)])
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, loc, _) = b.sign_in(&partner.email, PASSWORD).await;
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/portal"));
@@ -90,9 +119,16 @@ db_test!(csrf_is_required_on_every_form, |app: TestApp| async move {
     let (s, _, body) = b.post("/portal/tickets", &form).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     let mut with_bad = form.to_vec();
-    with_bad.push(("csrf", "0000000000000000000000000000000000000000000000000000000000000000"));
+    with_bad.push((
+        "csrf",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ));
     assert_eq!(b.post("/portal/tickets", &with_bad).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(app.count("tickets").await, before, "nothing written without a valid token");
+    assert_eq!(
+        app.count("tickets").await,
+        before,
+        "nothing written without a valid token"
+    );
     let csrf = b.csrf("/portal/tickets/new").await;
     let mut good = form.to_vec();
     good.push(("csrf", &csrf));
@@ -116,14 +152,26 @@ db_test!(sign_in_starts_a_new_session, |app: TestApp| async move {
     let first = b.cookies.get("pd_session").cloned().unwrap();
     assert_ne!(first, "planted-by-an-attacker");
     assert_eq!(first.len(), 64);
-    let line = b.set_cookie_lines.iter().find(|l| l.starts_with("pd_session=")).unwrap();
-    assert!(line.contains("HttpOnly") && line.contains("SameSite=Lax") && line.contains("Path=/"), "{line}");
+    let line = b
+        .set_cookie_lines
+        .iter()
+        .find(|l| l.starts_with("pd_session="))
+        .unwrap();
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Lax") && line.contains("Path=/"),
+        "{line}"
+    );
     assert_eq!(b.get("/portal").await.0, StatusCode::OK);
     // Signing in again while presenting the old session replaces it; the old id stops working.
     b.cookies.remove("pd_session");
     let csrf = b.csrf("/signin").await;
     b.cookies.insert("pd_session".into(), first.clone());
-    let (s, _, _) = b.post("/signin", &[("csrf", &csrf), ("email", &partner.email), ("password", PASSWORD)]).await;
+    let (s, _, _) = b
+        .post(
+            "/signin",
+            &[("csrf", &csrf), ("email", &partner.email), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     let second = b.cookies.get("pd_session").cloned().unwrap();
     assert_ne!(first, second);
@@ -131,7 +179,17 @@ db_test!(sign_in_starts_a_new_session, |app: TestApp| async move {
     old.cookies.insert("pd_session".into(), first);
     assert_eq!(old.get("/portal").await.0, StatusCode::SEE_OTHER);
     // The session table keeps digests, not the cookie values.
-    let n = app.db.conn().fetch_one("SELECT COUNT(*) AS n FROM sessions WHERE digest = ?", &partnerdesk_db::args![second.as_str()]).await.unwrap().i64("n").unwrap();
+    let n = app
+        .db
+        .conn()
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM sessions WHERE digest = ?",
+            &partnerdesk_db::args![second.as_str()],
+        )
+        .await
+        .unwrap()
+        .i64("n")
+        .unwrap();
     assert_eq!(n, 0);
 });
 
@@ -151,14 +209,34 @@ db_test!(sign_in_is_rate_limited, |app: TestApp| async move {
 db_test!(end_users_never_see_internal_or_org_notes, |app: TestApp| async move {
     let (admin, partner, org) = partner_world(&app).await;
     let agent = app.user("agent@vendor.test", "agent", None).await;
-    app.put(&format!("/api/v2/organizations/{org}"), &admin, json!({"organization": {"notes": "SECRET-ORG-NOTE", "details": "SECRET-ORG-DETAIL"}})).await;
-    let (_, v) = app.post("/api/v2/requests", &partner, json!({"request": {"subject": "Help", "comment": {"body": "Public question"}}})).await;
+    app.put(
+        &format!("/api/v2/organizations/{org}"),
+        &admin,
+        json!({"organization": {"notes": "SECRET-ORG-NOTE", "details": "SECRET-ORG-DETAIL"}}),
+    )
+    .await;
+    let (_, v) = app
+        .post(
+            "/api/v2/requests",
+            &partner,
+            json!({"request": {"subject": "Help", "comment": {"body": "Public question"}}}),
+        )
+        .await;
     let id = v["request"]["id"].as_i64().unwrap();
-    app.put(&format!("/api/v2/tickets/{id}"), &agent, json!({"ticket": {"comment": {"body": "SECRET-INTERNAL-NOTE", "public": false}}})).await;
+    app.put(
+        &format!("/api/v2/tickets/{id}"),
+        &agent,
+        json!({"ticket": {"comment": {"body": "SECRET-INTERNAL-NOTE", "public": false}}}),
+    )
+    .await;
 
     let mut b = Browser::new(&app);
     b.sign_in(&partner.email, PASSWORD).await;
-    for path in ["/portal".to_owned(), format!("/portal/tickets/{id}"), "/portal/tickets/new".to_owned()] {
+    for path in [
+        "/portal".to_owned(),
+        format!("/portal/tickets/{id}"),
+        "/portal/tickets/new".to_owned(),
+    ] {
         let (s, _, html) = b.get(&path).await;
         assert_eq!(s, StatusCode::OK, "{path}");
         for secret in ["SECRET-ORG-NOTE", "SECRET-ORG-DETAIL", "SECRET-INTERNAL-NOTE"] {
@@ -166,7 +244,12 @@ db_test!(end_users_never_see_internal_or_org_notes, |app: TestApp| async move {
         }
     }
     // Agent and admin pages are closed to partners; the agent page shows everything to staff.
-    for path in [format!("/agent/tickets/{id}"), "/agent".to_owned(), format!("/admin/organizations/{org}"), "/admin/users".to_owned()] {
+    for path in [
+        format!("/agent/tickets/{id}"),
+        "/agent".to_owned(),
+        format!("/admin/organizations/{org}"),
+        "/admin/users".to_owned(),
+    ] {
         let (s, _, html) = b.get(&path).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
         assert!(!html.contains("SECRET"), "{path}");
@@ -186,8 +269,14 @@ db_test!(end_users_never_see_internal_or_org_notes, |app: TestApp| async move {
     let (_, v) = app.post("/api/v2/requests", &partner, json!({"request": {"subject": "<script>alert(1)</script>", "comment": {"body": "<img src=x onerror=alert(2)>"}}})).await;
     let xss = v["request"]["id"].as_i64().unwrap();
     let (_, _, html) = staff.get(&format!("/agent/tickets/{xss}")).await;
-    assert!(!html.contains("<script>alert(1)") && !html.contains("<img src=x"), "unescaped input in page");
-    assert!(html.contains("script&#62;alert(1)") || html.contains("script&gt;alert(1)"), "escaped subject shown");
+    assert!(
+        !html.contains("<script>alert(1)") && !html.contains("<img src=x"),
+        "unescaped input in page"
+    );
+    assert!(
+        html.contains("script&#62;alert(1)") || html.contains("script&gt;alert(1)"),
+        "escaped subject shown"
+    );
 });
 
 db_test!(suspended_user_loses_session_at_once, |app: TestApp| async move {
@@ -195,7 +284,12 @@ db_test!(suspended_user_loses_session_at_once, |app: TestApp| async move {
     let mut b = Browser::new(&app);
     b.sign_in(&partner.email, PASSWORD).await;
     assert_eq!(b.get("/portal").await.0, StatusCode::OK);
-    app.put(&format!("/api/v2/users/{}", partner.id), &admin, json!({"user": {"suspended": true}})).await;
+    app.put(
+        &format!("/api/v2/users/{}", partner.id),
+        &admin,
+        json!({"user": {"suspended": true}}),
+    )
+    .await;
     let (s, loc, _) = b.get("/portal").await;
     assert_eq!((s, loc.starts_with("/signin")), (StatusCode::SEE_OTHER, true));
     let (s, _, body) = b.sign_in(&partner.email, PASSWORD).await;

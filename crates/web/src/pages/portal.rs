@@ -20,12 +20,9 @@ use crate::ticketing::{self, CommentInput, TicketInput};
 
 const PER_PAGE: i64 = 25;
 
-fn end_user_only(s: &SignedIn) -> Result<(), Response> {
-    if s.user.role.is_staff() {
-        Err(Redirect::to("/agent").into_response())
-    } else {
-        Ok(())
-    }
+/// The portal is for end-users: staff are sent to their workspace.
+fn staff_elsewhere(s: &SignedIn) -> Option<Redirect> {
+    s.user.role.is_staff().then(|| Redirect::to("/agent"))
 }
 
 #[derive(Template)]
@@ -48,8 +45,8 @@ pub async fn home(
     s: SignedIn,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = end_user_only(&s) {
-        return Ok(r);
+    if let Some(r) = staff_elsewhere(&s) {
+        return Ok(r.into_response());
     }
     let actor = s.user.actor();
     let page = q.page.unwrap_or(1).max(1);
@@ -152,8 +149,8 @@ pub async fn new_ticket(
     s: SignedIn,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = end_user_only(&s) {
-        return Ok(r);
+    if let Some(r) = staff_elsewhere(&s) {
+        return Ok(r.into_response());
     }
     let forms = usable_forms(&state, &s).await?;
     // The priority starts at the form's default, so that the form's routing holds unless the partner changes it.
@@ -197,8 +194,8 @@ pub async fn create_ticket(
     Form(f): Form<NewTicketForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    if let Err(r) = end_user_only(&s) {
-        return Ok(r);
+    if let Some(r) = staff_elsewhere(&s) {
+        return Ok(r.into_response());
     }
     let input = TicketInput {
         subject: Some(f.subject.clone()),
@@ -253,8 +250,8 @@ pub async fn show_ticket(
     s: SignedIn,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    if let Err(r) = end_user_only(&s) {
-        return Ok(r);
+    if let Some(r) = staff_elsewhere(&s) {
+        return Ok(r.into_response());
     }
     let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
     let mut conn = state.db.conn();

@@ -87,7 +87,7 @@ pub struct Choice {
 }
 
 impl Choice {
-    pub fn list<'a>(items: impl IntoIterator<Item = (String, String)>, current: &'a str) -> Vec<Choice> {
+    pub fn list(items: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Choice> {
         items
             .into_iter()
             .map(|(value, label)| Choice {
