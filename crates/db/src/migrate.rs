@@ -25,6 +25,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0002_sessions.sql"),
     },
+    Migration {
+        version: 3,
+        name: "files",
+        sqlite: include_str!("../migrations/sqlite/0003_files.sql"),
+        postgres: include_str!("../migrations/postgres/0003_files.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -388,3 +388,10 @@ pub async fn for_portal(conn: &mut Conn, scope: TicketScope, window: Window) -> 
     );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
+
+/// Whether a comment is public (to decide who may download its files).
+pub async fn comment_is_public(conn: &mut Conn, comment: CommentId) -> Result<bool, DbError> {
+    conn.fetch_one("SELECT public FROM comments WHERE id = ?", &args![comment.0])
+        .await?
+        .boolean("public")
+}

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
+use partnerdesk_blob::Blobs;
 use partnerdesk_db::Db;
 use partnerdesk_web::{AppState, Settings};
 use tokio::sync::oneshot;
@@ -29,8 +30,19 @@ pub fn settings(config: &Config) -> Settings {
         public_url: config.public_url.clone(),
         max_json_bytes: config.max_json_bytes,
         invitation_ttl_hours: config.invitation_ttl_hours,
+        max_attachment_bytes: config.max_attachment_bytes,
+        max_large_upload_bytes: config.max_large_upload_bytes,
+        staging_dir: config.data_dir.join("staging"),
         ..Settings::default()
     }
+}
+
+/// File storage: the configured bucket, or `DATA_DIR/files`.
+pub fn open_blobs(config: &Config) -> Result<Blobs> {
+    Ok(match &config.blob_s3 {
+        Some(s3) => Blobs::s3(s3).context("configuring object storage")?,
+        None => Blobs::local(&config.data_dir.join("files")).context("opening the files directory")?,
+    })
 }
 
 /// A server running in this process.
@@ -39,6 +51,7 @@ pub struct Running {
     pub db: Db,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    janitor: JoinHandle<()>,
 }
 
 impl Running {
@@ -48,6 +61,7 @@ impl Running {
             let _ = tx.send(());
         }
         self.task.await.context("server task")?.context("server")?;
+        self.janitor.abort();
         self.db.close().await;
         Ok(())
     }
@@ -55,6 +69,7 @@ impl Running {
     /// Waits until the server ends (after a signal).
     pub async fn wait(self) -> Result<()> {
         self.task.await.context("server task")?.context("server")?;
+        self.janitor.abort();
         self.db.close().await;
         Ok(())
     }
@@ -73,7 +88,12 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     config.secret_key()?;
     let db = open_db(config).await?;
     let addr = listener.local_addr()?;
-    let router = partnerdesk_web::build_router(AppState::new(db.clone(), settings(config)));
+    let blobs = open_blobs(config)?;
+    let state = AppState::new(db.clone(), blobs, settings(config));
+    std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
+    // Expired upload tokens and abandoned resumable uploads are removed in the background.
+    let janitor = tokio::spawn(partnerdesk_web::files::janitor(state.clone()));
+    let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
         tokio::select! {
@@ -88,6 +108,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
         db,
         stop: Some(tx),
         task,
+        janitor,
     })
 }
 

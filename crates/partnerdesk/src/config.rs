@@ -43,6 +43,10 @@ pub struct Config {
     pub max_json_bytes: usize,
     pub invitation_ttl_hours: i64,
     pub db_max_connections: u32,
+    /// Where files go: `DATA_DIR/files` unless `PARTNERDESK_BLOB_BUCKET` names an S3-compatible bucket.
+    pub blob_s3: Option<partnerdesk_blob::S3Config>,
+    pub max_attachment_bytes: u64,
+    pub max_large_upload_bytes: u64,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -58,6 +62,14 @@ struct FileConfig {
     max_json_bytes: Option<usize>,
     invitation_ttl_hours: Option<i64>,
     db_max_connections: Option<u32>,
+    blob_bucket: Option<String>,
+    blob_endpoint: Option<String>,
+    blob_region: Option<String>,
+    blob_access_key_id: Option<String>,
+    blob_secret_access_key: Option<String>,
+    blob_path_style: Option<bool>,
+    max_attachment_bytes: Option<u64>,
+    max_large_upload_bytes: Option<u64>,
 }
 
 impl Config {
@@ -140,7 +152,40 @@ impl Config {
             .map(|n| n as u32)
             .or(fc.db_max_connections)
             .unwrap_or(16);
-        if invitation_ttl_hours <= 0 || max_json_bytes == 0 || db_max_connections == 0 {
+        let blob_s3 = match var("PARTNERDESK_BLOB_BUCKET")?.or(fc.blob_bucket) {
+            None => None,
+            Some(bucket) => {
+                let path_style = match var("PARTNERDESK_BLOB_PATH_STYLE")?.as_deref() {
+                    Some("true" | "1") => true,
+                    Some("false" | "0") => false,
+                    Some(other) => bail!("PARTNERDESK_BLOB_PATH_STYLE must be true or false, not '{other}'"),
+                    None => fc.blob_path_style.unwrap_or(false),
+                };
+                Some(partnerdesk_blob::S3Config {
+                    endpoint: var("PARTNERDESK_BLOB_ENDPOINT")?.or(fc.blob_endpoint),
+                    region: var("PARTNERDESK_BLOB_REGION")?
+                        .or(fc.blob_region)
+                        .unwrap_or_else(|| "us-east-1".into()),
+                    bucket,
+                    access_key_id: var("PARTNERDESK_BLOB_ACCESS_KEY_ID")?
+                        .or(fc.blob_access_key_id)
+                        .unwrap_or_default(),
+                    secret_access_key: var("PARTNERDESK_BLOB_SECRET_ACCESS_KEY")?
+                        .or(fc.blob_secret_access_key)
+                        .unwrap_or_default(),
+                    path_style,
+                })
+            }
+        };
+        let max_attachment_bytes = num("PARTNERDESK_MAX_ATTACHMENT_BYTES")?
+            .map(|n| n as u64)
+            .or(fc.max_attachment_bytes)
+            .unwrap_or(20 * 1024 * 1024);
+        let max_large_upload_bytes = num("PARTNERDESK_MAX_LARGE_UPLOAD_BYTES")?
+            .map(|n| n as u64)
+            .or(fc.max_large_upload_bytes)
+            .unwrap_or(100 * 1024 * 1024 * 1024);
+        if invitation_ttl_hours <= 0 || max_json_bytes == 0 || db_max_connections == 0 || max_attachment_bytes == 0 {
             bail!("invitation TTL, JSON body limit and connection count must be positive");
         }
         Ok(Config {
@@ -153,6 +198,9 @@ impl Config {
             max_json_bytes,
             invitation_ttl_hours,
             db_max_connections,
+            blob_s3,
+            max_attachment_bytes,
+            max_large_upload_bytes,
         })
     }
 
@@ -224,6 +272,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.public_url, "https://support.example.com");
         let debug = format!("{c:?}");
+        assert!(c.blob_s3.is_none());
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("kkkk"), "{debug}");
         Ok(())

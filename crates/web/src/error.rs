@@ -28,6 +28,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("payload too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
+    /// A file over the attachment limit; `hint` says where large files go.
+    #[error("file too large (limit {limit} bytes)")]
+    FileTooLarge { limit: u64, hint: String },
     #[error("too many attempts; retry after {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("internal error: {0}")]
@@ -50,7 +53,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated(_) | ApiError::AccountRequired => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge { .. } | ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,6 +80,10 @@ impl ApiError {
             ApiError::TooLarge { limit } => json!({
                 "error": "PayloadTooLarge",
                 "description": format!("The request body exceeds the limit of {limit} bytes."),
+            }),
+            ApiError::FileTooLarge { limit, hint } => json!({
+                "error": "PayloadTooLarge",
+                "description": format!("Attachments are limited to {} MB ({limit} bytes). {hint}", limit / (1024 * 1024)),
             }),
             ApiError::TooManyRequests { retry_after_secs } => json!({
                 "error": "TooManyRequests",

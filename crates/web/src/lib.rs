@@ -6,11 +6,13 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod pages;
 pub mod pagination;
 pub mod ratelimit;
 pub mod state;
 pub mod ticketing;
+pub mod tus;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +56,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .nest("/api/v2", api::router())
         .merge(pages::router())
+        .route("/attachments/{id}/{name}", get(api::uploads::download))
         .fallback(|| async { ApiError::NotFound })
         .layer(trace)
         .layer(CatchPanicLayer::custom(|_| {

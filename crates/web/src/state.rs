@@ -1,7 +1,9 @@
-//! What every handler can reach: the store and the settings. No globals.
+//! What every handler can reach: the store, file storage and the settings. No globals.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use partnerdesk_blob::Blobs;
 use partnerdesk_db::Db;
 
 use crate::ratelimit::RateLimiter;
@@ -17,6 +19,18 @@ pub struct Settings {
     /// Failed password attempts allowed per account and per address in `login_window_secs`.
     pub login_attempts: u32,
     pub login_window_secs: u64,
+    /// The largest ticket attachment (Zendesk's uploads API and the page forms).
+    pub max_attachment_bytes: u64,
+    /// The largest resumable (tus) upload.
+    pub max_large_upload_bytes: u64,
+    /// How long an unused upload token lives before its files are removed.
+    pub upload_token_ttl_hours: i64,
+    /// How long an incomplete resumable upload may wait before it is removed.
+    pub large_upload_ttl_hours: i64,
+    /// Where resumable uploads are assembled (local disk) or buffered between object-storage parts.
+    pub staging_dir: PathBuf,
+    /// Size of the parts a resumable upload is sent to object storage in (at least 5 MiB).
+    pub part_size: u64,
 }
 
 impl Default for Settings {
@@ -27,6 +41,12 @@ impl Default for Settings {
             invitation_ttl_hours: 72,
             login_attempts: 10,
             login_window_secs: 15 * 60,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_large_upload_bytes: 100 * 1024 * 1024 * 1024,
+            upload_token_ttl_hours: 72,
+            large_upload_ttl_hours: 7 * 24,
+            staging_dir: PathBuf::from("./partnerdesk-data/staging"),
+            part_size: 8 * 1024 * 1024,
         }
     }
 }
@@ -34,20 +54,25 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub blobs: Blobs,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<RateLimiter>,
+    /// Resumable uploads being written by this instance.
+    pub tus_writers: Arc<crate::tus::Writers>,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings) -> AppState {
+    pub fn new(db: Db, blobs: Blobs, settings: Settings) -> AppState {
         let limiter = RateLimiter::new(
             settings.login_attempts,
             std::time::Duration::from_secs(settings.login_window_secs),
         );
         AppState {
             db,
+            blobs,
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
+            tus_writers: Arc::default(),
         }
     }
 

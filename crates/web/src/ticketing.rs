@@ -6,6 +6,7 @@ use partnerdesk_core::policy::{Actor, OrgScope};
 use partnerdesk_core::routing::{self, FormRule, Submission};
 use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
 use partnerdesk_core::{FormId, GroupId, Invalid, TicketId, UserId, tags};
+use partnerdesk_db::files::{self, Upload};
 use partnerdesk_db::forms::{self, TicketForm};
 use partnerdesk_db::tickets::{self, Comment, NewComment, NewTicket, Ticket, TicketFields};
 use partnerdesk_db::users::{self, User};
@@ -23,6 +24,8 @@ pub struct CommentInput {
     pub body: Option<String>,
     pub html_body: Option<String>,
     pub public: Option<bool>,
+    /// Upload tokens (from `POST /api/v2/uploads`) whose files this comment carries.
+    pub uploads: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -223,6 +226,27 @@ async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, A
     Ok(Some(found))
 }
 
+/// The upload tokens a comment names: each must be the caller's own and unexpired.
+async fn resolve_uploads(db: &Db, caller: &User, input: Option<&CommentInput>) -> Result<Vec<Upload>, ApiError> {
+    let tokens = input.and_then(|c| c.uploads.clone()).unwrap_or_default();
+    let mut out = Vec::new();
+    for t in tokens {
+        let found = match files::upload_by_token(&mut db.conn(), t.trim()).await {
+            Ok(u) if u.owner_id == caller.id && u.expires_at > partnerdesk_db::now() => Some(u),
+            Ok(_) | Err(DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        out.push(found.ok_or_else(|| {
+            ApiError::invalid(
+                "uploads",
+                "InvalidValue",
+                format!("upload token '{t}' is unknown or expired"),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
 /// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves.
 pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) -> Result<Created, ApiError> {
     let actor = submitter.actor();
@@ -244,6 +268,7 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
         );
     }
     errors.into_result()?;
+    let uploads = resolve_uploads(db, submitter, input.comment.as_ref()).await?;
 
     let requester = match (staff, named_requester(db, &input).await?) {
         (true, Some(r)) => r,
@@ -347,6 +372,9 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
     };
     let mut tx = db.begin().await?;
     let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
+    for u in &uploads {
+        files::attach_upload(&mut tx, u.id, ticket.id, comment.id).await?;
+    }
     tx.commit().await?;
     Ok(Created {
         ticket,
@@ -370,7 +398,12 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
         ));
     }
     let mut errors = Invalid::default();
-    let body = comment_body(&mut errors, input.comment.as_ref(), None, false);
+    let has_uploads = input
+        .comment
+        .as_ref()
+        .and_then(|c| c.uploads.as_ref())
+        .is_some_and(|u| !u.is_empty());
+    let body = comment_body(&mut errors, input.comment.as_ref(), None, has_uploads);
     let public = input.comment.as_ref().and_then(|c| c.public).unwrap_or(true);
     if !public && !actor.sees_internal_comments() {
         return Err(ApiError::Forbidden("End-users cannot add internal notes.".into()));
@@ -413,6 +446,7 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
         _ => {}
     }
     errors.into_result()?;
+    let uploads = resolve_uploads(db, caller, input.comment.as_ref()).await?;
     if staff {
         if let Some(g) = input.group_id {
             f.group_id = check_group(db, g).await?;
@@ -446,6 +480,11 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
     let mut tx = db.begin().await?;
     let (ticket, comment, audit_id) =
         tickets::update(&mut tx, &before, &f, comment.as_ref(), &caller.audit_actor()).await?;
+    if let Some(c) = &comment {
+        for u in &uploads {
+            files::attach_upload(&mut tx, u.id, ticket.id, c.id).await?;
+        }
+    }
     tx.commit().await?;
     Ok(Updated {
         before,

@@ -6,6 +6,7 @@ pub mod organizations;
 pub mod requests;
 pub mod ticket_forms;
 pub mod tickets;
+pub mod uploads;
 pub mod users;
 
 use axum::Json;
@@ -29,10 +30,12 @@ use crate::state::AppState;
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
+        uploads::create, uploads::delete, uploads::show,
     ),
     components(schemas(
         users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
         ticket_forms::TicketFormView, tickets::TicketView, tickets::CommentView, requests::RequestView,
+        uploads::AttachmentView, uploads::UploadView,
     )),
     modifiers(&Security),
 )]

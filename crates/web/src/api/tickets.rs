@@ -137,7 +137,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 impl CommentView {
-    pub fn new(c: &Comment) -> CommentView {
+    pub fn new(c: &Comment, attachments: Vec<Value>) -> CommentView {
         let html = escape_html(&c.body)
             .split("\n\n")
             .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
@@ -150,7 +150,7 @@ impl CommentView {
             html_body: format!("<div class=\"zd-comment\">{html}</div>"),
             plain_body: c.body.clone(),
             public: c.public,
-            attachments: Vec::new(),
+            attachments,
             via: json!({"channel": c.via}),
             metadata: json!({"system": {}}),
             created_at: c.created_at,
@@ -364,7 +364,20 @@ pub async fn comments_page(
     } else {
         None
     };
-    let views: Vec<CommentView> = page.items.iter().map(CommentView::new).collect();
+    let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
+    let files = partnerdesk_db::files::attachments_of_comments(&mut conn, &ids).await?;
+    let views: Vec<CommentView> = page
+        .items
+        .iter()
+        .map(|c| {
+            let mine = files
+                .iter()
+                .filter(|a| a.comment_id == Some(c.id))
+                .map(|a| json!(crate::api::uploads::AttachmentView::new(state, a)))
+                .collect();
+            CommentView::new(c, mine)
+        })
+        .collect();
     let last = page.items.last().map(|c| c.id.0);
     Ok(Json(q.envelope(
         "comments",
