@@ -90,8 +90,12 @@ pub fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Parses a single `bytes=a-b` range against `size`. `Ok(None)`: no range asked; `Err`: unsatisfiable.
-pub fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+/// A `Range` header that cannot be served (answered with 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// Parses a single `bytes=a-b` range against `size`. `Ok(None)`: no range asked.
+pub fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, Unsatisfiable> {
     let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -101,19 +105,24 @@ pub fn parse_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Ra
     if spec.contains(',') {
         return Ok(None); // several ranges: send the whole file, as RFC 9110 allows
     }
-    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = spec.split_once('-').ok_or(Unsatisfiable)?;
     let range = match (a.trim(), b.trim()) {
         ("", suffix) => {
-            let n: u64 = suffix.parse().map_err(|_| ())?;
+            let n: u64 = suffix.parse().map_err(|_| Unsatisfiable)?;
             size.saturating_sub(n)..size
         }
-        (start, "") => start.parse::<u64>().map_err(|_| ())?..size,
+        (start, "") => start.parse::<u64>().map_err(|_| Unsatisfiable)?..size,
         (start, end) => {
-            start.parse::<u64>().map_err(|_| ())?..end.parse::<u64>().map_err(|_| ())?.saturating_add(1).min(size)
+            start.parse::<u64>().map_err(|_| Unsatisfiable)?
+                ..end
+                    .parse::<u64>()
+                    .map_err(|_| Unsatisfiable)?
+                    .saturating_add(1)
+                    .min(size)
         }
     };
     if range.start >= size || range.start >= range.end {
-        return Err(());
+        return Err(Unsatisfiable);
     }
     Ok(Some(range))
 }
@@ -123,7 +132,7 @@ pub async fn download(state: &AppState, a: &Attachment, headers: &HeaderMap) -> 
     let size = a.size as u64;
     let range = match parse_range(headers, size) {
         Ok(r) => r,
-        Err(()) => {
+        Err(Unsatisfiable) => {
             let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 resp.headers_mut().insert(header::CONTENT_RANGE, v);
@@ -236,7 +245,7 @@ mod tests {
         assert_eq!(parse_range(&h("bytes=90-"), 100), Ok(Some(90..100)));
         assert_eq!(parse_range(&h("bytes=-10"), 100), Ok(Some(90..100)));
         assert_eq!(parse_range(&h("bytes=95-200"), 100), Ok(Some(95..100)));
-        assert_eq!(parse_range(&h("bytes=100-"), 100), Err(()));
+        assert_eq!(parse_range(&h("bytes=100-"), 100), Err(Unsatisfiable));
         assert_eq!(parse_range(&HeaderMap::new(), 100), Ok(None));
     }
 }

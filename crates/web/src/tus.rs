@@ -588,9 +588,14 @@ impl Chunk<'_> {
                 None => {}
             }
             written += chunk.len() as u64;
-            if check.is_none() && !self.state.blobs.is_local() {
+            if check.is_none()
+                && !self.state.blobs.is_local()
+                && out.get_ref().metadata().await?.len() + out.buffer().len() as u64 >= self.state.settings.part_size
+            {
                 out.flush().await?;
                 self.flush_parts(&path, false).await?;
+                // flush_parts rewrote the buffer file with what was not sent: append after that.
+                out.get_mut().seek(SeekFrom::End(0)).await?;
             }
         }
         out.flush().await?;

@@ -20,6 +20,13 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where files go in a test: the data directory, or an S3-compatible server (s3s-fs) started in the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    Local,
+    S3,
+}
+
 /// Defines a test that runs once per backend: `db_test!(name, |app| async move { ... })`.
 #[macro_export]
 macro_rules! db_test {
@@ -47,6 +54,45 @@ macro_rules! db_test {
     };
 }
 
+/// Defines a test that runs on each database with each file store: `storage_test!(name, |app| async move { ... })`.
+#[macro_export]
+macro_rules! storage_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::helpers::{Backend, Storage, TestApp};
+
+            async fn run(backend: Backend, storage: Storage) {
+                if let Some(app) = TestApp::spawn_with(backend, storage).await {
+                    ($body)(app.clone()).await;
+                    app.cleanup().await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_local() {
+                run(Backend::Sqlite, Storage::Local).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_local() {
+                run(Backend::Postgres, Storage::Local).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_s3() {
+                run(Backend::Sqlite, Storage::S3).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                run(Backend::Postgres, Storage::S3).await
+            }
+        }
+    };
+}
+
 /// How a test user authenticates: an API token (Basic `email/token:T`).
 #[derive(Debug, Clone)]
 pub struct Creds {
@@ -60,11 +106,14 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub db: Db,
+    /// The configuration the server runs with (to restart it on the same data).
+    pub config: Config,
     inner: std::sync::Arc<tokio::sync::Mutex<Option<Inner>>>,
 }
 
 struct Inner {
-    running: Running,
+    running: Option<Running>,
+    s3: Option<tokio::task::JoinHandle<()>>,
     dir: PathBuf,
     pg_database: Option<String>,
 }
@@ -103,6 +152,10 @@ async fn create_pg_database(name: &str) -> Option<()> {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, Storage::Local).await
+    }
+
+    pub async fn spawn_with(backend: Backend, storage: Storage) -> Option<TestApp> {
         if std::env::var("TEST_LOG").is_ok() {
             partnerdesk::telemetry::init(partnerdesk::config::LogFormat::Text);
         }
@@ -116,12 +169,26 @@ impl TestApp {
                 (format!("{}/{name}", pg_base()), Some(name))
             }
         };
-        let vars = [
+        let mut vars = vec![
             ("PARTNERDESK_LISTEN", "127.0.0.1:0".to_owned()),
             ("PARTNERDESK_DATA_DIR", dir.display().to_string()),
             ("PARTNERDESK_DATABASE_URL", url),
             ("PARTNERDESK_DB_MAX_CONNECTIONS", "8".to_owned()),
         ];
+        let s3 = match storage {
+            Storage::Local => None,
+            Storage::S3 => {
+                let (endpoint, task) = crate::s3::start(&dir.join("s3"), "files").await;
+                vars.extend([
+                    ("PARTNERDESK_BLOB_BUCKET", "files".to_owned()),
+                    ("PARTNERDESK_BLOB_ENDPOINT", endpoint),
+                    ("PARTNERDESK_BLOB_ACCESS_KEY_ID", crate::s3::ACCESS_KEY.to_owned()),
+                    ("PARTNERDESK_BLOB_SECRET_ACCESS_KEY", crate::s3::SECRET_KEY.to_owned()),
+                    ("PARTNERDESK_BLOB_PATH_STYLE", "true".to_owned()),
+                ]);
+                Some(task)
+            }
+        };
         let mut config =
             Config::from_sources(None, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -129,13 +196,16 @@ impl TestApp {
         // Links in answers use the public URL: make it the test address.
         config.public_url = base.clone();
         let running = app::start_on(&config, listener).await.unwrap();
-        let db = running.db.clone();
+        // The tests' own pool, independent of the server's, so that it outlives a restart.
+        let db = Db::connect(config.database_url.expose(), 4).await.unwrap();
         Some(TestApp {
             base,
             client: reqwest::Client::new(),
             db,
+            config,
             inner: std::sync::Arc::new(tokio::sync::Mutex::new(Some(Inner {
-                running,
+                running: Some(running),
+                s3,
                 dir,
                 pg_database,
             }))),
@@ -146,7 +216,13 @@ impl TestApp {
         let Some(inner) = self.inner.lock().await.take() else {
             return;
         };
-        inner.running.stop().await.unwrap();
+        if let Some(running) = inner.running {
+            running.stop().await.unwrap();
+        }
+        if let Some(s3) = inner.s3 {
+            s3.abort();
+        }
+        self.db.close().await;
         let _ = std::fs::remove_dir_all(&inner.dir);
         if let Some(name) = inner.pg_database
             && let Ok(admin) = Db::connect(&format!("{}/postgres", pg_base()), 1).await
@@ -157,6 +233,17 @@ impl TestApp {
                 .await;
             admin.close().await;
         }
+    }
+
+    /// Stops the server and starts it again on the same port, database and files (a restart).
+    pub async fn restart(&self) {
+        let mut guard = self.inner.lock().await;
+        let inner = guard.as_mut().unwrap();
+        let old = inner.running.take().unwrap();
+        let addr = old.addr;
+        old.stop().await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        inner.running = Some(app::start_on(&self.config, listener).await.unwrap());
     }
 
     /// Creates an active account with an API token, as `partnerdesk admin create-user` + `api-token` do.

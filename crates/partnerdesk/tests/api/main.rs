@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod s3;
 
 mod accounts;
 mod bad_input;
+mod files;
 mod organizations;
 mod pages;
 mod tickets;

@@ -94,6 +94,15 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/requests/solved", get(requests::list_solved));
     r = r.route("/requests/{id}", get(requests::show).put(requests::update));
     r = both(r, "/requests/{id}/comments", get(requests::comments));
+    // Uploads enforce their own limit while streaming; the framework's 2 MB default must not cut them short.
+    r = both(
+        r,
+        "/uploads",
+        post(uploads::create).layer(axum::extract::DefaultBodyLimit::disable()),
+    );
+    r = r.route("/uploads/{token}", axum::routing::delete(uploads::delete));
+    r = r.route("/attachments/{id}", get(uploads::show));
+    r = r.merge(crate::tus::router());
     r = r.route(
         "/openapi.json",
         get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),

@@ -1,0 +1,626 @@
+//! Files: ticket attachments (Zendesk's uploads API) and the tus large-file uploader, on local disk and on a real
+//! S3-compatible server, on both databases.
+
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{Creds, TestApp};
+use crate::storage_test;
+
+const MB: usize = 1024 * 1024;
+
+/// Deterministic, incompressible-looking bytes.
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 2463534242 ^ seed as u32;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+struct Files {
+    admin: Creds,
+    agent: Creds,
+    partner: Creds,
+    stranger: Creds,
+    ticket: i64,
+}
+
+async fn world(app: &TestApp) -> Files {
+    let admin = app.admin().await;
+    let agent = app.user("agent@vendor.test", "agent", None).await;
+    let org = app.org(&admin, "Files Co", true).await;
+    let other = app.org(&admin, "Other Files Co", true).await;
+    let partner = app.user("pat@files.example", "end-user", Some(org)).await;
+    let stranger = app.user("sid@other.example", "end-user", Some(other)).await;
+    let (s, v) = app
+        .post(
+            "/api/v2/requests",
+            &partner,
+            json!({"request": {"subject": "Core dump", "comment": {"body": "Crash"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    Files {
+        admin,
+        agent,
+        partner,
+        stranger,
+        ticket: v["request"]["id"].as_i64().unwrap(),
+    }
+}
+
+async fn upload(app: &TestApp, who: &Creds, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    app.send(
+        app.request(Method::POST, &format!("/api/v2/uploads.json?{query}"), Some(who))
+            .header("content-type", "application/binary")
+            .body(body),
+    )
+    .await
+}
+
+async fn fetch(app: &TestApp, who: &Creds, url: &str, range: Option<&str>) -> reqwest::Response {
+    let mut rb = app
+        .client
+        .get(url)
+        .basic_auth(format!("{}/token", who.email), Some(&who.token));
+    if let Some(r) = range {
+        rb = rb.header("range", r);
+    }
+    rb.send().await.unwrap()
+}
+
+storage_test!(attachments_round_trip, |app: TestApp| async move {
+    let w = world(&app).await;
+    let first = data(3 * MB + 17, 1);
+    let (s, v) = upload(&app, &w.partner, "filename=logs/app.log", first.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["upload"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(v["upload"]["attachment"]["file_name"], "app.log");
+    assert_eq!(v["upload"]["attachment"]["size"].as_u64(), Some(first.len() as u64));
+    assert_eq!(
+        v["upload"]["attachment"]["sha256"].as_str(),
+        Some(sha256_hex(&first).as_str())
+    );
+    assert_eq!(v["upload"]["attachment"]["content_type"], "text/plain");
+
+    // A second file under the same token, as multipart.
+    let second = data(100_000, 2);
+    let form = reqwest::multipart::Form::new().part(
+        "uploaded_data",
+        reqwest::multipart::Part::bytes(second.clone()).file_name("trace é.bin"),
+    );
+    let rb = app
+        .request(
+            Method::POST,
+            &format!("/api/v2/uploads?token={token}"),
+            Some(&w.partner),
+        )
+        .multipart(form);
+    let (s, v) = app.send(rb).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["upload"]["attachments"].as_array().map(Vec::len), Some(2));
+
+    // The token goes into a comment; the files are then on the ticket.
+    let body = json!({"request": {"comment": {"body": "Logs attached", "uploads": [token]}}});
+    let (s, v) = app
+        .put(&format!("/api/v2/requests/{}", w.ticket), &w.partner, body)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = app
+        .get(&format!("/api/v2/tickets/{}/comments", w.ticket), &w.agent)
+        .await;
+    let files = v["comments"][1]["attachments"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 2, "{v}");
+    let url = files[0]["content_url"].as_str().unwrap().to_owned();
+
+    // Download: whole, a range, with safe headers; the agent too; another organization's partner never.
+    let resp = fetch(&app, &w.partner, &url, None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"app.log\"")
+    );
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), first.as_slice());
+    let resp = fetch(&app, &w.agent, &url, Some("bytes=10-19")).await;
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        resp.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 10-19/{}", first.len())
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &first[10..20]);
+    assert_eq!(
+        fetch(&app, &w.agent, &url, Some("bytes=99999999-")).await.status(),
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
+    assert_eq!(
+        fetch(&app, &w.stranger, &url, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let id = files[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v2/attachments/{id}"), &w.stranger).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, v) = app.get(&format!("/api/v2/attachments/{id}.json"), &w.partner).await;
+    assert_eq!(
+        (s, v["attachment"]["file_name"].as_str()),
+        (StatusCode::OK, Some("app.log"))
+    );
+
+    // A file on an internal note is for staff only.
+    let (_, v) = upload(&app, &w.agent, "filename=internal.txt", b"internal analysis".to_vec()).await;
+    let internal_token = v["upload"]["token"].as_str().unwrap().to_owned();
+    let internal_id = v["upload"]["attachment"]["id"].as_i64().unwrap();
+    let body = json!({"ticket": {"comment": {"body": "analysis", "public": false, "uploads": [internal_token]}}});
+    assert_eq!(
+        app.put(&format!("/api/v2/tickets/{}", w.ticket), &w.agent, body)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/api/v2/attachments/{internal_id}"), &w.partner)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v2/attachments/{internal_id}"), &w.agent).await.0,
+        StatusCode::OK
+    );
+
+    // Someone else's or an unknown token cannot be used.
+    let (_, v) = upload(&app, &w.agent, "filename=a.txt", b"a".to_vec()).await;
+    let agents_token = v["upload"]["token"].as_str().unwrap().to_owned();
+    for t in [agents_token.as_str(), "no-such-token"] {
+        let body = json!({"request": {"comment": {"body": "x", "uploads": [t]}}});
+        let (s, v) = app
+            .put(&format!("/api/v2/requests/{}", w.ticket), &w.partner, body)
+            .await;
+        assert_eq!(
+            (s, v["details"]["uploads"].is_array()),
+            (StatusCode::UNPROCESSABLE_ENTITY, true),
+            "{v}"
+        );
+    }
+    let _ = &w.admin;
+});
+
+storage_test!(attachment_limits_and_names, |app: TestApp| async move {
+    let w = world(&app).await;
+    let before = app.count("attachments").await;
+    // Over 20 MB by its declared length: refused before any of the body is read.
+    let (status, body) = app
+        .raw_http(&format!(
+            "POST /api/v2/uploads.json?filename=huge.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/binary\r\nContent-Length: {}\r\n\r\n",
+            w.partner.token,
+            20 * MB + 1
+        ))
+        .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("large-file uploader"), "{body}");
+    // Over 20 MB without a declared length: stopped by the count, nothing kept.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        data(20 * MB + 1, 3).chunks(MB).map(|c| Ok(c.to_vec())).collect();
+    let stream = futures::stream::iter(chunks);
+    let rb = app
+        .request(Method::POST, "/api/v2/uploads?filename=huge.bin", Some(&w.partner))
+        .body(reqwest::Body::wrap_stream(stream));
+    if let Ok(resp) = rb.send().await {
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    // Exactly 20 MB is fine.
+    let (s, v) = upload(&app, &w.partner, "filename=exact.bin", data(20 * MB, 4)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(app.count("attachments").await, before + 1);
+    // Names that climb out of a directory or name nothing are refused.
+    for name in ["..%2F..%2Fetc%2Fpasswd", "%2E%2E", ""] {
+        let (s, v) = upload(&app, &w.partner, &format!("filename={name}"), b"x".to_vec()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {v}");
+    }
+    let (s, _) = upload(&app, &w.partner, "", b"x".to_vec()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("attachments").await, before + 1);
+    let _ = (&w.admin, &w.agent, &w.stranger, w.ticket);
+});
+
+struct Tus<'a> {
+    app: &'a TestApp,
+    who: &'a Creds,
+}
+
+impl Tus<'_> {
+    fn rb(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+        self.app
+            .client
+            .request(method, url)
+            .basic_auth(format!("{}/token", self.who.email), Some(&self.who.token))
+            .header("tus-resumable", "1.0.0")
+    }
+
+    async fn create(&self, name: &str, ticket: i64, length: usize) -> reqwest::Response {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let meta = format!("filename {},ticket_id {}", b64(name), b64(&ticket.to_string()));
+        self.rb(Method::POST, &format!("{}/api/v2/large_uploads/", self.app.base))
+            .header("upload-length", length.to_string())
+            .header("upload-metadata", meta)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn patch(&self, url: &str, offset: usize, chunk: &[u8], checksum: Option<String>) -> reqwest::Response {
+        let mut rb = self
+            .rb(Method::PATCH, url)
+            .header("upload-offset", offset.to_string())
+            .header("content-type", "application/offset+octet-stream");
+        if let Some(c) = checksum {
+            rb = rb.header("upload-checksum", c);
+        }
+        rb.body(chunk.to_vec()).send().await.unwrap()
+    }
+
+    async fn offset(&self, url: &str) -> (StatusCode, Option<usize>) {
+        let r = self.rb(Method::HEAD, url).send().await.unwrap();
+        (
+            r.status(),
+            r.headers()
+                .get("upload-offset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()),
+        )
+    }
+}
+
+fn sha1_b64(b: &[u8]) -> String {
+    format!(
+        "sha1 {}",
+        base64::engine::general_purpose::STANDARD.encode(Sha1::digest(b))
+    )
+}
+
+storage_test!(
+    tus_upload_resumes_and_becomes_an_attachment,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let tus = Tus {
+            app: &app,
+            who: &w.partner,
+        };
+        let r = tus
+            .rb(Method::OPTIONS, &format!("{}/api/v2/large_uploads/", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()["tus-version"], "1.0.0");
+        for ext in [
+            "creation",
+            "creation-with-upload",
+            "termination",
+            "checksum",
+            "expiration",
+        ] {
+            assert!(
+                r.headers()["tus-extension"]
+                    .to_str()
+                    .unwrap()
+                    .split(',')
+                    .any(|e| e == ext),
+                "{ext}"
+            );
+        }
+        assert!(r.headers()["tus-checksum-algorithm"].to_str().unwrap().contains("sha1"));
+
+        let file = data(12 * MB + 123, 5);
+        let r = tus.create("dump.sql", w.ticket, file.len()).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert!(r.headers().contains_key("upload-expires"));
+        let url = r.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(tus.offset(&url).await, (StatusCode::OK, Some(0)));
+
+        let a = 5 * MB;
+        let r = tus.patch(&url, 0, &file[..a], Some(sha1_b64(&file[..a]))).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()["upload-offset"].to_str().unwrap(), a.to_string());
+        // Wrong offset: 409, nothing changes. Bad checksum: 460, the chunk does not count.
+        assert_eq!(
+            tus.patch(&url, 0, &file[..10], None).await.status(),
+            StatusCode::CONFLICT
+        );
+        let r = tus
+            .patch(&url, a, &file[a..a + 1000], Some(sha1_b64(b"something else")))
+            .await;
+        assert_eq!(r.status().as_u16(), 460);
+        assert_eq!(tus.offset(&url).await.1, Some(a));
+
+        // The connection is cut mid-chunk: what arrived is kept, and the upload resumes from there.
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        {
+            use tokio::io::AsyncWriteExt;
+            let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let path = url.trim_start_matches(&app.base);
+            let auth = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}/token:{}", w.partner.email, w.partner.token));
+            let head = format!(
+                "PATCH {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {a}\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
+                4 * MB
+            );
+            sock.write_all(head.as_bytes()).await.unwrap();
+            sock.write_all(&file[a..a + MB + 7]).await.unwrap();
+            sock.flush().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let mut resumed = None;
+        for _ in 0..50 {
+            let (s, off) = tus.offset(&url).await;
+            assert_eq!(s, StatusCode::OK);
+            if off != Some(a) {
+                resumed = off;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let b = resumed.expect("the interrupted chunk was recorded");
+        assert_eq!(b, a + MB + 7);
+
+        // A restart in between: the upload's state is in the database.
+        app.restart().await;
+        assert_eq!(tus.offset(&url).await, (StatusCode::OK, Some(b)));
+        let c = b + 4 * MB;
+        assert_eq!(
+            tus.patch(&url, b, &file[b..c], None).await.status(),
+            StatusCode::NO_CONTENT
+        );
+        let sha256 = format!(
+            "sha256 {}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&file[c..]))
+        );
+        let r = tus.patch(&url, c, &file[c..], Some(sha256)).await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()["upload-offset"].to_str().unwrap(), file.len().to_string());
+        assert!(!r.headers().contains_key("upload-expires"));
+        assert_eq!(tus.offset(&url).await.1, Some(file.len()));
+        assert_eq!(
+            tus.patch(&url, file.len(), b"more", None).await.status(),
+            StatusCode::CONFLICT
+        );
+
+        // It is now an attachment of the ticket, announced in the conversation, with the right bytes and sha256.
+        let (_, v) = app
+            .get(&format!("/api/v2/requests/{}/comments", w.ticket), &w.partner)
+            .await;
+        let last = v["comments"].as_array().unwrap().last().unwrap().clone();
+        assert!(last["body"].as_str().unwrap().contains("dump.sql (12.0 MB)"), "{last}");
+        let att = &last["attachments"][0];
+        assert_eq!(att["sha256"].as_str(), Some(sha256_hex(&file).as_str()));
+        assert_eq!(att["size"].as_u64(), Some(file.len() as u64));
+        let got = fetch(&app, &w.agent, att["content_url"].as_str().unwrap(), None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(&file));
+        let _ = (&w.admin, &w.stranger);
+    }
+);
+
+storage_test!(tus_bad_input, |app: TestApp| async move {
+    let w = world(&app).await;
+    let tus = Tus {
+        app: &app,
+        who: &w.partner,
+    };
+    let base = format!("{}/api/v2/large_uploads", app.base);
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let create = |length: &str, meta: String| {
+        tus.rb(Method::POST, &base)
+            .header("upload-length", length.to_owned())
+            .header("upload-metadata", meta)
+    };
+    let ok_meta = format!("filename {},ticket_id {}", b64("a.bin"), b64(&w.ticket.to_string()));
+    // Protocol version, lengths, metadata.
+    let r = app
+        .client
+        .post(&base)
+        .bearer_auth(&w.partner.token)
+        .header("upload-length", "10")
+        .header("upload-metadata", ok_meta.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        tus.rb(Method::POST, &base)
+            .header("upload-metadata", ok_meta.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        create("ten", ok_meta.clone()).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        create("200000000000000", ok_meta.clone())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        create("10", format!("ticket_id {}", b64(&w.ticket.to_string())))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        create("10", "filename !!!".into()).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    let traversal = format!(
+        "filename {},ticket_id {}",
+        b64("../../etc/passwd"),
+        b64(&w.ticket.to_string())
+    );
+    assert_eq!(
+        create("10", traversal).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // Another organization's ticket: not found, and nothing recorded.
+    let before = app.count("large_uploads").await;
+    let stranger = Tus {
+        app: &app,
+        who: &w.stranger,
+    };
+    assert_eq!(
+        stranger.create("x.bin", w.ticket, 10).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.count("large_uploads").await, before);
+    // No credentials.
+    assert_eq!(
+        app.client
+            .post(&base)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-length", "10")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let r = tus.create("a.bin", w.ticket, 10).await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    // Another organization's partner cannot see or write it.
+    assert_eq!(stranger.offset(&url).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        stranger.patch(&url, 0, b"x", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // Wrong content type, missing offset, bad checksum syntax and algorithm.
+    let r = tus
+        .rb(Method::PATCH, &url)
+        .header("upload-offset", "0")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = tus
+        .rb(Method::PATCH, &url)
+        .header("content-type", "application/offset+octet-stream")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        tus.patch(&url, 0, b"x", Some("md5 AAAA".into())).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        tus.patch(&url, 0, b"x", Some("sha1".into())).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    // More than Upload-Length: 413, and the offset does not move.
+    assert_eq!(
+        tus.patch(&url, 0, &[7u8; 20], None).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(tus.offset(&url).await.1, Some(0));
+    // Unknown and malformed upload ids.
+    assert_eq!(
+        tus.offset(&format!("{base}/nosuchupload")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        tus.offset(&format!("{base}/..%2F..%2Fetc")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Expired: 410.
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    let past = partnerdesk_db::now() - chrono::Duration::hours(1);
+    app.db
+        .conn()
+        .execute(
+            "UPDATE large_uploads SET expires_at = ? WHERE id = ?",
+            &partnerdesk_db::args![past, id.as_str()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tus.offset(&url).await.0, StatusCode::GONE);
+    assert_eq!(tus.patch(&url, 0, b"x", None).await.status(), StatusCode::GONE);
+    // The janitor removes it.
+    let state = partnerdesk_web::AppState::new(
+        app.db.clone(),
+        partnerdesk::app::open_blobs(&app.config).unwrap(),
+        partnerdesk::app::settings(&app.config),
+    );
+    let (_, large) = partnerdesk_web::files::purge_expired(&state).await.unwrap();
+    assert_eq!(large, 1);
+    assert_eq!(tus.offset(&url).await.0, StatusCode::NOT_FOUND);
+    // Termination.
+    let r = tus.create("b.bin", w.ticket, 100).await;
+    let url = r.headers()["location"].to_str().unwrap().to_owned();
+    tus.patch(&url, 0, &[1u8; 40], None).await;
+    assert_eq!(
+        tus.rb(Method::DELETE, &url).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(tus.offset(&url).await.0, StatusCode::NOT_FOUND);
+    let _ = (&w.admin, &w.agent);
+});
+
+storage_test!(expired_upload_tokens_are_removed, |app: TestApp| async move {
+    let w = world(&app).await;
+    let (_, v) = upload(&app, &w.partner, "filename=old.txt", b"old".to_vec()).await;
+    let token = v["upload"]["token"].as_str().unwrap().to_owned();
+    let past = partnerdesk_db::now() - chrono::Duration::hours(1);
+    app.db
+        .conn()
+        .execute(
+            "UPDATE uploads SET expires_at = ? WHERE token = ?",
+            &partnerdesk_db::args![past, token.as_str()],
+        )
+        .await
+        .unwrap();
+    let body = json!({"request": {"comment": {"body": "late", "uploads": [token]}}});
+    assert_eq!(
+        app.put(&format!("/api/v2/requests/{}", w.ticket), &w.partner, body)
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let state = partnerdesk_web::AppState::new(
+        app.db.clone(),
+        partnerdesk::app::open_blobs(&app.config).unwrap(),
+        partnerdesk::app::settings(&app.config),
+    );
+    let (uploads, _) = partnerdesk_web::files::purge_expired(&state).await.unwrap();
+    assert_eq!(uploads, 1);
+    assert_eq!(app.count("attachments").await, 0);
+    let _ = (&w.admin, &w.agent, &w.stranger);
+});
