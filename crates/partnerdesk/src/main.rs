@@ -39,6 +39,29 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document of the REST API.
     Openapi,
+    /// Upload large files to a ticket (resumable: run it again after an interruption).
+    Upload {
+        /// The partnerdesk address, e.g. https://support.example.com
+        #[arg(long)]
+        url: String,
+        /// Your API token.
+        #[arg(long, env = "PARTNERDESK_TOKEN")]
+        token: String,
+        /// The ticket the files belong to.
+        #[arg(long)]
+        ticket: i64,
+        /// Size of each request, in MiB.
+        #[arg(long, default_value_t = 64)]
+        chunk_mib: u64,
+        /// Where unfinished uploads are remembered.
+        #[arg(long)]
+        state_file: Option<PathBuf>,
+        /// No progress bar (one line per file).
+        #[arg(long)]
+        quiet: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Provisioning and set-up commands.
     Admin {
         #[command(subcommand)]
@@ -47,6 +70,29 @@ enum Command {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The upload client runs on a partner's machine: it needs no server configuration.
+    if let Command::Upload {
+        url,
+        token,
+        ticket,
+        chunk_mib,
+        state_file,
+        quiet,
+        files,
+    } = cli.command
+    {
+        let state_file = state_file.unwrap_or_else(partnerdesk::upload::default_state_file);
+        return partnerdesk::upload::run(partnerdesk::upload::UploadArgs {
+            url,
+            token,
+            ticket,
+            files,
+            chunk_mib,
+            state_file,
+            quiet,
+        })
+        .await;
+    }
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match cli.command {
@@ -76,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", partnerdesk_web::api::openapi_json());
             Ok(())
         }
+        Command::Upload { .. } => Ok(()),
         Command::Admin { command } => {
             let db = app::open_db(&config).await?;
             let result = admin::run(&config, &db, command).await;

@@ -83,6 +83,34 @@ impl Browser {
         self.keep(resp).await
     }
 
+    /// Posts a form as browsers post forms with files (`multipart/form-data`).
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, String, String) {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        if let Some((name, bytes)) = file {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        }
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(resp).await
+    }
+
     /// The CSRF token of the first form on a page.
     async fn csrf(&mut self, path: &str) -> String {
         let (_, _, html) = self.get(path).await;
@@ -115,26 +143,51 @@ db_test!(csrf_is_required_on_every_form, |app: TestApp| async move {
     let (s, loc, _) = b.sign_in(&partner.email, PASSWORD).await;
     assert_eq!((s, loc.as_str()), (StatusCode::SEE_OTHER, "/portal"));
     let before = app.count("tickets").await;
+    let files_before = app.count("attachments").await;
     let form = [("subject", "x"), ("description", "y"), ("priority", "normal")];
-    let (s, _, body) = b.post("/portal/tickets", &form).await;
+    let (s, _, body) = b
+        .post_multipart("/portal/tickets", &form, Some(("a.txt", b"hello".to_vec())))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    let mut with_bad = form.to_vec();
-    with_bad.push((
+    let mut with_bad = vec![(
         "csrf",
         "0000000000000000000000000000000000000000000000000000000000000000",
-    ));
-    assert_eq!(b.post("/portal/tickets", &with_bad).await.0, StatusCode::FORBIDDEN);
+    )];
+    with_bad.extend_from_slice(&form);
+    assert_eq!(
+        b.post_multipart("/portal/tickets", &with_bad, Some(("a.txt", b"hello".to_vec())))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         app.count("tickets").await,
         before,
         "nothing written without a valid token"
     );
+    assert_eq!(
+        app.count("attachments").await,
+        files_before,
+        "no file stored without a valid token"
+    );
     let csrf = b.csrf("/portal/tickets/new").await;
-    let mut good = form.to_vec();
-    good.push(("csrf", &csrf));
-    let (s, loc, _) = b.post("/portal/tickets", &good).await;
+    let mut good = vec![("csrf", csrf.as_str())];
+    good.extend_from_slice(&form);
+    let (s, loc, _) = b
+        .post_multipart(
+            "/portal/tickets",
+            &good,
+            Some(("notes.txt", b"attached from the page".to_vec())),
+        )
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(loc.starts_with("/portal/tickets/"));
+    let (_, _, html) = b.get(&loc).await;
+    assert!(
+        html.contains("notes.txt"),
+        "the attachment is listed on the ticket page"
+    );
+    assert_eq!(app.count("attachments").await, files_before + 1);
     // Sign-out is a form too.
     assert_eq!(b.post("/signout", &[]).await.0, StatusCode::FORBIDDEN);
     assert_eq!(b.post("/signout", &[("csrf", &csrf)]).await.0, StatusCode::SEE_OTHER);

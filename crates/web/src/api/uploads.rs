@@ -12,6 +12,7 @@ use futures::TryStreamExt;
 use partnerdesk_blob::BlobError;
 use partnerdesk_core::policy::Actor;
 use partnerdesk_db::files::{self, Attachment, NewAttachment, Upload};
+use partnerdesk_db::users::User;
 use partnerdesk_db::{DbError, now, tickets};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -85,14 +86,14 @@ pub fn too_large(limit: u64) -> ApiError {
 }
 
 /// An upload token the caller may add to: their own, not expired.
-async fn own_upload(state: &AppState, caller: &Caller, token: &str) -> Result<Upload, ApiError> {
+async fn own_upload(state: &AppState, caller: &User, token: &str) -> Result<Upload, ApiError> {
     let u = files::upload_by_token(&mut state.db.conn(), token)
         .await
         .map_err(|e| match e {
             DbError::NotFound => ApiError::invalid("token", "InvalidValue", "unknown upload token"),
             e => e.into(),
         })?;
-    if u.owner_id != caller.user.id {
+    if u.owner_id != caller.id {
         return Err(ApiError::invalid("token", "InvalidValue", "unknown upload token"));
     }
     if u.expires_at <= now() {
@@ -108,7 +109,7 @@ async fn own_upload(state: &AppState, caller: &Caller, token: &str) -> Result<Up
 /// Stores one file under a (new or given) upload token.
 pub async fn store_file<S>(
     state: &AppState,
-    caller: &Caller,
+    caller: &User,
     token: Option<&str>,
     name: &str,
     content_type: Option<&str>,
@@ -139,7 +140,7 @@ where
             None => {
                 let token = partnerdesk_core::credentials::new_token()?;
                 let expires = now() + Duration::hours(state.settings.upload_token_ttl_hours);
-                files::create_upload(&mut tx, &token, caller.user.id, expires).await?
+                files::create_upload(&mut tx, &token, caller.id, expires).await?
             }
         };
         let a = NewAttachment {
@@ -151,7 +152,7 @@ where
             size: stored.size as i64,
             sha256: &stored.sha256,
             blob_key: &key,
-            uploader_id: caller.user.id,
+            uploader_id: caller.id,
         };
         let attachment = files::add_attachment(&mut tx, &a).await?;
         tx.commit().await?;
@@ -214,7 +215,17 @@ pub async fn create(
             let name = q.filename.clone().unwrap_or(file_name);
             let field_ct = field.content_type().map(str::to_owned);
             let stream = field.map_err(|e| e.to_string());
-            stored = Some(store_file(&state, &caller, q.token.as_deref(), &name, field_ct.as_deref(), stream).await?);
+            stored = Some(
+                store_file(
+                    &state,
+                    &caller.user,
+                    q.token.as_deref(),
+                    &name,
+                    field_ct.as_deref(),
+                    stream,
+                )
+                .await?,
+            );
             break;
         }
         stored.ok_or_else(|| ApiError::invalid("file", "BlankValue", "the multipart body holds no file"))?
@@ -226,7 +237,7 @@ pub async fn create(
         let stream = request.into_body().into_data_stream().map_err(|e| e.to_string());
         let ct =
             (!ct.is_empty() && ct != "application/binary" && ct != "application/octet-stream").then_some(ct.as_str());
-        store_file(&state, &caller, q.token.as_deref(), &name, ct, stream).await?
+        store_file(&state, &caller.user, q.token.as_deref(), &name, ct, stream).await?
     };
     let all = files::attachments_of_upload(&mut state.db.conn(), upload.id).await?;
     let view = UploadView {
@@ -245,7 +256,7 @@ pub async fn delete(
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let token = token.strip_suffix(".json").unwrap_or(&token);
-    let upload = own_upload(&state, &caller, token)
+    let upload = own_upload(&state, &caller.user, token)
         .await
         .map_err(|_| ApiError::NotFound)?;
     let mut tx = state.db.begin().await?;

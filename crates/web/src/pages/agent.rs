@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::{OrgScope, TicketScope};
 use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
@@ -16,6 +16,7 @@ use partnerdesk_db::{Window, forms, groups, organizations, users};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::pages::multipart;
 use crate::pages::session::SignedIn;
 use crate::pages::views::{self, Choice, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
@@ -256,6 +257,7 @@ struct TicketPage {
     groups: Vec<Choice>,
     assignees: Vec<Choice>,
     audit: Vec<AuditRow>,
+    public_url: String,
 }
 
 /// "field: old → new" for the ticket fields an audit row changed, and whether it added a comment.
@@ -353,7 +355,12 @@ pub async fn show_ticket(
         routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
         misrouted: t.routing.get("misrouted").and_then(|v| v.as_bool()) == Some(true),
         tags: t.tags.join(" "),
-        comments: views::comment_rows(&comments.items, &people),
+        comments: views::comment_rows(
+            &comments.items,
+            &people,
+            &views::files_of(&mut conn, &comments.items).await?,
+        ),
+        public_url: state.settings.public_url.clone(),
         statuses: Choice::list(
             TicketStatus::ALL
                 .iter()
@@ -390,24 +397,6 @@ pub async fn show_ticket(
     Ok(render(&page)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UpdateForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    visibility: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    priority: String,
-    #[serde(default)]
-    group_id: String,
-    #[serde(default)]
-    assignee_id: String,
-}
-
 fn optional_id(field: &str, v: &str) -> Result<Option<i64>, PageError> {
     if v.is_empty() {
         return Ok(None);
@@ -421,25 +410,27 @@ fn optional_id(field: &str, v: &str) -> Result<Option<i64>, PageError> {
     })
 }
 
+/// Reply (public or internal, with attachments) and change the ticket's fields, in one form.
 pub async fn update_ticket(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<i64>,
-    Form(f): Form<UpdateForm>,
+    form: Multipart,
 ) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
     staff_only(&s)?;
-    let body = f.body.trim();
+    let f = multipart::read(&state, &s, form).await?;
+    let body = f.get("body").trim().to_owned();
     let input = TicketInput {
         comment: (!body.is_empty()).then(|| CommentInput {
-            body: Some(body.to_owned()),
-            public: Some(f.visibility != "internal"),
+            body: Some(body),
+            public: Some(f.get("visibility") != "internal"),
+            uploads: f.upload_token.clone().map(|t| vec![t]),
             ..CommentInput::default()
         }),
-        status: (!f.status.is_empty()).then(|| f.status.clone()),
-        priority: Some((!f.priority.is_empty()).then(|| f.priority.clone())),
-        group_id: Some(optional_id("group", &f.group_id)?),
-        assignee_id: Some(optional_id("assignee", &f.assignee_id)?),
+        status: (!f.get("status").is_empty()).then(|| f.get("status").to_owned()),
+        priority: Some((!f.get("priority").is_empty()).then(|| f.get("priority").to_owned())),
+        group_id: Some(optional_id("group", f.get("group_id"))?),
+        assignee_id: Some(optional_id("assignee", f.get("assignee_id"))?),
         ..TicketInput::default()
     };
     ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;

@@ -4,6 +4,7 @@
 
 mod admin;
 mod agent;
+mod multipart;
 mod portal;
 pub mod session;
 mod signin;
@@ -11,6 +12,7 @@ mod views;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -181,10 +183,21 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn upload_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/upload.js"),
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
         .route("/static/partnerdesk.css", get(stylesheet))
+        .route("/static/upload.js", get(upload_script))
         .route("/signin", get(signin::show).post(signin::submit))
         .route("/signout", post(signin::signout))
         .route(
@@ -193,8 +206,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/portal", get(portal::home))
         .route("/portal/tickets/new", get(portal::new_ticket))
-        .route("/portal/tickets", post(portal::create_ticket))
-        .route("/portal/tickets/{id}", get(portal::show_ticket).post(portal::reply))
+        .route(
+            "/portal/tickets",
+            post(portal::create_ticket).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/portal/tickets/{id}",
+            get(portal::show_ticket)
+                .post(portal::reply)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/agent", get(agent::queue))
         .route(
             "/agent/tickets/{id}",

@@ -2,7 +2,7 @@
 //! End-users never see internal notes, organization notes or routing internals here.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::TicketId;
 use partnerdesk_core::policy::OrgScope;
@@ -12,6 +12,7 @@ use partnerdesk_db::tickets::{self, Ticket};
 use partnerdesk_db::{Window, organizations};
 use serde::Deserialize;
 
+use crate::pages::multipart;
 use crate::pages::session::SignedIn;
 use crate::pages::views::{self, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
@@ -175,36 +176,22 @@ pub async fn new_ticket(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewTicketForm {
-    #[serde(default)]
-    csrf: String,
-    form_id: Option<i64>,
-    #[serde(default)]
-    subject: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    priority: String,
-}
-
-pub async fn create_ticket(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Form(f): Form<NewTicketForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
+/// Files a ticket from the new-ticket form (multipart: it may carry attachments).
+pub async fn create_ticket(State(state): State<AppState>, s: SignedIn, form: Multipart) -> Result<Response, PageError> {
     if let Some(r) = staff_elsewhere(&s) {
         return Ok(r.into_response());
     }
+    let f = multipart::read(&state, &s, form).await?;
+    let form_id = f.get("form_id").parse::<i64>().ok().filter(|id| *id > 0);
     let input = TicketInput {
-        subject: Some(f.subject.clone()),
+        subject: Some(f.get("subject").to_owned()),
         comment: Some(CommentInput {
-            body: Some(f.description.clone()),
+            body: Some(f.get("description").to_owned()),
+            uploads: f.upload_token.clone().map(|t| vec![t]),
             ..CommentInput::default()
         }),
-        ticket_form_id: f.form_id.filter(|id| *id > 0),
-        priority: (!f.priority.is_empty()).then(|| Some(f.priority.clone())),
+        ticket_form_id: form_id,
+        priority: (!f.get("priority").is_empty()).then(|| Some(f.get("priority").to_owned())),
         ..TicketInput::default()
     };
     match ticketing::create(&state.db, &s.user, input, "web").await {
@@ -212,7 +199,12 @@ pub async fn create_ticket(
         Err(crate::error::ApiError::Invalid(inv)) => {
             let forms = usable_forms(&state, &s).await?;
             let errors = inv.0.into_iter().map(|e| e.message).collect();
-            let page = new_page(&s, &forms, f.form_id, f.subject, f.description, f.priority, errors);
+            let (subject, description, priority) = (
+                f.get("subject").to_owned(),
+                f.get("description").to_owned(),
+                f.get("priority").to_owned(),
+            );
+            let page = new_page(&s, &forms, form_id, subject, description, priority, errors);
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
@@ -229,6 +221,7 @@ struct TicketPage {
     solved: bool,
     comments: Vec<CommentRow>,
     misrouted_notice: Option<String>,
+    public_url: String,
 }
 
 /// The notice shown to a partner whose ticket was filed through another form.
@@ -264,30 +257,28 @@ pub async fn show_ticket(
         subject: t.subject.clone(),
         status: t.status.as_str(),
         solved: matches!(t.status.as_str(), "solved" | "closed"),
-        comments: views::comment_rows(&comments.items, &people),
+        comments: views::comment_rows(
+            &comments.items,
+            &people,
+            &views::files_of(&mut conn, &comments.items).await?,
+        ),
         misrouted_notice: misrouted_notice(&state, &t).await?,
+        public_url: state.settings.public_url.clone(),
     };
     Ok(render(&page)?.into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ReplyForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    body: String,
-    solved: Option<String>,
-}
-
+/// A reply (multipart: it may carry attachments), and "my problem is solved".
 pub async fn reply(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<i64>,
-    Form(f): Form<ReplyForm>,
+    form: Multipart,
 ) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    let solved = f.solved.is_some();
-    if f.body.trim().is_empty() && !solved {
+    let f = multipart::read(&state, &s, form).await?;
+    let solved = !f.get("solved").is_empty();
+    let body = f.get("body").trim().to_owned();
+    if body.is_empty() && !solved {
         return Err(PageError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "Please check your input",
@@ -295,9 +286,10 @@ pub async fn reply(
         ));
     }
     let input = TicketInput {
-        comment: (!f.body.trim().is_empty()).then(|| CommentInput {
-            body: Some(f.body),
+        comment: (!body.is_empty()).then(|| CommentInput {
+            body: Some(body),
             public: Some(true),
+            uploads: f.upload_token.clone().map(|t| vec![t]),
             ..CommentInput::default()
         }),
         solved: solved.then_some(true),

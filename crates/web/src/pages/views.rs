@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use partnerdesk_core::UserId;
+use partnerdesk_db::files::{self, Attachment};
 use partnerdesk_db::tickets::{Comment, Ticket};
 use partnerdesk_db::users::{self, User};
 use partnerdesk_db::{Conn, DbError};
@@ -58,7 +59,15 @@ pub fn ticket_rows(tickets: &[Ticket], people: &HashMap<UserId, User>) -> Vec<Ti
         .collect()
 }
 
+/// A file link under a comment.
+pub struct FileLink {
+    pub name: String,
+    pub url: String,
+    pub size: String,
+}
+
 pub struct CommentRow {
+    pub files: Vec<FileLink>,
     pub author: String,
     pub body: String,
     pub public: bool,
@@ -66,10 +75,25 @@ pub struct CommentRow {
     pub at: String,
 }
 
-pub fn comment_rows(comments: &[Comment], people: &HashMap<UserId, User>) -> Vec<CommentRow> {
+pub fn comment_rows(comments: &[Comment], people: &HashMap<UserId, User>, files: &[Attachment]) -> Vec<CommentRow> {
     comments
         .iter()
         .map(|c| CommentRow {
+            files: files
+                .iter()
+                .filter(|a| a.comment_id == Some(c.id))
+                .map(|a| FileLink {
+                    name: a.file_name.clone(),
+                    url: format!(
+                        "/attachments/{}/{}",
+                        a.id,
+                        form_urlencoded::byte_serialize(a.file_name.as_bytes())
+                            .collect::<String>()
+                            .replace('+', "%20")
+                    ),
+                    size: crate::tus::human_size(a.size as u64),
+                })
+                .collect(),
             author: name_of(people, c.author_id),
             body: c.body.clone(),
             public: c.public,
@@ -97,4 +121,10 @@ impl Choice {
             })
             .collect()
     }
+}
+
+/// The files of the given comments.
+pub async fn files_of(conn: &mut Conn, comments: &[Comment]) -> Result<Vec<Attachment>, DbError> {
+    let ids: Vec<_> = comments.iter().map(|c| c.id).collect();
+    files::attachments_of_comments(conn, &ids).await
 }

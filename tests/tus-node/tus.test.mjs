@@ -1,0 +1,184 @@
+// partnerdesk's tus 1.0 large-file uploader (/api/v2/large_uploads/) driven by tus-js-client, unmodified, from npm.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tus from "tus-js-client";
+import { startServer, randomFile, sha256, MiB } from "./harness.mjs";
+
+const CHUNK = 5 * MiB;
+let server, pat, sid, dir;
+
+before(async () => {
+  server = await startServer();
+  pat = server.token("pat@acme.example");
+  sid = server.token("sid@globex.example");
+  dir = mkdtempSync(join(tmpdir(), "partnerdesk-tus-node-files-"));
+});
+
+after(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Runs one tus-js-client Upload to its end (onSuccess), to an abort (`abortAt`: fraction of the file), or to
+ * onError (rejects with the client's error). Returns what the client did: the offsets of its PATCHes, its
+ * POSTs and HEADs, the progress it reported and the bytes the server acknowledged.
+ */
+function run(file, { token = pat, ticketId, name, abortAt, onProgress, previous, ...options }) {
+  const log = { url: null, posts: 0, heads: 0, patchOffsets: [], progress: [], accepted: 0, aborted: false };
+  return new Promise((resolve, reject) => {
+    const upload = new tus.Upload(file, {
+      endpoint: server.endpoint,
+      headers: server.auth(token),
+      metadata: { filename: name, ticket_id: String(ticketId) },
+      chunkSize: CHUNK,
+      retryDelays: [0, 500, 1000],
+      ...options,
+      onBeforeRequest(req) {
+        const method = req.getMethod();
+        if (method === "POST") log.posts++;
+        if (method === "HEAD") log.heads++;
+        if (method === "PATCH") log.patchOffsets.push(Number(req.getHeader("Upload-Offset")));
+      },
+      onProgress(sent, total) {
+        log.progress.push(sent);
+        onProgress?.(sent, total);
+        if (abortAt != null && !log.aborted && sent > abortAt * total) {
+          log.aborted = true;
+          upload.abort().then(() => resolve({ ...log, url: upload.url }), reject);
+        }
+      },
+      onChunkComplete(chunkSize) { log.accepted += chunkSize; },
+      onSuccess() { resolve({ ...log, url: upload.url }); },
+      onError: reject,
+    });
+    if (previous) {
+      upload.findPreviousUploads().then((found) => {
+        log.previous = found;
+        if (found.length) upload.resumeFromPreviousUpload(found[0]);
+        upload.start();
+      }, reject);
+    } else {
+      upload.start();
+    }
+  });
+}
+
+/** The server's offset once the interrupted PATCH has been recorded (it finishes in a task of its own). */
+async function settledOffset(url) {
+  let last = await server.offset(pat, url);
+  for (let i = 0; i < 25; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = await server.offset(pat, url);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** The whole file is an attachment of the ticket: same size, same sha256, and it downloads byte for byte. */
+async function assertAttached(ticketId, file) {
+  const att = await server.lastAttachment(pat, ticketId);
+  assert.equal(att.file_name, file.name);
+  assert.equal(att.size, file.size);
+  assert.equal(att.sha256, file.sha256);
+  const got = await server.download(pat, att.content_url);
+  assert.equal(got.length, file.size);
+  assert.equal(sha256(got), file.sha256);
+}
+
+test("plain upload of a Buffer in 5 MiB PATCHes", async () => {
+  const file = randomFile(dir, "plain.bin");
+  const ticketId = await server.createTicket(pat);
+  const r = await run(file.bytes, { ticketId, name: file.name });
+  assert.equal(r.posts, 1);
+  assert.deepEqual(r.patchOffsets, [0, 1, 2, 3, 4].map((i) => i * CHUNK));
+  assert.equal(r.accepted, file.size);
+  assert.ok(r.url.startsWith(server.endpoint), r.url);
+  assert.equal(await server.offset(pat, r.url), file.size);
+  await assertAttached(ticketId, file);
+});
+
+test("creation-with-upload from a file stream", async () => {
+  const file = randomFile(dir, "stream.bin");
+  const ticketId = await server.createTicket(pat);
+  const r = await run(createReadStream(file.path), {
+    ticketId, name: file.name, uploadSize: file.size, uploadDataDuringCreation: true,
+  });
+  assert.equal(r.posts, 1);
+  assert.deepEqual(r.patchOffsets, [1, 2, 3, 4].map((i) => i * CHUNK), "the first chunk went with the POST");
+  await assertAttached(ticketId, file);
+});
+
+test("resume with uploadUrl after the transfer is aborted mid-upload", async () => {
+  const file = randomFile(dir, "aborted.bin");
+  const ticketId = await server.createTicket(pat);
+  const first = await run(file.bytes, { ticketId, name: file.name, abortAt: 0.3 });
+  assert.ok(first.aborted && first.url);
+  const offset = await settledOffset(first.url);
+  assert.ok(offset > 0, `the server kept what arrived (offset ${offset})`);
+  assert.ok(offset < file.size);
+
+  const second = await run(file.bytes, { ticketId, name: file.name, uploadUrl: first.url });
+  assert.equal(second.posts, 0, "no new upload was created");
+  assert.equal(second.heads, 1);
+  assert.equal(second.patchOffsets[0], offset, "the second run went on from the server's offset");
+  assert.ok(second.progress[0] >= offset && second.progress[0] > 0, `first progress ${second.progress[0]}`);
+  assert.equal(second.accepted, file.size - offset, "only the rest of the file was sent");
+  await assertAttached(ticketId, file);
+});
+
+test("resume (findPreviousUploads) after an abort and a server restart", async () => {
+  const file = randomFile(dir, "restart.bin");
+  const ticketId = await server.createTicket(pat);
+  const urlStorage = new tus.FileUrlStorage(join(dir, "tus-urls.json"));
+  const opts = { ticketId, name: file.name, uploadSize: file.size, urlStorage, removeFingerprintOnSuccess: true };
+  const first = await run(createReadStream(file.path), { ...opts, abortAt: 0.3 });
+  assert.ok(first.aborted && first.url);
+  const offset = await settledOffset(first.url);
+  assert.ok(offset > 0 && offset < file.size, `offset ${offset}`);
+
+  await server.restart();
+  assert.equal(await server.offset(pat, first.url), offset, "the upload's state survived the restart");
+
+  const second = await run(createReadStream(file.path), { ...opts, previous: true });
+  assert.equal(second.previous.length, 1);
+  assert.equal(second.previous[0].uploadUrl, first.url);
+  assert.equal(second.posts, 0, "no new upload was created");
+  assert.equal(second.patchOffsets[0], offset);
+  assert.ok(second.progress[0] > 0);
+  assert.equal(second.accepted, file.size - offset);
+  assert.equal(second.url, first.url);
+  await assertAttached(ticketId, file);
+});
+
+test("the server restarts during the upload and the client's retries carry it through", async () => {
+  const file = randomFile(dir, "retry.bin");
+  const ticketId = await server.createTicket(pat);
+  let restarting = null;
+  const r = await run(file.bytes, {
+    ticketId, name: file.name,
+    retryDelays: [0, 500, 1000, 2000, 4000, 8000],
+    onProgress: (sent, total) => { if (!restarting && sent > 0.3 * total) restarting = server.restart(); },
+  });
+  await restarting;
+  assert.ok(restarting, "the server was restarted");
+  assert.equal(r.posts, 1, "the same upload went on");
+  assert.ok(r.heads >= 1, "the client asked for the offset after the restart");
+  await assertAttached(ticketId, file);
+});
+
+test("a ticket of another organization is refused with 404", async () => {
+  const file = randomFile(dir, "foreign.bin");
+  const globexTicket = await server.createTicket(sid, "Globex's own ticket");
+  const r = await run(file.bytes, { ticketId: globexTicket, name: file.name }).then(
+    () => assert.fail("the upload should have been refused"),
+    (err) => err,
+  );
+  assert.ok(r instanceof tus.DetailedError, String(r));
+  assert.equal(r.originalRequest.getMethod(), "POST");
+  assert.equal(r.originalResponse.getStatus(), 404);
+});
