@@ -1,11 +1,14 @@
 // Starts the real partnerdesk binary (fresh data dir, demo data plus a second partner organization) for the
 // tus-js-client tests, and can restart it on the same port and data dir (SIGTERM, then `serve` again).
+// Clients reach it through a TCP proxy in this process (PARTNERDESK_PUBLIC_URL points at the proxy, so the absolute
+// upload URLs the server hands out do too). The proxy can hold a request mid-body, so that a test can abort the
+// client while a PATCH is half sent, and then cut that connection.
 import { spawn, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
-import { createServer } from "node:net";
+import { createServer, connect } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +24,62 @@ function freePort() {
   });
 }
 
+/**
+ * A TCP proxy to 127.0.0.1:upstreamPort. `holdAfter(n)` lets n more client→server bytes through, then stops
+ * forwarding that connection and resolves; `cutHeld()` then ends the upstream side (the server sees the body end
+ * early) and destroys the client side.
+ */
+class HoldingProxy {
+  constructor(upstreamPort) {
+    this.upstreamPort = upstreamPort;
+    this.sent = 0;
+    this.hold = null;
+    this.held = [];
+    this.server = createServer((client) => this.#pipe(client));
+  }
+  listen() {
+    return new Promise((ok) => this.server.listen(0, "127.0.0.1", () => { this.port = this.server.address().port; ok(); }));
+  }
+  holdAfter(n) {
+    return new Promise((resolve) => { this.hold = { at: this.sent + n, resolve }; });
+  }
+  cutHeld() {
+    for (const { client, upstream } of this.held.splice(0)) {
+      upstream.end();
+      client.destroy();
+    }
+  }
+  close() {
+    return new Promise((ok) => this.server.close(ok));
+  }
+  #pipe(client) {
+    const upstream = connect(this.upstreamPort, "127.0.0.1");
+    let holding = false;
+    const kill = () => { client.destroy(); upstream.destroy(); };
+    client.on("error", kill);
+    upstream.on("error", kill);
+    upstream.on("data", (d) => { if (!client.write(d)) { upstream.pause(); client.once("drain", () => upstream.resume()); } });
+    upstream.on("end", () => client.end());
+    client.on("end", () => { if (!holding) upstream.end(); });
+    client.on("data", (d) => {
+      if (holding) return;
+      if (this.hold && this.sent + d.length >= this.hold.at) {
+        const { at, resolve } = this.hold;
+        this.hold = null;
+        d = d.subarray(0, at - this.sent);
+        holding = true;
+        client.pause();
+        this.held.push({ client, upstream });
+        this.sent += d.length;
+        upstream.write(d, () => resolve());
+        return;
+      }
+      this.sent += d.length;
+      if (!upstream.write(d)) { client.pause(); upstream.once("drain", () => { if (!holding) client.resume(); }); }
+    });
+  }
+}
+
 export const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
 /** 20 MiB and a bit of random bytes (not a multiple of any chunk size), in memory and in a file. */
@@ -34,7 +93,9 @@ export function randomFile(dir, name) {
 export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), "partnerdesk-tus-node-"));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const proxy = new HoldingProxy(port);
+  await proxy.listen();
+  const base = `http://127.0.0.1:${proxy.port}`;
   const env = { ...process.env, PARTNERDESK_DATA_DIR: dir, PARTNERDESK_LISTEN: `127.0.0.1:${port}`, PARTNERDESK_PUBLIC_URL: base, RUST_LOG: process.env.RUST_LOG || "warn" };
   const cli = (...args) => execFileSync(bin, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
   cli("demo");
@@ -47,7 +108,7 @@ export async function startServer() {
     const exited = new Promise((r) => proc.once("exit", r));
     proc.exited = exited;
     for (let i = 0; ; i++) {
-      try { if ((await fetch(`${base}/readyz`)).ok) return; } catch { /* not up yet */ }
+      try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return; } catch { /* not up yet */ }
       if (i > 300 || proc.exitCode !== null) throw new Error("partnerdesk did not start");
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -67,12 +128,15 @@ export async function startServer() {
   const auth = (token) => ({ Authorization: `Bearer ${token}` });
   return {
     base,
+    proxy,
     endpoint: `${base}/api/v2/large_uploads/`,
     cli,
     auth,
     token: (email) => cli("admin", "api-token", "--email", email),
     restart: async () => { await stop(); await start(); },
-    async close() { try { await stop(); } finally { rmSync(dir, { recursive: true, force: true }); } },
+    async close() {
+      try { await stop(); } finally { proxy.cutHeld(); proxy.server.closeAllConnections?.(); await proxy.close(); rmSync(dir, { recursive: true, force: true }); }
+    },
     async createTicket(token, subject = "Large file") {
       const r = await fetch(`${base}/api/v2/requests.json`, {
         method: "POST",

@@ -113,7 +113,7 @@ test("creation-with-upload from a file stream", async () => {
   await assertAttached(ticketId, file);
 });
 
-test("resume with uploadUrl after the transfer is aborted mid-upload", async () => {
+test("resume with uploadUrl after the transfer is aborted mid-upload", async (t) => {
   const file = randomFile(dir, "aborted.bin");
   const ticketId = await server.createTicket(pat);
   const first = await run(file.bytes, { ticketId, name: file.name, abortAt: 0.3 });
@@ -121,6 +121,7 @@ test("resume with uploadUrl after the transfer is aborted mid-upload", async () 
   const offset = await settledOffset(first.url);
   assert.ok(offset > 0, `the server kept what arrived (offset ${offset})`);
   assert.ok(offset < file.size);
+  t.diagnostic(`aborted at offset ${offset} of ${file.size}`);
 
   const second = await run(file.bytes, { ticketId, name: file.name, uploadUrl: first.url });
   assert.equal(second.posts, 0, "no new upload was created");
@@ -131,7 +132,7 @@ test("resume with uploadUrl after the transfer is aborted mid-upload", async () 
   await assertAttached(ticketId, file);
 });
 
-test("resume (findPreviousUploads) after an abort and a server restart", async () => {
+test("resume (findPreviousUploads) after an abort and a server restart", async (t) => {
   const file = randomFile(dir, "restart.bin");
   const ticketId = await server.createTicket(pat);
   const urlStorage = new tus.FileUrlStorage(join(dir, "tus-urls.json"));
@@ -140,6 +141,7 @@ test("resume (findPreviousUploads) after an abort and a server restart", async (
   assert.ok(first.aborted && first.url);
   const offset = await settledOffset(first.url);
   assert.ok(offset > 0 && offset < file.size, `offset ${offset}`);
+  t.diagnostic(`aborted at offset ${offset} of ${file.size}`);
 
   await server.restart();
   assert.equal(await server.offset(pat, first.url), offset, "the upload's state survived the restart");
@@ -155,7 +157,7 @@ test("resume (findPreviousUploads) after an abort and a server restart", async (
   await assertAttached(ticketId, file);
 });
 
-test("the server restarts during the upload and the client's retries carry it through", async () => {
+test("the server restarts during the upload and the client's retries carry it through", async (t) => {
   const file = randomFile(dir, "retry.bin");
   const ticketId = await server.createTicket(pat);
   let restarting = null;
@@ -166,6 +168,7 @@ test("the server restarts during the upload and the client's retries carry it th
   });
   await restarting;
   assert.ok(restarting, "the server was restarted");
+  t.diagnostic(`PATCH offsets ${r.patchOffsets.join(", ")}; HEADs ${r.heads}`);
   assert.equal(r.posts, 1, "the same upload went on");
   assert.ok(r.heads >= 1, "the client asked for the offset after the restart");
   await assertAttached(ticketId, file);
