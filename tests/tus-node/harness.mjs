@@ -35,6 +35,7 @@ class HoldingProxy {
     this.sent = 0;
     this.hold = null;
     this.held = [];
+    this.sockets = new Set();
     this.server = createServer((client) => this.#pipe(client));
   }
   listen() {
@@ -50,12 +51,14 @@ class HoldingProxy {
     }
   }
   close() {
+    for (const s of this.sockets) s.destroy();
     return new Promise((ok) => this.server.close(ok));
   }
   #pipe(client) {
     const upstream = connect(this.upstreamPort, "127.0.0.1");
     let holding = false;
     const kill = () => { client.destroy(); upstream.destroy(); };
+    for (const s of [client, upstream]) { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); }
     client.on("error", kill);
     upstream.on("error", kill);
     upstream.on("data", (d) => { if (!client.write(d)) { upstream.pause(); client.once("drain", () => upstream.resume()); } });
@@ -135,7 +138,7 @@ export async function startServer() {
     token: (email) => cli("admin", "api-token", "--email", email),
     restart: async () => { await stop(); await start(); },
     async close() {
-      try { await stop(); } finally { proxy.cutHeld(); proxy.server.closeAllConnections?.(); await proxy.close(); rmSync(dir, { recursive: true, force: true }); }
+      try { await stop(); } finally { await proxy.close(); rmSync(dir, { recursive: true, force: true }); }
     },
     async createTicket(token, subject = "Large file") {
       const r = await fetch(`${base}/api/v2/requests.json`, {

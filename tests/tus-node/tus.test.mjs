@@ -24,10 +24,10 @@ after(async () => {
 
 /**
  * Runs one tus-js-client Upload to its end (onSuccess), to an abort (`abortAt`: fraction of the file), or to
- * onError (rejects with the client's error). Returns what the client did: the offsets of its PATCHes, its
+ * when the promise `abortWhen` resolves, or to onError (rejects with the client's error). Returns what the client did: the offsets of its PATCHes, its
  * POSTs and HEADs, the progress it reported and the bytes the server acknowledged.
  */
-function run(file, { token = pat, ticketId, name, abortAt, onProgress, previous, ...options }) {
+function run(file, { token = pat, ticketId, name, abortAt, abortWhen, onProgress, previous, ...options }) {
   const log = { url: null, posts: 0, heads: 0, patchOffsets: [], progress: [], accepted: 0, aborted: false };
   return new Promise((resolve, reject) => {
     const upload = new tus.Upload(file, {
@@ -54,6 +54,10 @@ function run(file, { token = pat, ticketId, name, abortAt, onProgress, previous,
       onChunkComplete(chunkSize) { log.accepted += chunkSize; },
       onSuccess() { resolve({ ...log, url: upload.url }); },
       onError: reject,
+    });
+    abortWhen?.then(() => {
+      log.aborted = true;
+      upload.abort().then(() => resolve({ ...log, url: upload.url }), reject);
     });
     if (previous) {
       upload.findPreviousUploads().then((found) => {
@@ -113,7 +117,7 @@ test("creation-with-upload from a file stream", async () => {
   await assertAttached(ticketId, file);
 });
 
-test("resume with uploadUrl after the transfer is aborted mid-upload", async (t) => {
+test("resume with uploadUrl after upload.abort() at 30% progress", async (t) => {
   const file = randomFile(dir, "aborted.bin");
   const ticketId = await server.createTicket(pat);
   const first = await run(file.bytes, { ticketId, name: file.name, abortAt: 0.3 });
@@ -132,16 +136,41 @@ test("resume with uploadUrl after the transfer is aborted mid-upload", async (t)
   await assertAttached(ticketId, file);
 });
 
-test("resume (findPreviousUploads) after an abort and a server restart", async (t) => {
+test("resume after the transfer is aborted while a PATCH is half sent", async (t) => {
+  const file = randomFile(dir, "cut.bin");
+  const ticketId = await server.createTicket(pat);
+  // The proxy stops forwarding halfway through the second PATCH's body; the client is aborted there and the
+  // connection cut (the server sees the body end early).
+  const held = server.proxy.holdAfter(CHUNK + CHUNK / 2);
+  const first = await run(file.bytes, { ticketId, name: file.name, abortWhen: held });
+  server.proxy.cutHeld();
+  assert.ok(first.aborted && first.url);
+  assert.deepEqual(first.patchOffsets, [0, CHUNK]);
+  const offset = await settledOffset(first.url);
+  t.diagnostic(`cut at offset ${offset} of ${file.size}`);
+  // The first chunk, and the part of the second that arrived before the cut, are kept.
+  assert.ok(offset > CHUNK && offset < 2 * CHUNK, `offset ${offset}`);
+
+  const second = await run(file.bytes, { ticketId, name: file.name, uploadUrl: first.url });
+  assert.equal(second.posts, 0, "no new upload was created");
+  assert.equal(second.patchOffsets[0], offset, "the second run went on from the server's offset");
+  assert.ok(second.progress[0] > 0);
+  assert.equal(second.accepted, file.size - offset, "only the rest of the file was sent");
+  await assertAttached(ticketId, file);
+});
+
+test("resume (findPreviousUploads) after an aborted transfer and a server restart", async (t) => {
   const file = randomFile(dir, "restart.bin");
   const ticketId = await server.createTicket(pat);
   const urlStorage = new tus.FileUrlStorage(join(dir, "tus-urls.json"));
   const opts = { ticketId, name: file.name, uploadSize: file.size, urlStorage, removeFingerprintOnSuccess: true };
-  const first = await run(createReadStream(file.path), { ...opts, abortAt: 0.3 });
+  const held = server.proxy.holdAfter(2 * CHUNK + CHUNK / 3);
+  const first = await run(createReadStream(file.path), { ...opts, abortWhen: held });
+  server.proxy.cutHeld();
   assert.ok(first.aborted && first.url);
   const offset = await settledOffset(first.url);
-  assert.ok(offset > 0 && offset < file.size, `offset ${offset}`);
-  t.diagnostic(`aborted at offset ${offset} of ${file.size}`);
+  t.diagnostic(`cut at offset ${offset} of ${file.size}`);
+  assert.ok(offset > 2 * CHUNK && offset < 3 * CHUNK, `offset ${offset}`);
 
   await server.restart();
   assert.equal(await server.offset(pat, first.url), offset, "the upload's state survived the restart");

@@ -54,16 +54,29 @@ pub fn default_state_file() -> PathBuf {
 fn endpoint(url: &str) -> String {
     let u = url.trim_end_matches('/');
     let has_path = u.split_once("://").map(|(_, rest)| rest.contains('/')).unwrap_or(false);
-    if has_path { format!("{u}/") } else { format!("{u}/api/v2/large_uploads/") }
+    if has_path {
+        format!("{u}/")
+    } else {
+        format!("{u}/api/v2/large_uploads/")
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn endpoints() {
-        assert_eq!(super::endpoint("https://support.example.com/"), "https://support.example.com/api/v2/large_uploads/");
-        assert_eq!(super::endpoint("http://127.0.0.1:8080/api/v2/large_uploads"), "http://127.0.0.1:8080/api/v2/large_uploads/");
-        assert_eq!(super::endpoint("http://127.0.0.1:1081/files"), "http://127.0.0.1:1081/files/");
+        assert_eq!(
+            super::endpoint("https://support.example.com/"),
+            "https://support.example.com/api/v2/large_uploads/"
+        );
+        assert_eq!(
+            super::endpoint("http://127.0.0.1:8080/api/v2/large_uploads"),
+            "http://127.0.0.1:8080/api/v2/large_uploads/"
+        );
+        assert_eq!(
+            super::endpoint("http://127.0.0.1:1081/files"),
+            "http://127.0.0.1:1081/files/"
+        );
     }
 }
 

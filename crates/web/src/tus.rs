@@ -461,7 +461,7 @@ pub async fn discard(state: &AppState, u: &LargeUpload) -> Result<(), ApiError> 
         if !state.blobs.is_local() {
             let _ = state.blobs.delete(&rest_key(u)).await;
         }
-        for suffix in ["", ".buf"] {
+        for suffix in ["", ".buf", ".at"] {
             let _ = tokio::fs::remove_file(staging(state, &u.id, suffix)).await;
         }
     }
@@ -528,9 +528,17 @@ impl Chunk<'_> {
         } else {
             self.offset - self.u.flushed as u64
         };
-        let have = f.metadata().await?.len();
-        if !local && have < keep {
-            // This instance does not hold the remainder: fetch it from where the last writer left it.
+        // The local buffer is trusted only when this instance recorded it at exactly this offset (a failed
+        // write may have left it changed); otherwise the remainder comes from where the last writer left it.
+        let marker = staging(self.state, &self.u.id, ".at");
+        let trusted = tokio::fs::read_to_string(&marker)
+            .await
+            .ok()
+            .and_then(|m| m.trim().parse::<u64>().ok())
+            == Some(self.offset)
+            && f.metadata().await?.len() == keep;
+        let _ = tokio::fs::remove_file(&marker).await;
+        if !local && !trusted && keep > 0 {
             let rest = self.state.blobs.get_small(&rest_key(&self.u)).await?;
             if rest.len() as u64 != keep {
                 return Err(ApiError::Internal(format!(
@@ -637,6 +645,9 @@ impl Chunk<'_> {
         }
         if !files::save_progress(&mut self.state.db.conn(), &self.u, from).await? {
             return Err(TusError::new(409, "the upload was changed by another request"));
+        }
+        if !self.state.blobs.is_local() && !complete {
+            tokio::fs::write(staging(self.state, &self.u.id, ".at"), self.u.offset.to_string()).await?;
         }
         if complete {
             self.finish(&path, hasher).await?;
