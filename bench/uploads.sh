@@ -57,7 +57,7 @@ read -r PD_SMALL PD_SMALL_RSS < <(pd_upload "$WORK/small.bin")
 RU="n/a"; RU_RSS="n/a"
 if [ -x "$RUSTUS" ]; then
   port=$(free_port)
-  "$RUSTUS" --host 127.0.0.1 --port "$port" --data-dir "$WORK/rustus" --max-body-size $(( (CHUNK_MIB + 1) * 1048576 )) > "$WORK/rustus.log" 2>&1 & rpid=$!
+  "$RUSTUS" --host 127.0.0.1 --port "$port" --data-dir "$WORK/rustus" --info-dir "$WORK/rustus-info" --max-body-size $(( (CHUNK_MIB + 1) * 1048576 )) > "$WORK/rustus.log" 2>&1 & rpid=$!
   wait_http "http://127.0.0.1:$port/files/" || true
   sync
   t0=$(now)

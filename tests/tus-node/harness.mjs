@@ -59,7 +59,8 @@ class HoldingProxy {
     let holding = false;
     const kill = () => { client.destroy(); upstream.destroy(); };
     for (const s of [client, upstream]) { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); }
-    client.on("error", kill);
+    // Once a connection is held, only cutHeld() ends its upstream side, whatever the client does meanwhile.
+    client.on("error", () => (holding ? client.destroy() : kill()));
     upstream.on("error", kill);
     upstream.on("data", (d) => { if (!client.write(d)) { upstream.pause(); client.once("drain", () => upstream.resume()); } });
     upstream.on("end", () => client.end());
@@ -116,15 +117,16 @@ export async function startServer() {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  async function stop() {
+  async function stop(signal = "SIGTERM") {
     if (!proc) return;
     const p = proc;
     proc = null;
-    p.kill("SIGTERM");
-    const timer = setTimeout(() => p.kill("SIGKILL"), 15000);
-    const code = await p.exited;
+    p.kill(signal);
+    let late = false;
+    const timer = setTimeout(() => { late = true; p.kill("SIGKILL"); }, 15000);
+    await p.exited;
     clearTimeout(timer);
-    if (code === null) throw new Error("partnerdesk did not stop within 15 s of SIGTERM");
+    if (late) throw new Error(`partnerdesk did not stop within 15 s of ${signal}`);
   }
   await start();
 
@@ -136,7 +138,10 @@ export async function startServer() {
     cli,
     auth,
     token: (email) => cli("admin", "api-token", "--email", email),
+    dataDir: dir,
     restart: async () => { await stop(); await start(); },
+    /** Kills the server (SIGKILL: nothing in flight is finished or recorded) and starts it again. */
+    crashAndRestart: async () => { await stop("SIGKILL"); await start(); },
     async close() {
       try { await stop(); } finally { await proxy.close(); rmSync(dir, { recursive: true, force: true }); }
     },

@@ -1,7 +1,7 @@
 // partnerdesk's tus 1.0 large-file uploader (/api/v2/large_uploads/) driven by tus-js-client, unmodified, from npm.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createReadStream, mkdtempSync, rmSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tus from "tus-js-client";
@@ -23,9 +23,10 @@ after(async () => {
 });
 
 /**
- * Runs one tus-js-client Upload to its end (onSuccess), to an abort (`abortAt`: fraction of the file), or to
- * when the promise `abortWhen` resolves, or to onError (rejects with the client's error). Returns what the client did: the offsets of its PATCHes, its
- * POSTs and HEADs, the progress it reported and the bytes the server acknowledged.
+ * Runs one tus-js-client Upload to its end (onSuccess), to an abort (once progress passes the fraction `abortAt`
+ * of the file, or when the promise `abortWhen` resolves), or to onError (rejects with the client's error).
+ * Returns what the client did: the offsets of its PATCHes, its POSTs and HEADs, the progress it reported and the
+ * bytes the server acknowledged.
  */
 function run(file, { token = pat, ticketId, name, abortAt, abortWhen, onProgress, previous, ...options }) {
   const log = { url: null, posts: 0, heads: 0, patchOffsets: [], progress: [], accepted: 0, aborted: false };
@@ -70,6 +71,8 @@ function run(file, { token = pat, ticketId, name, abortAt, abortWhen, onProgress
     }
   });
 }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** The server's offset once the interrupted PATCH has been recorded (it finishes in a task of its own). */
 async function settledOffset(url) {
@@ -183,6 +186,32 @@ test("resume (findPreviousUploads) after an aborted transfer and a server restar
   assert.ok(second.progress[0] > 0);
   assert.equal(second.accepted, file.size - offset);
   assert.equal(second.url, first.url);
+  await assertAttached(ticketId, file);
+});
+
+test("the server is killed (SIGKILL) while a PATCH is half sent; the upload goes on from the last recorded offset", async (t) => {
+  const file = randomFile(dir, "crash.bin");
+  const ticketId = await server.createTicket(pat);
+  // Halfway through the third PATCH the proxy stops forwarding and the client is aborted; the server is left
+  // waiting for the rest of that body, and is killed there.
+  const held = server.proxy.holdAfter(2 * CHUNK + CHUNK / 2);
+  const first = await run(file.bytes, { ticketId, name: file.name, abortWhen: held.then(() => sleep(300)) });
+  assert.ok(first.aborted && first.url);
+  assert.deepEqual(first.patchOffsets, [0, CHUNK, 2 * CHUNK]);
+  try {
+    const id = new URL(first.url).pathname.split("/").pop();
+    t.diagnostic(`staging file before the kill: ${statSync(join(server.dataDir, "staging", id)).size} bytes`);
+  } catch { /* where the server stages bytes is its business */ }
+  await server.crashAndRestart();
+  server.proxy.cutHeld();
+  const offset = await server.offset(pat, first.url);
+  t.diagnostic(`offset after the crash ${offset}`);
+  assert.equal(offset, 2 * CHUNK, "the chunk in flight was not recorded, the two before it were");
+
+  const second = await run(file.bytes, { ticketId, name: file.name, uploadUrl: first.url });
+  assert.equal(second.posts, 0);
+  assert.deepEqual(second.patchOffsets, [2 * CHUNK, 3 * CHUNK, 4 * CHUNK]);
+  assert.equal(second.accepted, file.size - offset);
   await assertAttached(ticketId, file);
 });
 

@@ -206,6 +206,7 @@ pub struct LargeUpload {
     pub owner_id: UserId,
     pub file_name: String,
     pub content_type: String,
+    pub metadata: String,
     pub length: i64,
     pub offset: i64,
     pub hash_state: String,
@@ -227,6 +228,7 @@ fn large(r: &Row) -> Result<LargeUpload, DbError> {
         owner_id: UserId(r.i64("owner_id")?),
         file_name: r.text("file_name")?,
         content_type: r.text("content_type")?,
+        metadata: r.text("metadata")?,
         length: r.i64("length")?,
         offset: r.i64("upload_offset")?,
         hash_state: r.text("hash_state")?,
@@ -242,14 +244,15 @@ fn large(r: &Row) -> Result<LargeUpload, DbError> {
 
 pub async fn create_large(conn: &mut Conn, u: &LargeUpload) -> Result<(), DbError> {
     conn.execute(
-        "INSERT INTO large_uploads (id, ticket_id, owner_id, file_name, content_type, length, upload_offset, hash_state, blob_key, \
-         multipart_id, parts, flushed, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO large_uploads (id, ticket_id, owner_id, file_name, content_type, metadata, length, upload_offset, hash_state, \
+         blob_key, multipart_id, parts, flushed, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &args![
             u.id.as_str(),
             u.ticket_id.0,
             u.owner_id.0,
             u.file_name.as_str(),
             u.content_type.as_str(),
+            u.metadata.as_str(),
             u.length,
             u.offset,
             u.hash_state.as_str(),

@@ -93,6 +93,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
     let janitor = tokio::spawn(partnerdesk_web::files::janitor(state.clone()));
+    let stopping = state.shutdown.clone();
     let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -100,6 +101,8 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
             _ = rx => {}
             _ = signal() => tracing::info!("shutdown signal received; finishing requests in flight"),
         }
+        // Uploads in progress record what they received and end their requests.
+        stopping.cancel();
     };
     let task = tokio::spawn(partnerdesk_web::serve(listener, router, shutdown));
     tracing::info!(%addr, "partnerdesk listening");

@@ -61,25 +61,6 @@ fn endpoint(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn endpoints() {
-        assert_eq!(
-            super::endpoint("https://support.example.com/"),
-            "https://support.example.com/api/v2/large_uploads/"
-        );
-        assert_eq!(
-            super::endpoint("http://127.0.0.1:8080/api/v2/large_uploads"),
-            "http://127.0.0.1:8080/api/v2/large_uploads/"
-        );
-        assert_eq!(
-            super::endpoint("http://127.0.0.1:1081/files"),
-            "http://127.0.0.1:1081/files/"
-        );
-    }
-}
-
 pub async fn run(args: UploadArgs) -> Result<()> {
     if args.files.is_empty() {
         bail!("name at least one file to upload");
@@ -271,3 +252,22 @@ async fn send_chunk(
 }
 
 use futures::TryStreamExt;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            super::endpoint("https://support.example.com/"),
+            "https://support.example.com/api/v2/large_uploads/"
+        );
+        assert_eq!(
+            super::endpoint("http://127.0.0.1:8080/api/v2/large_uploads"),
+            "http://127.0.0.1:8080/api/v2/large_uploads/"
+        );
+        assert_eq!(
+            super::endpoint("http://127.0.0.1:1081/files"),
+            "http://127.0.0.1:1081/files/"
+        );
+    }
+}

@@ -59,6 +59,8 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     /// Resumable uploads being written by this instance.
     pub tus_writers: Arc<crate::tus::Writers>,
+    /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
             tus_writers: Arc::default(),
+            shutdown: Default::default(),
         }
     }
 

@@ -107,7 +107,13 @@ impl From<std::io::Error> for TusError {
 
 impl IntoResponse for TusError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": self.0.canonical_reason().unwrap_or("Error"), "description": self.1});
+        // 460 is tus's own status, without a standard reason phrase.
+        let error = if self.0.as_u16() == 460 {
+            "Checksum Mismatch"
+        } else {
+            self.0.canonical_reason().unwrap_or("Error")
+        };
+        let body = serde_json::json!({"error": error, "description": self.1});
         let mut resp = (self.0, axum::Json(body)).into_response();
         tus_headers(resp.headers_mut());
         if self.0 == StatusCode::PRECONDITION_FAILED {
@@ -278,12 +284,12 @@ async fn create(
     if length > max {
         return Err(TusError::new(413, format!("uploads are limited to {max} bytes")));
     }
-    let meta = parse_metadata(
-        headers
-            .get("upload-metadata")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )?;
+    let raw_meta = headers
+        .get("upload-metadata")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let meta = parse_metadata(&raw_meta)?;
     let get = |k: &str| meta.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let name = get("filename")
         .or(get("name"))
@@ -316,6 +322,7 @@ async fn create(
         owner_id: who.id,
         file_name: name,
         content_type: content_type.to_owned(),
+        metadata: raw_meta,
         length: length as i64,
         offset: 0,
         hash_state: hash_state(&Sha256::new()),
@@ -350,7 +357,9 @@ async fn head(
     State(state): State<AppState>,
     Uploader(who): Uploader,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, TusError> {
+    require_version(&headers)?;
     let u = load(&state, &who, &id).await?;
     let mut resp = StatusCode::OK.into_response();
     let h = resp.headers_mut();
@@ -360,16 +369,10 @@ async fn head(
     if u.completed_at.is_none() {
         set(h, "upload-expires", http_date(u.expires_at));
     }
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    set(
-        h,
-        "upload-metadata",
-        format!(
-            "filename {},ticket_id {}",
-            b64(&u.file_name),
-            b64(&u.ticket_id.to_string())
-        ),
-    );
+    // The metadata exactly as the client sent it, as the protocol asks.
+    if !u.metadata.is_empty() {
+        set(h, "upload-metadata", u.metadata.clone());
+    }
     Ok(resp)
 }
 
@@ -572,7 +575,16 @@ impl Chunk<'_> {
         let mut written: u64 = 0;
         let mut failure: Option<TusError> = None;
         let mut stream = body.into_data_stream();
-        while let Some(next) = stream.next().await {
+        loop {
+            // On shutdown, stop reading: what arrived is recorded and the client resumes on the next start.
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = self.state.shutdown.cancelled() => {
+                    failure = Some(TusError::new(503, "the server is restarting; resume the upload in a moment"));
+                    break;
+                }
+            };
+            let Some(next) = next else { break };
             let chunk: Bytes = match next {
                 Ok(c) => c,
                 Err(e) => {
@@ -654,7 +666,7 @@ impl Chunk<'_> {
         }
         match failure {
             // Bytes before an interruption are kept: the client resumes from the new offset.
-            Some(e) if e.0 != StatusCode::BAD_REQUEST => Err(e),
+            Some(e) if e.0 != StatusCode::BAD_REQUEST && e.0 != StatusCode::SERVICE_UNAVAILABLE => Err(e),
             _ => Ok(self.u),
         }
     }

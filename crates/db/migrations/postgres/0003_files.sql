@@ -33,6 +33,8 @@ CREATE TABLE large_uploads (
     owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     file_name TEXT NOT NULL,
     content_type TEXT NOT NULL,
+    -- The Upload-Metadata header as the client sent it (HEAD answers it back).
+    metadata TEXT NOT NULL DEFAULT '',
     length BIGINT NOT NULL,
     upload_offset BIGINT NOT NULL DEFAULT 0,
     -- sha256 state after upload_offset bytes (hex), so that the hash survives restarts and instance changes.

@@ -333,6 +333,18 @@ storage_test!(
         assert!(r.headers().contains_key("upload-expires"));
         let url = r.headers()["location"].to_str().unwrap().to_owned();
         assert_eq!(tus.offset(&url).await, (StatusCode::OK, Some(0)));
+        // HEAD answers the metadata as sent, and wants the protocol version like every other request.
+        let head = tus.rb(Method::HEAD, &url).send().await.unwrap();
+        let meta = head.headers()["upload-metadata"].to_str().unwrap().to_owned();
+        assert!(meta.starts_with("filename ") && meta.contains(",ticket_id "), "{meta}");
+        let bare = app
+            .client
+            .head(&url)
+            .bearer_auth(&w.partner.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bare.status(), StatusCode::PRECONDITION_FAILED);
 
         let a = 5 * MB;
         let r = tus.patch(&url, 0, &file[..a], Some(sha1_b64(&file[..a]))).await;
