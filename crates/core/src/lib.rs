@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod ids;
 pub mod policy;
 pub mod routing;
+pub mod sealing;
 pub mod tags;
 pub mod tickets;
 pub mod validation;

@@ -123,3 +123,21 @@ pub async fn for_organization(
     );
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
+
+/// The newest `limit` entries of an organization whose action starts with `action_prefix`, oldest first.
+pub async fn for_organization_actions(
+    conn: &mut Conn,
+    organization_id: i64,
+    action_prefix: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    let rows = conn
+        .fetch_all(
+            "SELECT * FROM audit_log WHERE organization_id = ? AND action LIKE ? ORDER BY id DESC LIMIT ?",
+            &args![organization_id, format!("{action_prefix}%"), limit],
+        )
+        .await?;
+    let mut out = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    out.reverse();
+    Ok(out)
+}

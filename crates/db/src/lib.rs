@@ -7,6 +7,7 @@ mod error;
 mod migrate;
 
 pub mod audit;
+pub mod buckets;
 pub mod files;
 pub mod forms;
 pub mod groups;

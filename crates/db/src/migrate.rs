@@ -31,6 +31,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_files.sql"),
         postgres: include_str!("../migrations/postgres/0003_files.sql"),
     },
+    Migration {
+        version: 4,
+        name: "buckets",
+        sqlite: include_str!("../migrations/sqlite/0004_buckets.sql"),
+        postgres: include_str!("../migrations/postgres/0004_buckets.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -33,8 +33,23 @@ pub fn settings(config: &Config) -> Settings {
         max_attachment_bytes: config.max_attachment_bytes,
         max_large_upload_bytes: config.max_large_upload_bytes,
         staging_dir: config.data_dir.join("staging"),
+        own_bucket: config
+            .blob_s3
+            .as_ref()
+            .map(|s| (s.endpoint.clone().unwrap_or_default(), s.bucket.clone())),
         ..Settings::default()
     }
+}
+
+/// The sealer for secrets at rest, keyed from the secret key (and the previous ones, during a rotation).
+pub fn sealer(config: &Config) -> Result<partnerdesk_core::sealing::Sealer> {
+    let key = config.secret_key()?;
+    let previous: Vec<String> = config
+        .previous_secret_keys
+        .iter()
+        .map(|k| k.expose().to_owned())
+        .collect();
+    Ok(partnerdesk_core::sealing::Sealer::new(key.expose(), &previous))
 }
 
 /// File storage: the configured bucket, or `DATA_DIR/files`.
@@ -85,11 +100,11 @@ pub async fn start(config: &Config) -> Result<Running> {
 
 /// Starts serving on a listener the caller bound (tests bind port 0 first to know the public URL).
 pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Result<Running> {
-    config.secret_key()?;
+    let sealer = sealer(config)?;
     let db = open_db(config).await?;
     let addr = listener.local_addr()?;
     let blobs = open_blobs(config)?;
-    let state = AppState::new(db.clone(), blobs, settings(config));
+    let state = AppState::new(db.clone(), blobs, settings(config), sealer);
     std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
     let janitor = tokio::spawn(partnerdesk_web::files::janitor(state.clone()));

@@ -39,6 +39,8 @@ pub struct Config {
     pub public_url: String,
     /// Explicitly configured key; when `None`, one is generated into the data directory on first start.
     pub secret_key: Option<Secret>,
+    /// Earlier secret keys, still accepted to open what they sealed (rotation).
+    pub previous_secret_keys: Vec<Secret>,
     pub log_format: LogFormat,
     pub max_json_bytes: usize,
     pub invitation_ttl_hours: i64,
@@ -194,6 +196,14 @@ impl Config {
             database_url: Secret(database_url),
             public_url,
             secret_key: var("PARTNERDESK_SECRET_KEY")?.or(fc.secret_key).map(Secret),
+            previous_secret_keys: var("PARTNERDESK_SECRET_KEY_PREVIOUS")?
+                .map(|v| {
+                    v.split(',')
+                        .map(|k| Secret(k.trim().to_owned()))
+                        .filter(|k| !k.0.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             log_format,
             max_json_bytes,
             invitation_ttl_hours,

@@ -167,6 +167,33 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller by API credentials or, without an `Authorization` header, by browser session: for endpoints that
+/// both API clients and pages use (downloads, uploads, bucket browsing). Such endpoints change nothing on GET, and
+/// their writes need headers or JSON bodies that a cross-site form cannot send.
+pub async fn any_user(parts: &Parts, state: &AppState) -> Result<Option<User>, ApiError> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return authenticate(parts, state).await;
+    }
+    let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
+    Ok(crate::pages::session::current(&jar, state).await?.map(|s| s.user))
+}
+
+/// An API caller or a signed-in browser (see [`any_user`]).
+pub struct AnyUser(pub User);
+
+impl FromRequestParts<AppState> for AnyUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match any_user(parts, state).await? {
+            Some(u) => Ok(AnyUser(u)),
+            None => Err(ApiError::Unauthenticated(format!(
+                "Authentication required. {NO_ACCOUNT_HELP}"
+            ))),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 

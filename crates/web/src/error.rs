@@ -33,6 +33,9 @@ pub enum ApiError {
     FileTooLarge { limit: u64, hint: String },
     #[error("too many attempts; retry after {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A service partnerdesk depends on (a partner's bucket) failed; the message says how.
+    #[error("upstream: {0}")]
+    Upstream(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooLarge { .. } | ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +93,7 @@ impl ApiError {
                 "error": "TooManyRequests",
                 "description": format!("Too many attempts. Try again in {retry_after_secs} seconds."),
             }),
+            ApiError::Upstream(msg) => json!({"error": "BadGateway", "description": msg}),
             ApiError::Internal(_) => {
                 json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged."})
             }

@@ -4,11 +4,13 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bucket_access;
 pub mod error;
 pub mod extract;
 pub mod files;
 pub mod pages;
 pub mod pagination;
+pub mod partner_bucket;
 pub mod ratelimit;
 pub mod state;
 pub mod ticketing;

@@ -23,11 +23,22 @@ pub enum PageRequest {
 pub struct ListQuery {
     pub page: PageRequest,
     pub params: Vec<(String, String)>,
+    /// `page[after]` as sent, for lists whose cursors come from elsewhere (a partner's bucket).
+    pub opaque_after: Option<String>,
 }
 
 impl ListQuery {
     /// Parses a raw query string; parameters may come in any order, with brackets encoded or not.
     pub fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+        ListQuery::parse_with(raw, false)
+    }
+
+    /// Like `parse`, but `page[after]` is kept as given rather than read as one of this server's id cursors.
+    pub fn parse_opaque(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+        ListQuery::parse_with(raw, true)
+    }
+
+    fn parse_with(raw: Option<&str>, opaque: bool) -> Result<ListQuery, ApiError> {
         let pairs: Vec<(String, String)> = match raw {
             Some(q) => query_pairs(q)?,
             None => Vec::new(),
@@ -47,12 +58,17 @@ impl ListQuery {
                 .map(|v| positive("page[size]", v))
                 .transpose()?
                 .unwrap_or(MAX_PAGE_SIZE);
-            let after = get("page[after]")
-                .filter(|v| !v.is_empty())
-                .map(decode_cursor)
-                .transpose()?;
+            let after = if opaque {
+                None
+            } else {
+                get("page[after]")
+                    .filter(|v| !v.is_empty())
+                    .map(decode_cursor)
+                    .transpose()?
+            };
+            // Bucket listings page like S3 itself, up to 1,000 keys.
             PageRequest::Cursor {
-                size: size.min(MAX_PAGE_SIZE),
+                size: size.min(if opaque { 1000 } else { MAX_PAGE_SIZE }),
                 after,
             }
         } else {
@@ -66,6 +82,11 @@ impl ListQuery {
                 per_page: per_page.min(MAX_PAGE_SIZE),
             }
         };
+        let opaque_after = if opaque {
+            get("page[after]").filter(|v| !v.is_empty()).map(str::to_owned)
+        } else {
+            None
+        };
         let params = pairs
             .into_iter()
             .filter(|(k, _)| {
@@ -75,7 +96,11 @@ impl ListQuery {
                 )
             })
             .collect();
-        Ok(ListQuery { page, params })
+        Ok(ListQuery {
+            page,
+            params,
+            opaque_after,
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

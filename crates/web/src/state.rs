@@ -31,6 +31,8 @@ pub struct Settings {
     pub staging_dir: PathBuf,
     /// Size of the parts a resumable upload is sent to object storage in (at least 5 MiB).
     pub part_size: u64,
+    /// partnerdesk's own bucket (endpoint, bucket), which a partner connection must never point at.
+    pub own_bucket: Option<(String, String)>,
 }
 
 impl Default for Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             large_upload_ttl_hours: 7 * 24,
             staging_dir: PathBuf::from("./partnerdesk-data/staging"),
             part_size: 8 * 1024 * 1024,
+            own_bucket: None,
         }
     }
 }
@@ -55,6 +58,8 @@ impl Default for Settings {
 pub struct AppState {
     pub db: Db,
     pub blobs: Blobs,
+    /// Seals and opens secrets kept in the database (partner bucket credentials).
+    pub sealer: Arc<partnerdesk_core::sealing::Sealer>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<RateLimiter>,
     /// Resumable uploads being written by this instance.
@@ -64,7 +69,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, blobs: Blobs, settings: Settings) -> AppState {
+    pub fn new(db: Db, blobs: Blobs, settings: Settings, sealer: partnerdesk_core::sealing::Sealer) -> AppState {
         let limiter = RateLimiter::new(
             settings.login_attempts,
             std::time::Duration::from_secs(settings.login_window_secs),
@@ -72,6 +77,7 @@ impl AppState {
         AppState {
             db,
             blobs,
+            sealer: Arc::new(sealer),
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
             tus_writers: Arc::default(),

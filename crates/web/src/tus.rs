@@ -39,7 +39,6 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::error::ApiError;
 use crate::files::{content_type_for, new_blob_key, safe_file_name};
-use crate::pages::session;
 use crate::state::AppState;
 
 pub const TUS_VERSION: &str = "1.0.0";
@@ -144,15 +143,8 @@ impl FromRequestParts<AppState> for Uploader {
     type Rejection = TusError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, TusError> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            return match crate::auth::authenticate(parts, state).await? {
-                Some(u) => Ok(Uploader(u)),
-                None => Err(TusError::new(401, "authentication required")),
-            };
-        }
-        let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
-        match session::current(&jar, state).await? {
-            Some(s) => Ok(Uploader(s.user)),
+        match crate::auth::any_user(parts, state).await? {
+            Some(u) => Ok(Uploader(u)),
             None => Err(ApiError::Unauthenticated("Authentication required.".into()).into()),
         }
     }

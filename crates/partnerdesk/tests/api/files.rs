@@ -596,6 +596,7 @@ storage_test!(tus_bad_input, |app: TestApp| async move {
         app.db.clone(),
         partnerdesk::app::open_blobs(&app.config).unwrap(),
         partnerdesk::app::settings(&app.config),
+        partnerdesk::app::sealer(&app.config).unwrap(),
     );
     let (_, large) = partnerdesk_web::files::purge_expired(&state).await.unwrap();
     assert_eq!(large, 1);
@@ -636,6 +637,7 @@ storage_test!(expired_upload_tokens_are_removed, |app: TestApp| async move {
         app.db.clone(),
         partnerdesk::app::open_blobs(&app.config).unwrap(),
         partnerdesk::app::settings(&app.config),
+        partnerdesk::app::sealer(&app.config).unwrap(),
     );
     let (uploads, _) = partnerdesk_web::files::purge_expired(&state).await.unwrap();
     assert_eq!(uploads, 1);

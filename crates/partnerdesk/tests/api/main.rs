@@ -8,6 +8,7 @@ mod s3;
 
 mod accounts;
 mod bad_input;
+mod buckets;
 mod files;
 mod organizations;
 mod pages;

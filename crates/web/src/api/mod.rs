@@ -1,6 +1,7 @@
 //! The Zendesk-compatible REST API under `/api/v2`. Every path answers with and without Zendesk's `.json`
 //! suffix; every answer, errors included, is JSON.
 
+pub mod buckets;
 pub mod groups;
 pub mod organizations;
 pub mod requests;
@@ -30,12 +31,13 @@ use crate::state::AppState;
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
-        uploads::create, uploads::delete, uploads::show,
+                uploads::create, uploads::delete, uploads::show,
+        buckets::show, buckets::update, buckets::delete, buckets::test, buckets::objects, buckets::download, buckets::attach,
     ),
     components(schemas(
         users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
         ticket_forms::TicketFormView, tickets::TicketView, tickets::CommentView, requests::RequestView,
-        uploads::AttachmentView, uploads::UploadView,
+                uploads::AttachmentView, uploads::UploadView, buckets::ConnectionView,
     )),
     modifiers(&Security),
 )]
@@ -103,6 +105,15 @@ pub fn router() -> Router<AppState> {
     r = r.route("/uploads/{token}", axum::routing::delete(uploads::delete));
     r = r.route("/attachments/{id}", get(uploads::show));
     r = r.merge(crate::tus::router());
+    r = both(
+        r,
+        "/organizations/{id}/bucket",
+        get(buckets::show).put(buckets::update).delete(buckets::delete),
+    );
+    r = both(r, "/organizations/{id}/bucket/test", post(buckets::test));
+    r = both(r, "/organizations/{id}/bucket/objects", get(buckets::objects));
+    r = both(r, "/organizations/{id}/bucket/download", get(buckets::download));
+    r = both(r, "/tickets/{id}/bucket_attachments", post(buckets::attach));
     r = r.route(
         "/openapi.json",
         get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),

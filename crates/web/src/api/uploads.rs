@@ -308,16 +308,9 @@ pub async fn download(State(state): State<AppState>, request: Request) -> Result
         .nth(2)
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or(ApiError::NotFound)?;
-    let user = match crate::auth::authenticate(&parts, &state).await? {
-        Some(u) => u,
-        None => {
-            let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
-            crate::pages::session::current(&jar, &state)
-                .await?
-                .map(|s| s.user)
-                .ok_or_else(|| ApiError::Unauthenticated("Sign in to download files.".into()))?
-        }
-    };
+    let user = crate::auth::any_user(&parts, &state)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("Sign in to download files.".into()))?;
     let a = visible_attachment(&state, &user.actor(), id).await?;
     let _ = &mut parts;
     crate::files::download(&state, &a, &parts.headers)
