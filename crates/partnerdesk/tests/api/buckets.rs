@@ -332,3 +332,93 @@ db_test!(browse_download_copy_and_audit, |app: TestApp| async move {
     let _ = std::fs::remove_dir_all(&p.root);
     let _ = &p.admin;
 });
+
+db_test!(bucket_pages, |app: TestApp| async move {
+    let p = partner(&app).await;
+    let mut admin = crate::pages::Browser::new(&app);
+    admin.sign_in(&p.admin.email, "correct horse battery staple").await;
+    let csrf = admin.csrf(&format!("/admin/organizations/{}", p.org)).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("endpoint", p.endpoint.as_str()),
+        ("region", "us-east-1"),
+        ("bucket", "partner-files"),
+        ("prefix", ""),
+        ("path_style", "1"),
+        ("access_key_id", s3::ACCESS_KEY),
+        ("secret_access_key", s3::SECRET_KEY),
+        ("download_mode", "stream"),
+        ("presign_ttl_secs", "300"),
+    ];
+    let (s, loc, body) = admin
+        .post(&format!("/admin/organizations/{}/bucket", p.org), &form)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, _, html) = admin.get(&loc).await;
+    assert!(html.contains("Bucket connection saved") && html.contains("partner-files"));
+    assert!(
+        !html.contains(s3::SECRET_KEY),
+        "the secret is never sent back to the browser"
+    );
+    let (s, loc, _) = admin
+        .post(
+            &format!("/admin/organizations/{}/bucket/test", p.org),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, html) = admin.get(&loc).await;
+    assert!(html.contains("can be listed"), "connection test result shown");
+
+    let mut agent = crate::pages::Browser::new(&app);
+    agent.sign_in(&p.agent.email, "correct horse battery staple").await;
+    let (_, _, html) = agent.get(&format!("/agent/tickets/{}", p.ticket)).await;
+    assert!(html.contains("id=\"bucket-link\""));
+    let (s, _, html) = agent
+        .get(&format!(
+            "/agent/organizations/{}/bucket?prefix=logs/2026/11/&ticket={}",
+            p.org, p.ticket
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("app.log") && html.contains("Attach to #"));
+    let csrf = agent
+        .csrf(&format!(
+            "/agent/organizations/{}/bucket?prefix=logs/2026/11/&ticket={}",
+            p.org, p.ticket
+        ))
+        .await;
+    let (s, loc, _) = agent
+        .post(
+            &format!("/agent/tickets/{}/bucket", p.ticket),
+            &[("csrf", csrf.as_str()), ("key", "logs/2026/11/app.log")],
+        )
+        .await;
+    assert_eq!(
+        (s, loc),
+        (StatusCode::SEE_OTHER, format!("/agent/tickets/{}", p.ticket))
+    );
+    let (_, _, html) = agent.get(&format!("/agent/tickets/{}", p.ticket)).await;
+    assert!(
+        html.contains("from the partner&#39;s bucket") || html.contains("from the partner's bucket"),
+        "copy note on the ticket"
+    );
+    // Without the CSRF token nothing is copied.
+    let before = app.count("attachments").await;
+    let (s, _, _) = agent
+        .post(
+            &format!("/agent/tickets/{}/bucket", p.ticket),
+            &[("key", "logs/2026/11/worker.log")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("attachments").await, before);
+
+    // The partner: no bucket page, no link.
+    let mut partner = crate::pages::Browser::new(&app);
+    partner.sign_in(&p.partner.email, "correct horse battery staple").await;
+    let (s, _, html) = partner.get(&format!("/agent/organizations/{}/bucket", p.org)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!html.contains("partner-files"));
+    let _ = std::fs::remove_dir_all(&p.root);
+});

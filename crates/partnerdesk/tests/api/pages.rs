@@ -13,7 +13,7 @@ use crate::helpers::{Creds, TestApp};
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A cookie-keeping client that does not follow redirects, so that each answer can be inspected.
-struct Browser {
+pub struct Browser {
     base: String,
     client: reqwest::Client,
     cookies: HashMap<String, String>,
@@ -21,7 +21,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub fn new(app: &TestApp) -> Browser {
         let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
         Browser {
             base: app.base.clone(),
@@ -60,7 +60,7 @@ impl Browser {
         (status, location, resp.text().await.unwrap())
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+    pub async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
         let resp = self
             .client
             .get(format!("{}{path}", self.base))
@@ -71,7 +71,7 @@ impl Browser {
         self.keep(resp).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
         let resp = self
             .client
             .post(format!("{}{path}", self.base))
@@ -112,13 +112,13 @@ impl Browser {
     }
 
     /// The CSRF token of the first form on a page.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub async fn csrf(&mut self, path: &str) -> String {
         let (_, _, html) = self.get(path).await;
         let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
         html[start..start + 64].to_owned()
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
         let csrf = self.csrf("/signin").await;
         self.post("/signin", &[("csrf", &csrf), ("email", email), ("password", password)])
             .await

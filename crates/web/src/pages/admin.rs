@@ -4,7 +4,7 @@
 //! services as the API, so it is authorised and audited the same way.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
@@ -187,9 +187,18 @@ struct OrgPage {
     users: Vec<UserRow>,
     history: Vec<NotesChange>,
     invitation: Option<String>,
+    bucket: Option<crate::api::buckets::ConnectionView>,
+    bucket_notice: Option<String>,
+    bucket_access: Vec<crate::pages::buckets::AccessRow>,
 }
 
-async fn org_page(state: &AppState, s: &SignedIn, id: i64, invitation: Option<String>) -> Result<OrgPage, PageError> {
+async fn org_page(
+    state: &AppState,
+    s: &SignedIn,
+    id: i64,
+    invitation: Option<String>,
+    bucket_notice: Option<String>,
+) -> Result<OrgPage, PageError> {
     let mut conn = state.db.conn();
     let org = organizations::get(&mut conn, OrgId(id), OrgScope::All).await?;
     if !manages(s, &org) {
@@ -262,15 +271,35 @@ async fn org_page(state: &AppState, s: &SignedIn, id: i64, invitation: Option<St
             .collect(),
         history,
         invitation,
+        bucket: match partnerdesk_db::buckets::for_org(&mut state.db.conn(), org.id).await {
+            Ok(c) => Some(crate::api::buckets::ConnectionView::from(&c)),
+            Err(partnerdesk_db::DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        bucket_notice,
+        bucket_access: crate::pages::buckets::access_rows(state, org.id).await?,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OrgQuery {
+    bucket: Option<String>,
+    bucket_test: Option<String>,
 }
 
 pub async fn organization(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<i64>,
+    Query(q): Query<OrgQuery>,
 ) -> Result<Response, PageError> {
-    Ok(render(&org_page(&state, &s, id, None).await?)?.into_response())
+    let notice = match (q.bucket.as_deref(), q.bucket_test) {
+        (_, Some(t)) if t == "ok" => Some("Connection test: the bucket answered and can be listed.".to_owned()),
+        (_, Some(t)) => Some(format!("Connection test failed: {t}")),
+        (Some("saved"), None) => Some("Bucket connection saved.".to_owned()),
+        _ => None,
+    };
+    Ok(render(&org_page(&state, &s, id, None, notice).await?)?.into_response())
 }
 
 pub async fn update_organization(
@@ -389,7 +418,9 @@ pub async fn create_user(
         inv.url
     );
     match user.organization_id {
-        Some(org) if !actor.is_admin() => Ok(render(&org_page(&state, &s, org.0, Some(link)).await?)?.into_response()),
+        Some(org) if !actor.is_admin() => {
+            Ok(render(&org_page(&state, &s, org.0, Some(link), None).await?)?.into_response())
+        }
         _ => Ok(render(&users_page(&state, &s, Some(link)).await?)?.into_response()),
     }
 }
@@ -469,7 +500,7 @@ pub async fn invite_user(
     );
     match user.organization_id {
         Some(org) if f.back.starts_with("/admin/organizations/") => {
-            Ok(render(&org_page(&state, &s, org.0, Some(link)).await?)?.into_response())
+            Ok(render(&org_page(&state, &s, org.0, Some(link), None).await?)?.into_response())
         }
         _ => Ok(render(&users_page(&state, &s, Some(link)).await?)?.into_response()),
     }

@@ -258,6 +258,7 @@ struct TicketPage {
     assignees: Vec<Choice>,
     audit: Vec<AuditRow>,
     public_url: String,
+    bucket_link: Option<String>,
 }
 
 /// "field: old → new" for the ticket fields an audit row changed, and whether it added a comment.
@@ -361,6 +362,14 @@ pub async fn show_ticket(
             &views::files_of(&mut conn, &comments.items).await?,
         ),
         public_url: state.settings.public_url.clone(),
+        bucket_link: match t.organization_id {
+            Some(org) => match partnerdesk_db::buckets::for_org(&mut conn, org).await {
+                Ok(_) => Some(format!("/agent/organizations/{org}/bucket?ticket={}", t.id)),
+                Err(partnerdesk_db::DbError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        },
         statuses: Choice::list(
             TicketStatus::ALL
                 .iter()

@@ -4,6 +4,7 @@
 
 mod admin;
 mod agent;
+pub mod buckets;
 mod multipart;
 mod portal;
 pub mod session;
@@ -221,6 +222,10 @@ pub fn router() -> Router<AppState> {
             "/agent/tickets/{id}",
             get(agent::show_ticket).post(agent::update_ticket),
         )
+        .route("/agent/organizations/{id}/bucket", get(buckets::browse))
+        .route("/agent/tickets/{id}/bucket", post(buckets::attach))
+        .route("/admin/organizations/{id}/bucket", post(buckets::connect))
+        .route("/admin/organizations/{id}/bucket/test", post(buckets::test))
         .route(
             "/admin/organizations",
             get(admin::organizations).post(admin::create_organization),
