@@ -68,7 +68,7 @@ pub enum AdminCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
-        /// Seal every stored secret again under the current secret key (after rotating PARTNERDESK_SECRET_KEY, with
+    /// Seal every stored secret again under the current secret key (after rotating PARTNERDESK_SECRET_KEY, with
     /// the old key in PARTNERDESK_SECRET_KEY_PREVIOUS until this has run).
     ResealSecrets,
     /// Create an agent group.
@@ -255,14 +255,16 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 user.email, user.email
             );
         }
-                AdminCommand::ResealSecrets => {
+        AdminCommand::ResealSecrets => {
             let sealer = crate::app::sealer(config)?;
             let mut n = 0;
             for c in partnerdesk_db::buckets::all(&mut db.conn()).await? {
                 if c.key_id == sealer.key_id() {
                     continue;
                 }
-                let secret = sealer.open(&c.secret_sealed).map_err(|e| anyhow!("organization {}: {e}", c.organization_id))?;
+                let secret = sealer
+                    .open(&c.secret_sealed)
+                    .map_err(|e| anyhow!("organization {}: {e}", c.organization_id))?;
                 let sealed = sealer.seal(&secret).map_err(|e| anyhow!("{e}"))?;
                 let mut tx = db.begin().await?;
                 partnerdesk_db::buckets::reseal(&mut tx, &c, &sealed, sealer.key_id(), &cli).await?;

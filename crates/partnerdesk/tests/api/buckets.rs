@@ -422,3 +422,45 @@ db_test!(bucket_pages, |app: TestApp| async move {
     assert!(!html.contains("partner-files"));
     let _ = std::fs::remove_dir_all(&p.root);
 });
+
+db_test!(secret_key_rotation_reseals, |app: TestApp| async move {
+    let p = partner(&app).await;
+    connect(&app, &p, s3::SECRET_KEY).await;
+    let old_key = std::fs::read_to_string(app.config.data_dir.join("secret.key"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let old = partnerdesk_core::sealing::Sealer::new(&old_key, &[]);
+    let vars = [
+        ("PARTNERDESK_DATA_DIR", app.config.data_dir.display().to_string()),
+        ("PARTNERDESK_DATABASE_URL", app.config.database_url.expose().to_owned()),
+        (
+            "PARTNERDESK_SECRET_KEY",
+            "a brand new secret key, at least 32 characters".to_owned(),
+        ),
+        ("PARTNERDESK_SECRET_KEY_PREVIOUS", old_key.clone()),
+    ];
+    let rotated =
+        partnerdesk::config::Config::from_sources(None, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    partnerdesk::admin::run(&rotated, &app.db, partnerdesk::admin::AdminCommand::ResealSecrets)
+        .await
+        .unwrap();
+    let c = partnerdesk_db::buckets::for_org(&mut app.db.conn(), partnerdesk_core::OrgId(p.org))
+        .await
+        .unwrap();
+    let new = partnerdesk_core::sealing::Sealer::new("a brand new secret key, at least 32 characters", &[]);
+    assert_eq!(c.key_id, new.key_id());
+    assert_eq!(new.open(&c.secret_sealed).unwrap(), s3::SECRET_KEY);
+    assert!(old.open(&c.secret_sealed).is_err(), "the old key no longer opens it");
+    let trail = app
+        .db
+        .conn()
+        .fetch_all("SELECT after_json FROM audit_log WHERE action = 'bucket.reseal'", &[])
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    assert!(!trail[0].text("after_json").unwrap().contains(s3::SECRET_KEY));
+    let _ = std::fs::remove_dir_all(&p.root);
+    let _ = (&p.agent, &p.partner, p.ticket);
+});
