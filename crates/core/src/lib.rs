@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod credentials;
 pub mod ids;
+pub mod oncall;
 pub mod policy;
 pub mod routing;
 pub mod sealing;
