@@ -44,6 +44,8 @@ impl SealKey {
 pub struct Sealer {
     current: SealKey,
     previous: Vec<SealKey>,
+    /// sha256 of the current secret, to derive keys for other purposes.
+    secret_hash: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -57,7 +59,16 @@ impl Sealer {
         Sealer {
             current: SealKey::derive(secret),
             previous: previous.iter().map(|p| SealKey::derive(p)).collect(),
+            secret_hash: Sha256::digest(secret.as_bytes()).into(),
         }
+    }
+
+    /// A 32-byte key for another purpose (`label`), derived from the same secret.
+    pub fn derive_key(&self, label: &[u8]) -> [u8; 32] {
+        let hk = Hkdf::<Sha256>::new(Some(b"partnerdesk derived"), &self.secret_hash);
+        let mut key = [0u8; 32];
+        let _ = hk.expand(label, &mut key);
+        key
     }
 
     /// The id of the key new values are sealed with.

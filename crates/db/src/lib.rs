@@ -8,10 +8,12 @@ mod migrate;
 
 pub mod audit;
 pub mod buckets;
+pub mod escalations;
 pub mod files;
 pub mod forms;
 pub mod groups;
 pub mod organizations;
+pub mod outbox;
 pub mod sessions;
 pub mod tickets;
 pub mod users;

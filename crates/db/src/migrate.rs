@@ -37,6 +37,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_buckets.sql"),
         postgres: include_str!("../migrations/postgres/0004_buckets.sql"),
     },
+    Migration {
+        version: 5,
+        name: "escalations",
+        sqlite: include_str!("../migrations/sqlite/0005_escalations.sql"),
+        postgres: include_str!("../migrations/postgres/0005_escalations.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

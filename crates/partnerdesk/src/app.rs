@@ -37,8 +37,21 @@ pub fn settings(config: &Config) -> Settings {
             .blob_s3
             .as_ref()
             .map(|s| (s.endpoint.clone().unwrap_or_default(), s.bucket.clone())),
+        smtp_url: config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
+        mail_from: config.mail_from.clone(),
+        webhook_url: config.escalation_webhook_url.clone(),
+        worker_interval_ms: config.worker_interval_ms,
         ..Settings::default()
     }
+}
+
+/// Everything handlers and workers share, built from the configuration.
+pub fn app_state(config: &Config, db: Db, sealer: partnerdesk_core::sealing::Sealer) -> Result<AppState> {
+    let blobs = open_blobs(config)?;
+    let mut settings = settings(config);
+    // Webhook signatures and acknowledge links are keyed from the secret key, so they survive restarts.
+    settings.webhook_secret = sealer.derive_key(b"webhooks and acknowledge links").to_vec();
+    Ok(AppState::new(db, blobs, settings, sealer))
 }
 
 /// The sealer for secrets at rest, keyed from the secret key (and the previous ones, during a rotation).
@@ -67,6 +80,7 @@ pub struct Running {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     janitor: JoinHandle<()>,
+    deliveries: JoinHandle<()>,
 }
 
 impl Running {
@@ -77,6 +91,7 @@ impl Running {
         }
         self.task.await.context("server task")?.context("server")?;
         self.janitor.abort();
+        self.deliveries.abort();
         self.db.close().await;
         Ok(())
     }
@@ -85,6 +100,7 @@ impl Running {
     pub async fn wait(self) -> Result<()> {
         self.task.await.context("server task")?.context("server")?;
         self.janitor.abort();
+        self.deliveries.abort();
         self.db.close().await;
         Ok(())
     }
@@ -103,12 +119,12 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let sealer = sealer(config)?;
     let db = open_db(config).await?;
     let addr = listener.local_addr()?;
-    let blobs = open_blobs(config)?;
-    let state = AppState::new(db.clone(), blobs, settings(config), sealer);
+    let state = app_state(config, db.clone(), sealer)?;
     std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
     let janitor = tokio::spawn(partnerdesk_web::files::janitor(state.clone()));
     let stopping = state.shutdown.clone();
+    let deliveries = tokio::spawn(partnerdesk_web::delivery::worker(state.clone()));
     let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -127,6 +143,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
         stop: Some(tx),
         task,
         janitor,
+        deliveries,
     })
 }
 

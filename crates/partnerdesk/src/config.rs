@@ -49,6 +49,13 @@ pub struct Config {
     pub blob_s3: Option<partnerdesk_blob::S3Config>,
     pub max_attachment_bytes: u64,
     pub max_large_upload_bytes: u64,
+    /// Outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); escalation e-mails wait in the outbox without it.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// Where escalations are posted as Slack-compatible JSON.
+    pub escalation_webhook_url: Option<String>,
+    /// How often the outbox and escalation timeouts are looked at, in milliseconds.
+    pub worker_interval_ms: u64,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -72,6 +79,10 @@ struct FileConfig {
     blob_path_style: Option<bool>,
     max_attachment_bytes: Option<u64>,
     max_large_upload_bytes: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    escalation_webhook_url: Option<String>,
+    worker_interval_ms: Option<u64>,
 }
 
 impl Config {
@@ -211,6 +222,15 @@ impl Config {
             blob_s3,
             max_attachment_bytes,
             max_large_upload_bytes,
+            smtp_url: var("PARTNERDESK_SMTP_URL")?.or(fc.smtp_url).map(Secret),
+            mail_from: var("PARTNERDESK_MAIL_FROM")?
+                .or(fc.mail_from)
+                .unwrap_or_else(|| "partnerdesk <partnerdesk@localhost>".into()),
+            escalation_webhook_url: var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?.or(fc.escalation_webhook_url),
+            worker_interval_ms: num("PARTNERDESK_WORKER_INTERVAL_MS")?
+                .map(|n| n.max(10) as u64)
+                .or(fc.worker_interval_ms)
+                .unwrap_or(1000),
         })
     }
 

@@ -33,6 +33,16 @@ pub struct Settings {
     pub part_size: u64,
     /// partnerdesk's own bucket (endpoint, bucket), which a partner connection must never point at.
     pub own_bucket: Option<(String, String)>,
+    /// Outgoing mail: an `smtp://host:port` or `smtps://user:pass@host` URL, and the sender.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Where escalations are posted (Slack-compatible JSON), signed with `webhook_secret`.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Vec<u8>,
+    /// The priority an escalated ticket is raised to.
+    pub escalation_priority: partnerdesk_core::tickets::Priority,
+    /// How often the outbox and escalation timeouts are looked at.
+    pub worker_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -50,6 +60,12 @@ impl Default for Settings {
             staging_dir: PathBuf::from("./partnerdesk-data/staging"),
             part_size: 8 * 1024 * 1024,
             own_bucket: None,
+            smtp_url: None,
+            mail_from: "partnerdesk <partnerdesk@localhost>".into(),
+            webhook_url: None,
+            webhook_secret: Vec::new(),
+            escalation_priority: partnerdesk_core::tickets::Priority::Urgent,
+            worker_interval_ms: 1000,
         }
     }
 }
@@ -66,6 +82,10 @@ pub struct AppState {
     pub tus_writers: Arc<crate::tus::Writers>,
     /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// This instance's name in outbox leases.
+    pub instance_id: String,
+    /// Submissions of the public escalation form, per address and per link.
+    pub escalation_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -82,6 +102,10 @@ impl AppState {
             login_limiter: Arc::new(limiter),
             tus_writers: Arc::default(),
             shutdown: Default::default(),
+            instance_id: partnerdesk_core::credentials::new_token()
+                .map(|t| t[..12].to_owned())
+                .unwrap_or_else(|_| "instance".into()),
+            escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
         }
     }
 

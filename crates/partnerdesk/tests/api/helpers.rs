@@ -156,6 +156,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, storage: Storage) -> Option<TestApp> {
+        TestApp::spawn_full(backend, storage, Vec::new()).await
+    }
+
+    /// With extra `PARTNERDESK_*` settings (mail server, webhook, ...).
+    pub async fn spawn_full(backend: Backend, storage: Storage, extra: Vec<(&'static str, String)>) -> Option<TestApp> {
         if std::env::var("TEST_LOG").is_ok() {
             partnerdesk::telemetry::init(partnerdesk::config::LogFormat::Text);
         }
@@ -175,6 +180,7 @@ impl TestApp {
             ("PARTNERDESK_DATABASE_URL", url),
             ("PARTNERDESK_DB_MAX_CONNECTIONS", "8".to_owned()),
         ];
+        vars.extend(extra);
         let s3 = match storage {
             Storage::Local => None,
             Storage::S3 => {
@@ -277,6 +283,22 @@ impl TestApp {
 
     pub async fn admin(&self) -> Creds {
         self.user("admin@vendor.test", "admin", None).await
+    }
+
+    /// Credentials of the admin created by `admin()` (a fresh token).
+    pub async fn admin_creds(&self) -> Creds {
+        let user = partnerdesk_db::users::by_email(&mut self.db.conn(), "admin@vendor.test")
+            .await
+            .unwrap();
+        let cli = AuditActor::cli();
+        let token = accounts::issue_api_token(&self.db, Provisioner::Operator, &cli, &user, "test")
+            .await
+            .unwrap();
+        Creds {
+            id: user.id.0,
+            email: user.email,
+            token,
+        }
     }
 
     pub fn request(&self, method: Method, path: &str, who: Option<&Creds>) -> RequestBuilder {

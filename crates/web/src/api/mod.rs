@@ -2,6 +2,7 @@
 //! suffix; every answer, errors included, is JSON.
 
 pub mod buckets;
+pub mod escalations;
 pub mod groups;
 pub mod organizations;
 pub mod requests;
@@ -32,7 +33,9 @@ use crate::state::AppState;
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
                 uploads::create, uploads::delete, uploads::show,
-        buckets::show, buckets::update, buckets::delete, buckets::test, buckets::objects, buckets::download, buckets::attach,
+                buckets::show, buckets::update, buckets::delete, buckets::test, buckets::objects, buckets::download, buckets::attach,
+        escalations::create, escalations::list, escalations::show, escalations::acknowledge, escalations::resolve,
+        escalations::on_call, escalations::put_schedule, escalations::add_override, escalations::post_link, escalations::get_link,
     ),
     components(schemas(
         users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
@@ -114,6 +117,18 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/organizations/{id}/bucket/objects", get(buckets::objects));
     r = both(r, "/organizations/{id}/bucket/download", get(buckets::download));
     r = both(r, "/tickets/{id}/bucket_attachments", post(buckets::attach));
+    r = both(r, "/escalations", get(escalations::list).post(escalations::create));
+    r = r.route("/escalations/{id}", get(escalations::show));
+    r = both(r, "/escalations/{id}/acknowledge", post(escalations::acknowledge));
+    r = both(r, "/escalations/{id}/resolve", post(escalations::resolve));
+    r = both(r, "/oncall", get(escalations::on_call));
+    r = both(r, "/oncall/schedule", axum::routing::put(escalations::put_schedule));
+    r = both(r, "/oncall/overrides", post(escalations::add_override));
+    r = both(
+        r,
+        "/organizations/{id}/escalation_link",
+        get(escalations::get_link).post(escalations::post_link),
+    );
     r = r.route(
         "/openapi.json",
         get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),

@@ -1,0 +1,109 @@
+//! Real protocol peers for escalation tests: an SMTP server (mailin-embedded, in this process) and an HTTP
+//! webhook receiver (axum), both on loopback ports, recording what they receive.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use mailin_embedded::response::{self, Response};
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+#[derive(Clone, Default)]
+struct Sink {
+    store: Arc<Mutex<Vec<Mail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl mailin_embedded::Handler for Sink {
+    fn rcpt(&mut self, to: &str) -> Response {
+        self.to.push(to.to_owned());
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mail = Mail {
+            to: std::mem::take(&mut self.to),
+            data: String::from_utf8_lossy(&std::mem::take(&mut self.data)).into_owned(),
+        };
+        self.store.lock().unwrap().push(mail);
+        response::OK
+    }
+}
+
+/// A port nothing listens on yet (the mail server is "down" until `start_smtp_on` it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts an SMTP server on `port`; returns what it receives.
+pub fn start_smtp_on(port: u16) -> Arc<Mutex<Vec<Mail>>> {
+    let store: Arc<Mutex<Vec<Mail>>> = Arc::default();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let mut server = mailin_embedded::Server::new(Sink {
+        store: store.clone(),
+        ..Sink::default()
+    });
+    server.with_name("test-smtp").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    store
+}
+
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub signature: String,
+    pub body: String,
+}
+
+/// Starts a webhook receiver; returns its URL and what it receives.
+pub async fn start_webhook() -> (String, Arc<Mutex<Vec<Hook>>>) {
+    let store: Arc<Mutex<Vec<Hook>>> = Arc::default();
+    let s = store.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let signature = headers
+                    .get("x-partnerdesk-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                s.lock().unwrap().push(Hook { signature, body });
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), store)
+}
+
+/// Waits (up to 15 s) until `f` holds.
+pub async fn eventually(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}

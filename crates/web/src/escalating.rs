@@ -1,0 +1,300 @@
+//! Escalations: a partner names an open ticket, the business impact and what is needed; the support manager on
+//! call is notified by e-mail and webhook through the outbox, in the same transaction; nobody acknowledging in
+//! time moves it to the next person, then the fallback. Shared by the API and the pages.
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use hmac::{KeyInit, Mac};
+use partnerdesk_core::accounts::Role;
+use partnerdesk_core::policy::TicketScope;
+use partnerdesk_core::tickets::{Priority, TicketStatus};
+use partnerdesk_core::validation::required_text;
+use partnerdesk_core::{Invalid, TicketId, UserId, tags};
+use partnerdesk_db::escalations::{self, Escalation, NewEscalation};
+use partnerdesk_db::tickets::{self, NewComment};
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{AuditActor, Conn, DbError, organizations, outbox};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct EscalationInput {
+    pub ticket_id: Option<i64>,
+    /// What the problem costs the partner.
+    pub impact: Option<String>,
+    /// What they need from support.
+    pub needed: Option<String>,
+    /// By when (a date `YYYY-MM-DD` or an RFC 3339 time).
+    pub needed_by: Option<String>,
+}
+
+fn parse_when(errors: &mut Invalid, raw: Option<&str>) -> Option<DateTime<Utc>> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return d.and_hms_opt(23, 59, 0).map(|t| t.and_utc());
+    }
+    errors.push(
+        "needed_by",
+        "InvalidValue",
+        format!("'{raw}' is not a date (YYYY-MM-DD) or time"),
+    );
+    None
+}
+
+/// The HMAC that makes an acknowledge link valid for one manager and one escalation.
+pub fn ack_signature(state: &AppState, escalation: i64, user: UserId) -> String {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&state.settings.webhook_secret)
+        .expect("HMAC takes keys of any length");
+    mac.update(format!("ack:{escalation}:{user}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+pub fn ack_url(state: &AppState, escalation: i64, user: UserId) -> String {
+    state.url(&format!(
+        "/escalations/{escalation}/ack?user={user}&sig={}",
+        ack_signature(state, escalation, user)
+    ))
+}
+
+/// Queues the e-mail and the webhook that tell `manager` about `e` (once per escalation and level).
+async fn notify(
+    tx: &mut Conn,
+    state: &AppState,
+    e: &Escalation,
+    manager: &User,
+    org_name: &str,
+    subject_prefix: &str,
+) -> Result<(), ApiError> {
+    let ticket_url = state.url(&format!("/agent/tickets/{}", e.ticket_id));
+    let ack = ack_url(state, e.id, manager.id);
+    let needed_by = e
+        .needed_by
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "not given".into());
+    let subject = format!(
+        "{subject_prefix}Escalation #{} from {org_name}: ticket #{}",
+        e.id, e.ticket_id
+    );
+    let text = format!(
+        "{org_name} escalated ticket #{ticket}.\n\nBusiness impact:\n{impact}\n\nWhat they need:\n{needed}\n\nNeeded by: {needed_by}\n\nTicket: {ticket_url}\nAcknowledge (you are on call): {ack}\n",
+        ticket = e.ticket_id,
+        impact = e.impact,
+        needed = e.needed,
+    );
+    let esc = crate::api::tickets::escape_html;
+    let html = format!(
+        "<p><strong>{org}</strong> escalated <a href=\"{tu}\">ticket #{t}</a>.</p><h3>Business impact</h3><p>{i}</p><h3>What they need</h3><p>{n}</p><p>Needed by: {nb}</p><p><a href=\"{ack}\">Acknowledge the escalation</a></p>",
+        org = esc(org_name),
+        tu = esc(&ticket_url),
+        t = e.ticket_id,
+        i = esc(&e.impact),
+        n = esc(&e.needed),
+        nb = esc(&needed_by),
+        ack = esc(&ack),
+    );
+    let key = format!("escalation-{}-level-{}", e.id, e.level);
+    let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{key}@partnerdesk>")});
+    outbox::enqueue(tx, "email", &format!("{key}-email"), &email).await?;
+    if let Some(url) = &state.settings.webhook_url {
+        let slack = json!({
+            "text": format!("{subject_prefix}Escalation #{} from {org_name} on ticket #{}: {}", e.id, e.ticket_id, e.impact),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{subject}*\n*Impact:* {}\n*Needed:* {}\n*By:* {needed_by}", e.impact, e.needed)}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("On call: {} <{}>. <{ticket_url}|Open the ticket> · <{ack}|Acknowledge>", manager.name, manager.email)}}
+            ],
+            "escalation": {"id": e.id, "ticket_id": e.ticket_id, "organization": org_name, "level": e.level, "notified_user_id": manager.id, "notified_email": manager.email},
+        });
+        outbox::enqueue(
+            tx,
+            "webhook",
+            &format!("{key}-webhook"),
+            &json!({"url": url, "body": slack, "delivery": key}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Files an escalation as `contact` (a provisioned user of the ticket's organization).
+pub async fn submit(
+    state: &AppState,
+    contact: &User,
+    input: EscalationInput,
+    via: &str,
+) -> Result<Escalation, ApiError> {
+    let mut errors = Invalid::default();
+    let impact = required_text(&mut errors, "impact", input.impact.as_deref().unwrap_or_default(), 4000);
+    let needed = required_text(&mut errors, "needed", input.needed.as_deref().unwrap_or_default(), 4000);
+    let needed_by = parse_when(&mut errors, input.needed_by.as_deref());
+    let ticket_id = input.ticket_id;
+    if ticket_id.is_none() {
+        errors.push("ticket_id", "BlankValue", "name the ticket to escalate");
+    }
+    errors.into_result()?;
+    let org_id = contact.organization_id.ok_or_else(|| {
+        ApiError::invalid(
+            "contact",
+            "InvalidValue",
+            "escalations come from a partner organization's representatives",
+        )
+    })?;
+    // Only that organization's open tickets.
+    let ticket = match tickets::get(
+        &mut state.db.conn(),
+        TicketId(ticket_id.unwrap_or_default()),
+        TicketScope::Organization(org_id),
+    )
+    .await
+    {
+        Ok(t) if t.status.is_open_for_requester() => t,
+        Ok(_) => {
+            return Err(ApiError::invalid(
+                "ticket_id",
+                "InvalidValue",
+                "only open tickets can be escalated",
+            ));
+        }
+        Err(DbError::NotFound) => {
+            return Err(ApiError::invalid(
+                "ticket_id",
+                "InvalidValue",
+                "no open ticket of your organization has this number",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let org = organizations::get(&mut state.db.conn(), org_id, partnerdesk_core::policy::OrgScope::All).await?;
+    let now = partnerdesk_db::now();
+    let (schedule, row) = escalations::schedule(&mut state.db.conn(), now).await?;
+    let chain = schedule.chain_at(now);
+    let deadline = (!chain.is_empty()).then(|| now + TimeDelta::minutes(row.ack_timeout_minutes.max(1)));
+    let manager = match chain.first() {
+        Some(id) => Some(users::get(&mut state.db.conn(), *id).await?),
+        None => None,
+    };
+    let audit = contact.audit_actor();
+    let mut tx = state.db.begin().await?;
+    let e = escalations::create(
+        &mut tx,
+        &NewEscalation {
+            ticket_id: ticket.id,
+            organization_id: org_id,
+            contact_user_id: contact.id,
+            impact: &impact,
+            needed: &needed,
+            needed_by,
+            via,
+            chain: &chain,
+            ack_deadline: deadline,
+        },
+        &audit,
+    )
+    .await?;
+    // The ticket is flagged and raised, and the conversation says what happens next.
+    let mut f = ticket.fields();
+    let raise = state.settings.escalation_priority;
+    if f.priority.is_none_or(|p| rank(p) < rank(raise)) {
+        f.priority = Some(raise);
+    }
+    f.tags = tags::union(&f.tags, &["escalated".to_owned()]);
+    if f.status == TicketStatus::Pending || f.status == TicketStatus::Hold {
+        f.status = TicketStatus::Open;
+    }
+    let who = manager
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_else(|| "the support managers".into());
+    let note = NewComment {
+        author_id: Some(contact.id),
+        body: format!(
+            "Escalated by {}.\n\nBusiness impact: {impact}\nNeeded: {needed}\n\nThe support manager on call ({who}) has been notified.",
+            contact.name
+        ),
+        public: true,
+        via: "escalation".into(),
+    };
+    tickets::update(&mut tx, &ticket, &f, Some(&note), &audit).await?;
+    match &manager {
+        Some(m) => notify(&mut tx, state, &e, m, &org.name, "").await?,
+        None => tracing::warn!(
+            escalation = e.id,
+            "nobody is on call and there is no fallback manager; the escalation waits on the dashboard"
+        ),
+    }
+    tx.commit().await?;
+    Ok(e)
+}
+
+fn rank(p: Priority) -> u8 {
+    match p {
+        Priority::Low => 0,
+        Priority::Normal => 1,
+        Priority::High => 2,
+        Priority::Urgent => 3,
+    }
+}
+
+/// Acknowledges (or resolves) an escalation as `user`, a support manager or admin.
+pub async fn transition(state: &AppState, id: i64, user: &User, to: &str) -> Result<Escalation, ApiError> {
+    if !(user.role == Role::Admin || (user.role.is_staff() && user.is_support_manager)) {
+        return Err(ApiError::Forbidden(
+            "Only support managers and admins take escalations.".into(),
+        ));
+    }
+    let e = escalations::get(&mut state.db.conn(), id).await?;
+    let from = match (to, e.status.as_str()) {
+        ("acknowledged", "open") => "open",
+        ("resolved", "open" | "acknowledged") => e.status.as_str(),
+        (_, current) => {
+            return Err(ApiError::invalid(
+                "status",
+                "InvalidValue",
+                format!("the escalation is already {current}"),
+            ));
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let after = escalations::transition(&mut tx, &e, from, to, user.id, &user.audit_actor())
+        .await?
+        .ok_or_else(|| ApiError::invalid("status", "InvalidValue", "someone else changed the escalation first"))?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Moves escalations nobody acknowledged by `now` to the next person of their chain (the clock is a parameter, so
+/// tests need not wait). Returns how many moved.
+pub async fn check_timeouts(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let due = escalations::overdue(&mut state.db.conn(), now).await?;
+    let (_, row) = escalations::schedule(&mut state.db.conn(), now).await?;
+    let system = AuditActor {
+        id: None,
+        label: "escalation timeout".into(),
+    };
+    let mut moved = 0;
+    for e in due {
+        let mut tx = state.db.begin().await?;
+        let Some(after) = escalations::advance(
+            &mut tx,
+            &e,
+            Some(now + TimeDelta::minutes(row.ack_timeout_minutes.max(1))),
+            &system,
+        )
+        .await?
+        else {
+            continue;
+        };
+        if let Some(next) = after.notified_user_id {
+            let manager = users::get(&mut tx, next).await?;
+            let org = organizations::get(&mut tx, e.organization_id, partnerdesk_core::policy::OrgScope::All).await?;
+            notify(&mut tx, state, &after, &manager, &org.name, "[not acknowledged] ").await?;
+        }
+        tx.commit().await?;
+        moved += 1;
+    }
+    Ok(moved)
+}
