@@ -12,7 +12,8 @@ use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 
 /// Seeds the demo data unless the database already has users; prints how to sign in as each person.
-pub async fn seed(db: &Db, public_url: &str) -> Result<()> {
+pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
+    let public_url = config.public_url.as_str();
     let existing = users::count(&mut db.conn(), &users::UserFilter::default()).await?;
     if existing > 0 {
         println!("demo: the database already has {existing} users; not seeding");
@@ -103,8 +104,37 @@ pub async fn seed(db: &Db, public_url: &str) -> Result<()> {
         false,
     ))
     .await?;
+    // The agent is on call, the admin is the fallback; Acme gets its escalation link.
+    let mut tx = db.begin().await?;
+    let starts = (partnerdesk_db::now() - chrono::TimeDelta::days(1))
+        .format("%Y-%m-%dT09:00")
+        .to_string();
+    let schedule = partnerdesk_db::escalations::ScheduleRow {
+        members: vec![agent.id],
+        starts_local: starts,
+        time_zone: "UTC".into(),
+        period_days: 7,
+        fallback_user_id: Some(admin.id),
+        ack_timeout_minutes: 30,
+    };
+    partnerdesk_db::escalations::save_schedule(&mut tx, &schedule, &cli).await?;
+    tx.commit().await?;
 
     println!("demo data created. Sign in at {public_url} (password '{DEMO_PASSWORD}' for everyone):");
+    let sealer = crate::app::sealer(config)?;
+    let token = partnerdesk_core::credentials::new_token().map_err(|e| anyhow!("{e}"))?;
+    let sealed = sealer.seal(&token).map_err(|e| anyhow!("{e}"))?;
+    let mut tx = db.begin().await?;
+    partnerdesk_db::escalations::set_link(
+        &mut tx,
+        org.id,
+        &partnerdesk_core::credentials::token_digest(&token),
+        &sealed,
+        &cli,
+    )
+    .await?;
+    tx.commit().await?;
+    println!("  Acme's escalation link: {public_url}/escalate/{token}");
     for (who, u) in [
         ("admin", &admin),
         ("agent and Acme's account manager", &agent),

@@ -102,14 +102,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if demo {
                 let db = app::open_db(&config).await?;
-                partnerdesk::demo::seed(&db, &config.public_url).await?;
+                partnerdesk::demo::seed(&db, &config).await?;
                 db.close().await;
             }
             app::start(&config).await?.wait().await
         }
         Command::Demo => {
             let db = app::open_db(&config).await?;
-            let result = partnerdesk::demo::seed(&db, &config.public_url).await;
+            let result = partnerdesk::demo::seed(&db, &config).await;
             db.close().await;
             result
         }

@@ -77,9 +77,10 @@ pub async fn list(
     size: usize,
     token: Option<&str>,
 ) -> Result<Listing, ApiError> {
+    staff_only(&user.actor())?;
     check_prefix(prefix)?;
     let (_, c) = connection(state, &user.actor(), org).await?;
-    let bucket = PartnerBucket::open(&c, &state.sealer)?;
+    let bucket = PartnerBucket::open(&c, &state.sealer, &state.bucket_http)?;
     let listing = bucket.list(prefix, delimiter, size, token).await?;
     let detail = json!({"prefix": prefix, "objects": listing.objects.len(), "prefixes": listing.prefixes.len(), "continued": token.is_some()});
     record(state, &user.audit_actor(), org, "bucket.list", detail).await?;
@@ -93,9 +94,10 @@ pub async fn presign(
     org: OrgId,
     key: &str,
 ) -> Result<(String, chrono::DateTime<Utc>), ApiError> {
+    staff_only(&user.actor())?;
     check_key(key)?;
     let (_, c) = connection(state, &user.actor(), org).await?;
-    let bucket = PartnerBucket::open(&c, &state.sealer)?;
+    let bucket = PartnerBucket::open(&c, &state.sealer, &state.bucket_http)?;
     let ttl = Duration::from_secs(c.presign_ttl_secs.clamp(1, 7 * 24 * 3600) as u64);
     let url = bucket.presign(key, ttl);
     let expires = partnerdesk_db::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
@@ -117,9 +119,9 @@ pub async fn attach_to_ticket(
     ticket_id: TicketId,
     key: &str,
 ) -> Result<Attachment, ApiError> {
-    check_key(key)?;
     let actor = user.actor();
     staff_only(&actor)?;
+    check_key(key)?;
     let ticket = tickets::get(&mut state.db.conn(), ticket_id, TicketScope::All).await?;
     let org = ticket.organization_id.ok_or_else(|| {
         ApiError::invalid(
@@ -129,7 +131,7 @@ pub async fn attach_to_ticket(
         )
     })?;
     let (_, c) = connection(state, &actor, org).await?;
-    let bucket = PartnerBucket::open(&c, &state.sealer)?;
+    let bucket = PartnerBucket::open(&c, &state.sealer, &state.bucket_http)?;
     let fetched = bucket.get(key, None).await?;
     let blob_key = new_blob_key("attachments")?;
     let stored = state

@@ -33,6 +33,9 @@ pub enum ApiError {
     FileTooLarge { limit: u64, hint: String },
     #[error("too many attempts; retry after {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A `Range` that cannot be served.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable,
     /// A service partnerdesk depends on (a partner's bucket) failed; the message says how.
     #[error("upstream: {0}")]
     Upstream(String),
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +98,9 @@ impl ApiError {
                 "description": format!("Too many attempts. Try again in {retry_after_secs} seconds."),
             }),
             ApiError::Upstream(msg) => json!({"error": "BadGateway", "description": msg}),
+            ApiError::RangeNotSatisfiable => {
+                json!({"error": "RangeNotSatisfiable", "description": "The requested range is not satisfiable."})
+            }
             ApiError::Internal(_) => {
                 json!({"error": "InternalError", "description": "Something went wrong on our side; it has been logged."})
             }

@@ -40,6 +40,7 @@ impl From<BucketProblem> for ApiError {
     fn from(p: BucketProblem) -> Self {
         match p.problem.as_str() {
             "no_such_key" => ApiError::NotFound,
+            "invalid_range" => ApiError::RangeNotSatisfiable,
             _ => ApiError::Upstream(format!(
                 "The partner's bucket could not be used ({}): {}",
                 p.problem, p.description
@@ -65,6 +66,16 @@ pub struct Listing {
     pub prefixes: Vec<String>,
     pub objects: Vec<BucketObject>,
     pub next_token: Option<String>,
+}
+
+/// The HTTP client for partner buckets: shared, so connections are reused; redirects are not followed (a
+/// redirect from S3 means a wrong region or endpoint, reported as such).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
 /// A connection ready to use: bucket, credentials and the fixed key prefix.
@@ -119,8 +130,10 @@ pub fn parse_endpoint(raw: &str) -> Result<url::Url, ApiError> {
 }
 
 fn classify(e: &reqwest::Error) -> BucketProblem {
-    // The chain of sources says what went wrong below HTTP.
-    let mut chain = e.to_string();
+    // The chain of sources says what went wrong below HTTP. The URL is left out: it carries a signature.
+    let mut chain = e
+        .to_string()
+        .replace(e.url().map(|u| u.as_str()).unwrap_or("\u{0}"), "(signed URL)");
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         chain.push_str(": ");
@@ -136,10 +149,16 @@ fn classify(e: &reqwest::Error) -> BucketProblem {
         || lower.contains("no address")
     {
         BucketProblem::new("dns", format!("the endpoint's host name does not resolve ({chain})"))
-    } else if lower.contains("certificate")
-        || lower.contains("tls")
-        || lower.contains("handshake")
-        || lower.contains("ssl")
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "ssl",
+        "corrupt message",
+        "invalidcontenttype",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         BucketProblem::new("tls", format!("the TLS connection failed ({chain})"))
     } else {
@@ -174,57 +193,38 @@ async fn answer_problem(resp: reqwest::Response) -> BucketProblem {
         ),
         (403, c) => BucketProblem::new("forbidden", format!("access denied (403 {c})")),
         (404, _) => BucketProblem::new("no_such_key", "no such object"),
+        (416, _) | (_, "InvalidRange") => BucketProblem::new("invalid_range", "the requested range is not satisfiable"),
         (s, c) => BucketProblem::new("other", format!("the service answered {s} {c}")),
     }
 }
 
 impl PartnerBucket {
-    pub fn open(c: &BucketConnection, sealer: &Sealer) -> Result<PartnerBucket, ApiError> {
+    /// A connection's bucket, with the shared HTTP client (connections to the service are reused).
+    pub fn open(c: &BucketConnection, sealer: &Sealer, client: &reqwest::Client) -> Result<PartnerBucket, ApiError> {
         let secret = sealer
             .open(&c.secret_sealed)
             .map_err(|e| ApiError::Internal(format!("bucket secret of organization {}: {e}", c.organization_id)))?;
-        PartnerBucket::new(
-            &c.endpoint,
-            &c.region,
-            &c.bucket,
-            &c.prefix,
-            c.path_style,
-            &c.access_key_id,
-            &secret,
-        )
+        PartnerBucket::new(c, &secret, client.clone())
     }
 
-    pub fn new(
-        endpoint: &str,
-        region: &str,
-        bucket: &str,
-        prefix: &str,
-        path_style: bool,
-        key_id: &str,
-        secret: &str,
-    ) -> Result<PartnerBucket, ApiError> {
-        let style = if path_style {
+    fn new(c: &BucketConnection, secret: &str, client: reqwest::Client) -> Result<PartnerBucket, ApiError> {
+        let style = if c.path_style {
             UrlStyle::Path
         } else {
             UrlStyle::VirtualHost
         };
         let bucket =
-            Bucket::new(parse_endpoint(endpoint)?, style, bucket.to_owned(), region.to_owned()).map_err(|e| {
+            Bucket::new(parse_endpoint(&c.endpoint)?, style, c.bucket.clone(), c.region.clone()).map_err(|e| {
                 ApiError::invalid(
                     "bucket",
                     "InvalidValue",
                     format!("the bucket settings are not usable: {e}"),
                 )
             })?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(ApiError::internal)?;
         Ok(PartnerBucket {
             bucket,
-            credentials: Credentials::new(key_id, secret),
-            prefix: prefix.to_owned(),
+            credentials: Credentials::new(c.access_key_id.as_str(), secret),
+            prefix: c.prefix.clone(),
             client,
         })
     }

@@ -86,6 +86,8 @@ pub struct AppState {
     pub instance_id: String,
     /// Submissions of the public escalation form, per address and per link.
     pub escalation_limiter: Arc<RateLimiter>,
+    /// The HTTP client partner buckets are reached with.
+    pub bucket_http: reqwest::Client,
 }
 
 impl AppState {
@@ -106,6 +108,7 @@ impl AppState {
                 .map(|t| t[..12].to_owned())
                 .unwrap_or_else(|_| "instance".into()),
             escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
+            bucket_http: crate::partner_bucket::http_client(),
         }
     }
 

@@ -273,7 +273,7 @@ pub async fn test_connection(
     org: OrgId,
 ) -> Result<Value, ApiError> {
     let (_, c) = bucket_access::connection(state, &user.actor(), org).await?;
-    let bucket = PartnerBucket::open(&c, &state.sealer)?;
+    let bucket = PartnerBucket::open(&c, &state.sealer, &state.bucket_http)?;
     let result = bucket.test().await;
     let answer = match &result {
         Ok(()) => json!({"ok": true}),
@@ -307,6 +307,8 @@ pub async fn objects(
         PageRequest::Cursor { size, .. } => (*size as usize, q.opaque_after.clone()),
         PageRequest::Offset { per_page, .. } => (*per_page as usize, None),
     };
+    bucket_access::staff_only(&user.actor())?;
+    let size = size.clamp(1, 1000);
     let token = token
         .map(|t| {
             URL_SAFE_NO_PAD
@@ -345,8 +347,10 @@ pub async fn objects(
         s.append_pair("prefix", &prefix)
             .append_pair("page[size]", &size.to_string())
             .append_pair("page[after]", a);
-        if let Some(d) = delimiter {
-            s.append_pair("delimiter", d);
+        // A flat listing stays flat on the next page: the delimiter is always carried, even when empty.
+        s.append_pair("delimiter", delimiter.unwrap_or(""));
+        if let Some(sort) = q.get("sort") {
+            s.append_pair("sort", sort);
         }
         state.url(&format!("/api/v2/organizations/{id}/bucket/objects?{}", s.finish()))
     });
@@ -361,7 +365,7 @@ pub async fn objects(
 
 #[derive(Debug, Deserialize)]
 pub struct KeyQuery {
-    key: String,
+    key: Option<String>,
     #[serde(default)]
     presign: Option<String>,
 }
@@ -376,32 +380,40 @@ pub async fn download(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let org = OrgId(id);
-    check_key(&q.key)?;
+    // End-users learn nothing, not even whether their key was well-formed.
     let (_, c) = bucket_access::connection(&state, &user.actor(), org).await?;
-    let wants_url = q.presign.as_deref().is_some_and(|p| p == "1" || p == "true");
+    let key = q
+        .key
+        .clone()
+        .ok_or_else(|| ApiError::invalid("key", "BlankValue", "the key query parameter is required"))?;
+    check_key(&key)?;
+    let wants_url = q
+        .presign
+        .as_deref()
+        .is_some_and(|p| !matches!(p, "" | "0" | "false" | "no"));
     if wants_url || c.download_mode == "presign" {
-        let (url, expires_at) = bucket_access::presign(&state, &user, org, &q.key).await?;
+        let (url, expires_at) = bucket_access::presign(&state, &user, org, &key).await?;
         return Ok(if wants_url {
             Json(json!({"url": url, "expires_at": expires_at})).into_response()
         } else {
             Redirect::temporary(&url).into_response()
         });
     }
-    let bucket = PartnerBucket::open(&c, &state.sealer)?;
+    let bucket = PartnerBucket::open(&c, &state.sealer, &state.bucket_http)?;
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let fetched = bucket.get(&q.key, range.as_deref()).await?;
+    let fetched = bucket.get(&key, range.as_deref()).await?;
     record(
         &state,
         &user.audit_actor(),
         org,
         "bucket.download",
-        json!({"key": q.key, "bytes": fetched.length, "range": range}),
+        json!({"key": key, "bytes": fetched.length, "range": range}),
     )
     .await?;
-    let name = q.key.rsplit('/').next().unwrap_or(&q.key).to_owned();
+    let name = key.rsplit('/').next().unwrap_or(&key).to_owned();
     let mut resp = Response::new(Body::from_stream(fetched.body));
     let h = resp.headers_mut();
     let mut set = |k: header::HeaderName, v: String| {

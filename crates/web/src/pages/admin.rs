@@ -190,6 +190,7 @@ struct OrgPage {
     bucket: Option<crate::api::buckets::ConnectionView>,
     bucket_notice: Option<String>,
     bucket_access: Vec<crate::pages::buckets::AccessRow>,
+    escalation_link: Option<String>,
 }
 
 async fn org_page(
@@ -278,6 +279,11 @@ async fn org_page(
         },
         bucket_notice,
         bucket_access: crate::pages::buckets::access_rows(state, org.id).await?,
+        escalation_link: if s.user.actor().is_admin() {
+            crate::api::escalations::current_link(state, org.id).await?
+        } else {
+            None
+        },
     })
 }
 

@@ -259,6 +259,7 @@ struct TicketPage {
     audit: Vec<AuditRow>,
     public_url: String,
     bucket_link: Option<String>,
+    escalation: Option<String>,
 }
 
 /// "field: old → new" for the ticket fields an audit row changed, and whether it added a comment.
@@ -362,6 +363,7 @@ pub async fn show_ticket(
             &views::files_of(&mut conn, &comments.items).await?,
         ),
         public_url: state.settings.public_url.clone(),
+        escalation: crate::pages::portal::escalation_state(&state, t.id).await?,
         bucket_link: match t.organization_id {
             Some(org) => match partnerdesk_db::buckets::for_org(&mut conn, org).await {
                 Ok(_) => Some(format!("/agent/organizations/{org}/bucket?ticket={}", t.id)),

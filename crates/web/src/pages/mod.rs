@@ -5,8 +5,9 @@
 mod admin;
 mod agent;
 pub mod buckets;
+mod escalations;
 mod multipart;
-mod portal;
+pub mod portal;
 pub mod session;
 mod signin;
 mod views;
@@ -221,6 +222,25 @@ pub fn router() -> Router<AppState> {
         .route(
             "/agent/tickets/{id}",
             get(agent::show_ticket).post(agent::update_ticket),
+        )
+        .route(
+            "/escalate/{token}",
+            get(escalations::link_form).post(escalations::link_submit),
+        )
+        .route(
+            "/portal/escalate",
+            get(escalations::portal_form).post(escalations::portal_submit),
+        )
+        .route(
+            "/escalations/{id}/ack",
+            get(escalations::ack_form).post(escalations::ack_submit),
+        )
+        .route("/agent/escalations", get(escalations::dashboard))
+        .route("/agent/escalations/{id}", post(escalations::transition))
+        .route("/admin/oncall", get(escalations::oncall).post(escalations::save_oncall))
+        .route(
+            "/admin/organizations/{id}/escalation_link",
+            post(escalations::rotate_link),
         )
         .route("/agent/organizations/{id}/bucket", get(buckets::browse))
         .route("/agent/tickets/{id}/bucket", post(buckets::attach))

@@ -222,6 +222,7 @@ struct TicketPage {
     comments: Vec<CommentRow>,
     misrouted_notice: Option<String>,
     public_url: String,
+    escalation: Option<String>,
 }
 
 /// The notice shown to a partner whose ticket was filed through another form.
@@ -264,6 +265,7 @@ pub async fn show_ticket(
         ),
         misrouted_notice: misrouted_notice(&state, &t).await?,
         public_url: state.settings.public_url.clone(),
+        escalation: escalation_state(&state, t.id).await?,
     };
     Ok(render(&page)?.into_response())
 }
@@ -297,4 +299,17 @@ pub async fn reply(
     };
     ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;
     Ok(Redirect::to(&format!("/portal/tickets/{id}")).into_response())
+}
+
+/// What the partner sees of a ticket's latest escalation.
+pub async fn escalation_state(state: &AppState, ticket: TicketId) -> Result<Option<String>, PageError> {
+    let all = partnerdesk_db::escalations::for_ticket(&mut state.db.conn(), ticket).await?;
+    Ok(all.last().map(|e| match e.status.as_str() {
+        "open" => format!(
+            "Escalation #{} is with the support manager on call and waiting to be acknowledged.",
+            e.id
+        ),
+        "acknowledged" => format!("Escalation #{} has been acknowledged: a support manager owns it.", e.id),
+        _ => format!("Escalation #{} is resolved.", e.id),
+    }))
 }

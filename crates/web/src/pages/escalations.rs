@@ -1,0 +1,635 @@
+//! Escalation pages: the personalised form behind each partner's link (no sign-in; the contact must be a
+//! provisioned user of that organization; rate-limited), the same form inside the portal, the acknowledge page
+//! the e-mail links to, the escalations dashboard, and the admin's on-call page.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use partnerdesk_core::policy::{OrgScope, TicketScope};
+use partnerdesk_core::{OrgId, UserId, credentials};
+use partnerdesk_db::escalations::{self, Escalation};
+use partnerdesk_db::tickets::TicketFilter;
+use partnerdesk_db::{DbError, Window, organizations, outbox, tickets, users};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::escalating::{self, EscalationInput, ack_signature};
+use crate::pages::session::{self, SignedIn, constant_time_eq};
+use crate::pages::views::{self, Choice};
+use crate::pages::{Layout, PageError, render};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "escalate.html")]
+struct EscalatePage {
+    layout: Layout,
+    action: String,
+    csrf: String,
+    org_name: String,
+    tickets: Vec<Choice>,
+    ask_contact: bool,
+    contact: String,
+    impact: String,
+    needed: String,
+    needed_by: String,
+    errors: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "escalated.html")]
+struct DonePage {
+    layout: Layout,
+    id: i64,
+    ticket: i64,
+    manager: String,
+    portal: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EscalateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    contact: String,
+    ticket_id: Option<String>,
+    #[serde(default)]
+    impact: String,
+    #[serde(default)]
+    needed: String,
+    #[serde(default)]
+    needed_by: String,
+}
+
+async fn open_tickets(state: &AppState, org: OrgId, selected: Option<i64>) -> Result<Vec<Choice>, PageError> {
+    let mut f = TicketFilter::scoped(TicketScope::Organization(org));
+    f.statuses = partnerdesk_core::tickets::TicketStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open_for_requester())
+        .collect();
+    let list = tickets::list(&mut state.db.conn(), &f, Window::newest(1, 200)).await?;
+    Ok(Choice::list(
+        list.items
+            .iter()
+            .map(|t| (t.id.to_string(), format!("#{} {}", t.id, t.subject))),
+        &selected.map(|s| s.to_string()).unwrap_or_default(),
+    ))
+}
+
+async fn org_of_link(state: &AppState, token: &str) -> Result<OrgId, PageError> {
+    escalations::org_by_link(&mut state.db.conn(), &credentials::token_digest(token)).await.map_err(|e| match e {
+        DbError::NotFound => PageError::new(StatusCode::NOT_FOUND, "Link not valid", "This escalation link is not valid (it may have been replaced). Ask your account manager for the current one."),
+        e => e.into(),
+    })
+}
+
+fn input(f: &EscalateForm) -> EscalationInput {
+    EscalationInput {
+        ticket_id: f
+            .ticket_id
+            .as_deref()
+            .and_then(|t| t.trim().trim_start_matches('#').parse().ok()),
+        impact: Some(f.impact.clone()),
+        needed: Some(f.needed.clone()),
+        needed_by: Some(f.needed_by.clone()),
+    }
+}
+
+async fn done_page(state: &AppState, e: &Escalation, signed: Option<&SignedIn>) -> Result<DonePage, PageError> {
+    let manager = match e.notified_user_id {
+        Some(m) => users::get(&mut state.db.conn(), m).await?.name,
+        None => "the support managers".into(),
+    };
+    Ok(DonePage {
+        layout: Layout::new("Escalation received", signed),
+        id: e.id,
+        ticket: e.ticket_id.0,
+        manager,
+        portal: signed.is_some(),
+    })
+}
+
+/// The personalised form behind an organization's escalation link.
+pub async fn link_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let org = org_of_link(&state, &token).await?;
+    let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
+    let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+    let page = EscalatePage {
+        layout: Layout::new(format!("Escalate: {}", o.name), None),
+        action: format!("/escalate/{token}"),
+        csrf,
+        org_name: o.name,
+        tickets: Vec::new(),
+        ask_contact: true,
+        contact: String::new(),
+        impact: String::new(),
+        needed: String::new(),
+        needed_by: String::new(),
+        errors: Vec::new(),
+    };
+    Ok((jar, render(&page)?).into_response())
+}
+
+pub async fn link_submit(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Path(token): Path<String>,
+    Form(f): Form<EscalateForm>,
+) -> Result<Response, PageError> {
+    session::check_anonymous_csrf(&jar, &f.csrf)?;
+    // Floods are refused per address and per link before anything is looked up.
+    let keys = [
+        format!("esc-ip:{}", addr.ip()),
+        format!("esc-link:{}", credentials::token_digest(&token)),
+    ];
+    for k in &keys {
+        if let Err(secs) = state.escalation_limiter.check(k) {
+            return Err(ApiError::TooManyRequests { retry_after_secs: secs }.into());
+        }
+    }
+    for k in &keys {
+        state.escalation_limiter.fail(k);
+    }
+    let org = org_of_link(&state, &token).await?;
+    let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
+    // The contact must be a provisioned, active user of this organization.
+    let contact = match users::by_email(&mut state.db.conn(), &f.contact).await {
+        Ok(u) if u.organization_id == Some(org) && u.status != partnerdesk_core::accounts::UserStatus::Suspended => {
+            Ok(u)
+        }
+        Ok(_) | Err(DbError::NotFound) => Err(format!(
+            "{} is not a provisioned contact of {}. {}",
+            f.contact.trim(),
+            o.name,
+            partnerdesk_core::accounts::NO_ACCOUNT_HELP
+        )),
+        Err(e) => return Err(e.into()),
+    };
+    let result = match contact {
+        Ok(c) => escalating::submit(&state, &c, input(&f), "link")
+            .await
+            .map_err(|e| PageError::from(e).messages.join(" ")),
+        Err(msg) => Err(msg),
+    };
+    match result {
+        Ok(e) => Ok(render(&done_page(&state, &e, None).await?)?.into_response()),
+        Err(msg) => {
+            let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+            let page = EscalatePage {
+                layout: Layout::new(format!("Escalate: {}", o.name), None),
+                action: format!("/escalate/{token}"),
+                csrf,
+                org_name: o.name,
+                tickets: Vec::new(),
+                ask_contact: true,
+                contact: f.contact.clone(),
+                impact: f.impact.clone(),
+                needed: f.needed.clone(),
+                needed_by: f.needed_by.clone(),
+                errors: vec![msg],
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TicketQuery {
+    ticket: Option<i64>,
+}
+
+/// The same form in the portal, for a signed-in partner.
+pub async fn portal_form(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<TicketQuery>,
+) -> Result<Response, PageError> {
+    let org = s
+        .user
+        .organization_id
+        .ok_or_else(|| PageError::forbidden("Escalations come from partner organizations' representatives."))?;
+    let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
+    let page = EscalatePage {
+        layout: Layout::new("Escalate a ticket", Some(&s)),
+        action: "/portal/escalate".into(),
+        csrf: s.csrf.clone(),
+        org_name: o.name,
+        tickets: open_tickets(&state, org, q.ticket).await?,
+        ask_contact: false,
+        contact: String::new(),
+        impact: String::new(),
+        needed: String::new(),
+        needed_by: String::new(),
+        errors: Vec::new(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub async fn portal_submit(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<EscalateForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    let org = s
+        .user
+        .organization_id
+        .ok_or_else(|| PageError::forbidden("Escalations come from partner organizations' representatives."))?;
+    match escalating::submit(&state, &s.user, input(&f), "portal").await {
+        Ok(e) => Ok(render(&done_page(&state, &e, Some(&s)).await?)?.into_response()),
+        Err(ApiError::Invalid(inv)) => {
+            let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
+            let page = EscalatePage {
+                layout: Layout::new("Escalate a ticket", Some(&s)),
+                action: "/portal/escalate".into(),
+                csrf: s.csrf.clone(),
+                org_name: o.name,
+                tickets: open_tickets(&state, org, f.ticket_id.as_deref().and_then(|t| t.parse().ok())).await?,
+                ask_contact: false,
+                contact: String::new(),
+                impact: f.impact.clone(),
+                needed: f.needed.clone(),
+                needed_by: f.needed_by.clone(),
+                errors: inv.0.into_iter().map(|e| e.message).collect(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ack.html")]
+struct AckPage {
+    layout: Layout,
+    id: i64,
+    ticket: i64,
+    status: String,
+    impact: String,
+    user: i64,
+    sig: String,
+    done: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AckQuery {
+    #[serde(default)]
+    user: i64,
+    #[serde(default)]
+    sig: String,
+}
+
+fn check_sig(state: &AppState, id: i64, q: &AckQuery) -> Result<(), PageError> {
+    if constant_time_eq(ack_signature(state, id, UserId(q.user)).as_bytes(), q.sig.as_bytes()) {
+        Ok(())
+    } else {
+        Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This acknowledge link is not valid.",
+        ))
+    }
+}
+
+/// The page an acknowledge link opens: a button, so that mail scanners following links change nothing.
+pub async fn ack_form(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<AckQuery>,
+) -> Result<Response, PageError> {
+    check_sig(&state, id, &q)?;
+    let e = escalations::get(&mut state.db.conn(), id).await?;
+    let page = AckPage {
+        layout: Layout::new("Acknowledge escalation", None),
+        id,
+        ticket: e.ticket_id.0,
+        status: e.status,
+        impact: e.impact,
+        user: q.user,
+        sig: q.sig,
+        done: false,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub async fn ack_submit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(q): Form<AckQuery>,
+) -> Result<Response, PageError> {
+    check_sig(&state, id, &q)?;
+    let user = users::get(&mut state.db.conn(), UserId(q.user)).await?;
+    let e = escalating::transition(&state, id, &user, "acknowledged").await?;
+    let page = AckPage {
+        layout: Layout::new("Escalation acknowledged", None),
+        id,
+        ticket: e.ticket_id.0,
+        status: e.status,
+        impact: e.impact,
+        user: q.user,
+        sig: q.sig,
+        done: true,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub struct EscalationRow {
+    pub id: i64,
+    pub ticket: i64,
+    pub org: String,
+    pub impact: String,
+    pub status: String,
+    pub age: String,
+    pub notified: String,
+    pub open: bool,
+    pub acknowledged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "agent_escalations.html")]
+struct DashboardPage {
+    layout: Layout,
+    rows: Vec<EscalationRow>,
+    filter: String,
+    on_call: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DashboardQuery {
+    status: Option<String>,
+}
+
+fn age(minutes: i64) -> String {
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, PageError> {
+    if !s.user.role.is_staff() {
+        return Err(PageError::forbidden("The escalations dashboard is for support staff."));
+    }
+    let filter = q.status.unwrap_or_else(|| "open".into());
+    let status = (filter != "all").then_some(filter.as_str());
+    let mut conn = state.db.conn();
+    let list = escalations::list(&mut conn, status, Window::newest(1, 200)).await?;
+    let people = views::names(&mut conn, list.items.iter().filter_map(|e| e.notified_user_id)).await?;
+    let mut org_ids: Vec<OrgId> = list.items.iter().map(|e| e.organization_id).collect();
+    org_ids.sort();
+    org_ids.dedup();
+    let orgs = organizations::by_ids(&mut conn, &org_ids).await?;
+    let now = partnerdesk_db::now();
+    let rows = list
+        .items
+        .iter()
+        .map(|e| EscalationRow {
+            id: e.id,
+            ticket: e.ticket_id.0,
+            org: orgs
+                .iter()
+                .find(|o| o.id == e.organization_id)
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            impact: e.impact.clone(),
+            status: e.status.clone(),
+            age: age((now - e.created_at).num_minutes()),
+            notified: e
+                .notified_user_id
+                .map(|u| views::name_of(&people, Some(u)))
+                .unwrap_or_else(|| "nobody".into()),
+            open: e.status == "open",
+            acknowledged: e.status == "acknowledged",
+        })
+        .collect();
+    let (schedule, _) = escalations::schedule(&mut conn, now).await?;
+    let on_call = match schedule.on_call_at(now) {
+        Some((u, _)) => users::get(&mut conn, u).await.map(|u| u.name).unwrap_or_default(),
+        None => "nobody (set up the schedule)".into(),
+    };
+    Ok(render(&DashboardPage {
+        layout: Layout::new("Escalations", Some(&s)),
+        rows,
+        filter,
+        on_call,
+    })?
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransitionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn transition(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<TransitionForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    let to = match f.to.as_str() {
+        "acknowledged" | "resolved" => f.to.as_str(),
+        _ => {
+            return Err(PageError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                "Unknown action.",
+            ));
+        }
+    };
+    escalating::transition(&state, id, &s.user, to).await?;
+    Ok(Redirect::to("/agent/escalations").into_response())
+}
+
+pub struct OverrideRow {
+    pub who: String,
+    pub from: String,
+    pub to: String,
+}
+
+pub struct FailedRow {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_oncall.html")]
+struct OnCallPage {
+    layout: Layout,
+    managers: Vec<Choice>,
+    members: String,
+    starts_local: String,
+    time_zone: String,
+    period_days: i64,
+    fallback: Vec<Choice>,
+    ack_timeout_minutes: i64,
+    on_call: String,
+    chain: String,
+    overrides: Vec<OverrideRow>,
+    failed: Vec<FailedRow>,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn oncall(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, PageError> {
+    s.user.actor().may_administer().map_err(ApiError::from)?;
+    let mut conn = state.db.conn();
+    let now = partnerdesk_db::now();
+    let (schedule, row) = escalations::schedule(&mut conn, now).await?;
+    let staff = users::assignable(&mut conn).await?;
+    let managers: Vec<_> = staff.iter().filter(|u| u.is_support_manager).collect();
+    let name = |id: UserId| {
+        staff
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| format!("user {id}"))
+    };
+    let page = OnCallPage {
+        layout: Layout::new("On call", Some(&s)),
+        managers: Choice::list(
+            managers
+                .iter()
+                .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email))),
+            "",
+        ),
+        members: row.members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(","),
+        starts_local: row.starts_local.clone(),
+        time_zone: row.time_zone.clone(),
+        period_days: row.period_days,
+        fallback: Choice::list(
+            std::iter::once((String::new(), "—".to_owned()))
+                .chain(managers.iter().map(|u| (u.id.to_string(), u.name.clone()))),
+            &row.fallback_user_id.map(|f| f.to_string()).unwrap_or_default(),
+        ),
+        ack_timeout_minutes: row.ack_timeout_minutes,
+        on_call: schedule
+            .on_call_at(now)
+            .map(|(u, r)| format!("{} ({r:?})", name(u)))
+            .unwrap_or_else(|| "nobody".into()),
+        chain: schedule
+            .chain_at(now)
+            .into_iter()
+            .map(name)
+            .collect::<Vec<_>>()
+            .join(" → "),
+        overrides: schedule
+            .overrides
+            .iter()
+            .map(|o| OverrideRow {
+                who: name(o.user),
+                from: views::when(&o.starts),
+                to: views::when(&o.ends),
+            })
+            .collect(),
+        failed: outbox::troubled(&mut conn, 50)
+            .await?
+            .into_iter()
+            .map(|d| FailedRow {
+                id: d.id,
+                kind: d.kind,
+                status: d.status,
+                attempts: d.attempts,
+                error: d.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        notice: q.notice,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    members: String,
+    #[serde(default)]
+    starts_local: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    period_days: String,
+    #[serde(default)]
+    fallback_user_id: String,
+    #[serde(default)]
+    ack_timeout_minutes: String,
+}
+
+pub async fn save_oncall(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<ScheduleForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    let members = f
+        .members
+        .split([',', ' '])
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| m.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>();
+    let members = members.map_err(|_| {
+        PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Please check your input",
+            "Members are user ids separated by commas.",
+        )
+    })?;
+    let input = crate::api::escalations::ScheduleInput {
+        members,
+        starts_local: f.starts_local.trim().to_owned(),
+        time_zone: f.time_zone.trim().to_owned(),
+        period_days: f.period_days.trim().parse().ok(),
+        fallback_user_id: f.fallback_user_id.trim().parse().ok(),
+        ack_timeout_minutes: f.ack_timeout_minutes.trim().parse().ok(),
+    };
+    crate::api::escalations::save_schedule(&state, &s.user, input).await?;
+    Ok(Redirect::to("/admin/oncall?notice=Schedule%20saved.").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Rotates an organization's escalation link from its admin page.
+pub async fn rotate_link(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    crate::api::escalations::rotate_link(&state, &s.user, OrgId(id)).await?;
+    Ok(Redirect::to(&format!("/admin/organizations/{id}?bucket=link#escalation")).into_response())
+}
