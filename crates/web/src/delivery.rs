@@ -145,6 +145,7 @@ pub async fn worker(state: AppState) {
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
+            () = state.outbox_wakeup.notified() => {}
             () = state.shutdown.cancelled() => return,
         }
     }

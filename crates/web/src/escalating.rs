@@ -227,6 +227,7 @@ pub async fn submit(
         ),
     }
     tx.commit().await?;
+    state.outbox_wakeup.notify_one();
     Ok(e)
 }
 
@@ -294,6 +295,7 @@ pub async fn check_timeouts(state: &AppState, now: DateTime<Utc>) -> Result<usiz
             notify(&mut tx, state, &after, &manager, &org.name, "[not acknowledged] ").await?;
         }
         tx.commit().await?;
+        state.outbox_wakeup.notify_one();
         moved += 1;
     }
     Ok(moved)

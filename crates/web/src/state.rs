@@ -88,6 +88,8 @@ pub struct AppState {
     pub escalation_limiter: Arc<RateLimiter>,
     /// The HTTP client partner buckets are reached with.
     pub bucket_http: reqwest::Client,
+    /// Wakes this instance's delivery worker when something was queued, so that mail goes out at once.
+    pub outbox_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -109,6 +111,7 @@ impl AppState {
                 .unwrap_or_else(|_| "instance".into()),
             escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
             bucket_http: crate::partner_bucket::http_client(),
+            outbox_wakeup: Arc::default(),
         }
     }
 

@@ -393,3 +393,146 @@ async fn bad_input_records_nothing_sqlite() {
 async fn bad_input_records_nothing_postgres() {
     run_bad_input(Backend::Postgres).await
 }
+
+async fn run_link_form(backend: Backend) {
+    let Some((s, mails)) = setup(backend, true).await else {
+        return;
+    };
+    let mails = mails.unwrap();
+    let app = &s.app;
+    let org = app.get(&format!("/api/v2/users/{}", s.partner.id), &s.admin).await.1["user"]["organization_id"]
+        .as_i64()
+        .unwrap();
+    let (st, v) = app
+        .post(
+            &format!("/api/v2/organizations/{org}/escalation_link"),
+            &s.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let old = v["escalation_link"]["url"].as_str().unwrap().to_owned();
+    let (_, v) = app
+        .post(
+            &format!("/api/v2/organizations/{org}/escalation_link"),
+            &s.admin,
+            json!({}),
+        )
+        .await;
+    let link = v["escalation_link"]["url"].as_str().unwrap().to_owned();
+    let path = link.trim_start_matches(&app.base).to_owned();
+    // The replaced link stops working at once.
+    let mut b = crate::pages::Browser::new(app);
+    let (st, _, _) = b.get(old.trim_start_matches(&app.base)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let before = app.count("escalations").await;
+    let csrf = b.csrf(&path).await;
+    let ticket = s.ticket.to_string();
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("contact", "nobody@esc.example"),
+        ("ticket_id", ticket.as_str()),
+        ("impact", "Down"),
+        ("needed", "Help"),
+    ];
+    // Unknown contact, another organization's ticket, empty impact: refused, nothing recorded.
+    let (st, _, html) = b.post(&path, &form).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("not a provisioned contact"), "{html}");
+    form[1] = ("contact", "pat@esc.example");
+    let other = s.other_ticket.to_string();
+    form[2] = ("ticket_id", other.as_str());
+    let (st, _, _) = b.post(&path, &form).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    form[2] = ("ticket_id", ticket.as_str());
+    form[3] = ("impact", " ");
+    assert_eq!(b.post(&path, &form).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("escalations").await, before);
+    // A good one: the confirmation says what happens next, and the manager on call is mailed.
+    form[3] = ("impact", "Checkout is down for all EU customers");
+    let (st, _, html) = b.post(&path, &form).await;
+    assert_eq!(st, StatusCode::OK, "{html}");
+    assert!(html.contains("received") && html.contains("What happens next"));
+    eventually("the manager on call is mailed", || mails.lock().unwrap().len() == 1).await;
+    let mail = mails.lock().unwrap()[0].clone();
+    // The acknowledge link in the mail: a page with a button, then acknowledged.
+    let flat = mail.data.replace("=\r\n", "").replace("=3D", "=");
+    let start = flat.find("/escalations/").unwrap();
+    let ack: String = flat[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
+    let (st, _, html) = b.get(&ack).await;
+    assert_eq!(st, StatusCode::OK, "{ack}");
+    assert!(html.contains("Acknowledge"));
+    let q: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(ack.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let (st, _, html) = b
+        .post(
+            ack.split('?').next().unwrap(),
+            &[("user", q["user"].as_str()), ("sig", q["sig"].as_str())],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("id=\"acknowledged\""));
+    let forged = b
+        .post(
+            ack.split('?').next().unwrap(),
+            &[("user", q["user"].as_str()), ("sig", "0000")],
+        )
+        .await;
+    assert_eq!(forged.0, StatusCode::NOT_FOUND);
+    // Floods are refused.
+    let mut last = StatusCode::OK;
+    for _ in 0..6 {
+        last = b.post(&path, &form).await.0;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let _ = (&s.m1, &s.m2, &s.fallback, s.smtp_port);
+    s.app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personalised_link_form_sqlite() {
+    run_link_form(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personalised_link_form_postgres() {
+    run_link_form(Backend::Postgres).await
+}
+
+/// Two instances on one database, both delivering: every escalation is mailed exactly once.
+async fn run_two_instances(backend: Backend) {
+    let Some((s, mails)) = setup(backend, true).await else {
+        return;
+    };
+    let mails = mails.unwrap();
+    let app = &s.app;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = partnerdesk::app::start_on(&app.config, listener).await.unwrap();
+    let n = 20;
+    for _ in 0..n {
+        let (st, v) = app.post("/api/v2/escalations", &s.partner, escalation(s.ticket)).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    eventually("every escalation is mailed", || mails.lock().unwrap().len() >= n).await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(mails.lock().unwrap().len(), n, "no mail sent twice");
+    assert_eq!(s.hooks.lock().unwrap().len(), n, "no webhook sent twice");
+    second.stop().await.unwrap();
+    let _ = (&s.admin, &s.m1, &s.m2, &s.fallback, s.other_ticket, s.smtp_port);
+    s.app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_once_sqlite() {
+    run_two_instances(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_once_postgres() {
+    run_two_instances(Backend::Postgres).await
+}
