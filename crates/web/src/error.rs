@@ -52,6 +52,27 @@ impl ApiError {
         ApiError::Internal(e.to_string())
     }
 
+    /// Maps a store error, turning a clash on a unique name into a 422 that names the record kind:
+    /// `.map_err(ApiError::unique_name("group", &name))`.
+    pub fn unique_name<'a>(kind: &'static str, name: &'a str) -> impl FnOnce(DbError) -> ApiError + 'a {
+        move |e| {
+            if e.is_conflict_on("name") {
+                let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                ApiError::invalid(
+                    "name",
+                    "DuplicateValue",
+                    format!("{article} {kind} named '{name}' already exists"),
+                )
+            } else {
+                e.into()
+            }
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound => StatusCode::NOT_FOUND,

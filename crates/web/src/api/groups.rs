@@ -117,17 +117,7 @@ pub async fn create(
         &caller.audit(),
     )
     .await
-    .map_err(|e| {
-        if e.is_conflict_on("name") {
-            ApiError::invalid(
-                "name",
-                "DuplicateValue",
-                format!("a group named '{name}' already exists"),
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(ApiError::unique_name("group", &name))?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

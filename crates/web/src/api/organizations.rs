@@ -163,18 +163,6 @@ fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<Value> {
     Json(json!({ "organization": OrganizationView::new(state, o, actor) }))
 }
 
-fn map_conflict(e: partnerdesk_db::DbError, name: &str) -> ApiError {
-    if e.is_conflict_on("name") {
-        ApiError::invalid(
-            "name",
-            "DuplicateValue",
-            format!("an organization named '{name}' already exists"),
-        )
-    } else {
-        e.into()
-    }
-}
-
 #[utoipa::path(get, path = "/api/v2/organizations", tag = "organizations", responses((status = 200, description = "A page of organizations")))]
 pub async fn list(
     State(state): State<AppState>,
@@ -227,7 +215,7 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     let org = organizations::create(&mut tx, &f, &caller.audit())
         .await
-        .map_err(|e| map_conflict(e, &f.name))?;
+        .map_err(ApiError::unique_name("organization", &f.name))?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, org_json(&state, &org, &actor)))
 }
@@ -253,7 +241,7 @@ pub async fn update(
     let mut tx = state.db.begin().await?;
     let after = organizations::update(&mut tx, &before, &f, &caller.audit())
         .await
-        .map_err(|e| map_conflict(e, &f.name))?;
+        .map_err(ApiError::unique_name("organization", &f.name))?;
     tx.commit().await?;
     Ok(org_json(&state, &after, &actor))
 }

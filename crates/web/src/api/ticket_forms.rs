@@ -191,17 +191,9 @@ pub async fn create(
         tags: tags::normalize(i.tags.unwrap_or_default()),
     };
     let mut tx = state.db.begin().await?;
-    let form = forms::create(&mut tx, &fields, &caller.audit()).await.map_err(|e| {
-        if e.is_conflict_on("name") {
-            ApiError::invalid(
-                "name",
-                "DuplicateValue",
-                format!("a ticket form named '{name}' already exists"),
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    let form = forms::create(&mut tx, &fields, &caller.audit())
+        .await
+        .map_err(ApiError::unique_name("ticket form", &name))?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

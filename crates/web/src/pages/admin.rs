@@ -140,17 +140,7 @@ pub async fn create_organization(
     let mut tx = state.db.begin().await?;
     let org = organizations::create(&mut tx, &fields, &s.user.audit_actor())
         .await
-        .map_err(|e| {
-            if e.is_conflict_on("name") {
-                ApiError::invalid(
-                    "name",
-                    "DuplicateValue",
-                    format!("an organization named '{}' already exists", fields.name),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(ApiError::unique_name("organization", &fields.name))?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/organizations/{}", org.id)).into_response())
 }
@@ -566,17 +556,7 @@ pub async fn create_group(
     let mut tx = state.db.begin().await?;
     groups::create(&mut tx, &name, f.description.trim(), &s.user.audit_actor())
         .await
-        .map_err(|e| {
-            if e.is_conflict_on("name") {
-                ApiError::invalid(
-                    "name",
-                    "DuplicateValue",
-                    format!("a group named '{name}' already exists"),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(ApiError::unique_name("group", &name))?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/groups").into_response())
 }
@@ -711,17 +691,7 @@ pub async fn create_form(
     let mut tx = state.db.begin().await?;
     forms::create(&mut tx, &fields, &s.user.audit_actor())
         .await
-        .map_err(|e| {
-            if e.is_conflict_on("name") {
-                ApiError::invalid(
-                    "name",
-                    "DuplicateValue",
-                    format!("a ticket form named '{name}' already exists"),
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(ApiError::unique_name("ticket form", &name))?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/forms").into_response())
 }
