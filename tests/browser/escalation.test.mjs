@@ -47,7 +47,16 @@ test("the personalised link form accepts only the organization's contacts; the a
   const url = (await admin.textContent("#escalation-link")).trim();
   await shot(admin, "admin-organization-escalation");
   await admin.goto(`${server.base}/admin/oncall`);
-  assert.ok((await admin.textContent("main")).includes("Alex Agent"));
+  assert.ok((await admin.textContent("main")).includes("On call now: Alex Agent"));
+  // A swap: the admin covers the next two hours.
+  const fmt = (d) => d.toISOString().slice(0, 16);
+  const now = Date.now();
+  await admin.selectOption("#o-user", { label: "Avery Admin <admin@vendor.example>" });
+  await admin.fill("#o-from", fmt(new Date(now - 3600e3)));
+  await admin.fill("#o-to", fmt(new Date(now + 7200e3)));
+  await admin.fill("#o-reason", "swap");
+  await admin.click("#override-form button");
+  assert.ok((await admin.textContent("main")).includes("On call now: Avery Admin (Override)"));
   await shot(admin, "admin-oncall");
 
   const visitor = await (await browser.newContext()).newPage();

@@ -464,3 +464,28 @@ db_test!(secret_key_rotation_reseals, |app: TestApp| async move {
     let _ = std::fs::remove_dir_all(&p.root);
     let _ = (&p.agent, &p.partner, p.ticket);
 });
+
+/// A partner connection may never point at partnerdesk's own storage bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_storage_bucket_is_refused() {
+    let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Sqlite, crate::helpers::Storage::S3).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let org = app.org(&admin, "Sneaky", true).await;
+    let own = app.config.blob_s3.clone().unwrap();
+    let body = json!({"bucket_connection": {"endpoint": own.endpoint.clone().unwrap(), "bucket": own.bucket, "path_style": true,
+        "access_key_id": s3::ACCESS_KEY, "secret_access_key": s3::SECRET_KEY}});
+    let (s, v) = app
+        .put(&format!("/api/v2/organizations/{org}/bucket"), &admin, body)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["details"]["bucket"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("own storage")
+    );
+    assert_eq!(app.count("bucket_connections").await, 0);
+    app.cleanup().await;
+}

@@ -48,6 +48,8 @@ struct BrowsePage {
     folders: Vec<FolderRow>,
     objects: Vec<ObjectRow>,
     next: Option<String>,
+    /// (label, href) of the column headers that sort the page.
+    sort_links: Vec<(String, String)>,
     ticket: Option<i64>,
     access: Vec<AccessRow>,
     notice: Option<String>,
@@ -57,6 +59,8 @@ struct BrowsePage {
 pub struct BrowseQuery {
     #[serde(default)]
     prefix: String,
+    /// `name`, `size` or `modified` (within the page), `-` first for descending.
+    sort: Option<String>,
     after: Option<String>,
     ticket: Option<i64>,
     notice: Option<String>,
@@ -87,7 +91,16 @@ pub async fn browse(
 ) -> Result<Response, PageError> {
     let org = OrgId(id);
     let (o, c) = bucket_access::connection(&state, &s.user.actor(), org).await?;
-    let listing = bucket_access::list(&state, &s.user, org, &q.prefix, Some("/"), 200, q.after.as_deref()).await?;
+    let mut listing = bucket_access::list(&state, &s.user, org, &q.prefix, Some("/"), 200, q.after.as_deref()).await?;
+    let sort = q.sort.clone().unwrap_or_else(|| "name".into());
+    match sort.as_str() {
+        "size" => listing.objects.sort_by_key(|o| o.size),
+        "-size" => listing.objects.sort_by_key(|o| std::cmp::Reverse(o.size)),
+        "modified" => listing.objects.sort_by(|a, b| a.last_modified.cmp(&b.last_modified)),
+        "-modified" => listing.objects.sort_by(|a, b| b.last_modified.cmp(&a.last_modified)),
+        "-name" => listing.objects.sort_by(|a, b| b.name.cmp(&a.name)),
+        _ => listing.objects.sort_by(|a, b| a.name.cmp(&b.name)),
+    }
     let ticket_q = q.ticket.map(|t| format!("&ticket={t}")).unwrap_or_default();
     let here = |prefix: &str| format!("/agent/organizations/{id}/bucket?prefix={}{ticket_q}", enc(prefix));
     let parent = (!q.prefix.is_empty()).then(|| {
@@ -136,7 +149,23 @@ pub async fn browse(
         next: listing
             .next_token
             .as_ref()
-            .map(|t| format!("{}&after={}", here(&q.prefix), enc(t))),
+            .map(|t| format!("{}&after={}&sort={}", here(&q.prefix), enc(t), enc(&sort))),
+        sort_links: [("name", "Name"), ("size", "Size"), ("modified", "Last modified")]
+            .iter()
+            .map(|(key, label)| {
+                let next = if sort == *key {
+                    format!("-{key}")
+                } else {
+                    (*key).to_owned()
+                };
+                let after = q
+                    .after
+                    .as_ref()
+                    .map(|a| format!("&after={}", enc(a)))
+                    .unwrap_or_default();
+                ((*label).to_owned(), format!("{}&sort={next}{after}", here(&q.prefix)))
+            })
+            .collect(),
         ticket: q.ticket,
         access: access_rows(&state, org).await?,
         notice: q.notice.clone(),

@@ -633,3 +633,54 @@ pub async fn rotate_link(
     crate::api::escalations::rotate_link(&state, &s.user, OrgId(id)).await?;
     Ok(Redirect::to(&format!("/admin/organizations/{id}?bucket=link#escalation")).into_response())
 }
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    ends_at: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Adds an override from the on-call page (times in UTC).
+pub async fn add_override(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Form(f): Form<OverrideForm>,
+) -> Result<Response, PageError> {
+    s.check_csrf(&f.csrf)?;
+    s.user.actor().may_administer().map_err(ApiError::from)?;
+    let parse = |field: &str, v: &str| {
+        chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
+            .map(|t| t.and_utc())
+            .map_err(|_| {
+                PageError::from(ApiError::invalid(
+                    field,
+                    "InvalidValue",
+                    format!("{field} must look like 2026-12-24T09:00 (UTC)"),
+                ))
+            })
+    };
+    let (starts, ends) = (parse("starts_at", &f.starts_at)?, parse("ends_at", &f.ends_at)?);
+    if ends <= starts {
+        return Err(ApiError::invalid("ends_at", "InvalidValue", "ends_at must be after starts_at").into());
+    }
+    let user = users::get(
+        &mut state.db.conn(),
+        UserId(f.user_id.trim().parse().unwrap_or_default()),
+    )
+    .await?;
+    if !(user.role.is_staff() && user.is_support_manager) {
+        return Err(ApiError::invalid("user_id", "InvalidValue", "overrides are for support managers").into());
+    }
+    let mut tx = state.db.begin().await?;
+    escalations::add_override(&mut tx, user.id, starts, ends, f.reason.trim(), &s.user.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/oncall?notice=Override%20added.").into_response())
+}

@@ -238,6 +238,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/escalations", get(escalations::dashboard))
         .route("/agent/escalations/{id}", post(escalations::transition))
         .route("/admin/oncall", get(escalations::oncall).post(escalations::save_oncall))
+        .route("/admin/oncall/overrides", post(escalations::add_override))
         .route(
             "/admin/organizations/{id}/escalation_link",
             post(escalations::rotate_link),
