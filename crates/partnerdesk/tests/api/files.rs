@@ -644,3 +644,101 @@ storage_test!(expired_upload_tokens_are_removed, |app: TestApp| async move {
     assert_eq!(app.count("attachments").await, 0);
     let _ = (&w.admin, &w.agent, &w.stranger);
 });
+
+/// `partnerdesk upload`: the partners' CLI uploads a file to a ticket, and resumes an upload it started before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_cli_uploads_and_resumes() {
+    let Some(app) = TestApp::spawn(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let w = world(&app).await;
+    let dir = app.config.data_dir.join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("core.dump");
+    let bytes = data(3 * MB + 5, 9);
+    std::fs::write(&file, &bytes).unwrap();
+    let state_file = dir.join("uploads.json");
+    // An upload of this file was started earlier (1 MiB sent) and remembered in the state file.
+    let tus = Tus {
+        app: &app,
+        who: &w.partner,
+    };
+    let url = tus.create("core.dump", w.ticket, bytes.len()).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        tus.patch(&url, 0, &bytes[..MB], None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let meta = std::fs::metadata(&file).unwrap();
+    let mtime = meta
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let key = format!(
+        "{}|{}|{mtime}|{}|{}/api/v2/large_uploads/",
+        std::fs::canonicalize(&file).unwrap().display(),
+        bytes.len(),
+        w.ticket,
+        app.base
+    );
+    std::fs::write(&state_file, serde_json::to_string(&json!({ key: url })).unwrap()).unwrap();
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_partnerdesk"))
+        .args([
+            "upload",
+            "--quiet",
+            "--url",
+            &app.base,
+            "--token",
+            &w.partner.token,
+            "--ticket",
+            &w.ticket.to_string(),
+            "--chunk-mib",
+            "1",
+        ])
+        .arg("--state-file")
+        .arg(&state_file)
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("core.dump: uploaded"));
+    // It finished the upload it had started (one upload, not two), with the right bytes.
+    assert_eq!(app.count("large_uploads").await, 1);
+    let (_, v) = app
+        .get(&format!("/api/v2/requests/{}/comments", w.ticket), &w.partner)
+        .await;
+    let att = v["comments"].as_array().unwrap().last().unwrap()["attachments"][0].clone();
+    assert_eq!(att["sha256"].as_str(), Some(sha256_hex(&bytes).as_str()));
+    // A wrong token is a clear error and a failing exit code.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_partnerdesk"))
+        .args([
+            "upload",
+            "--quiet",
+            "--url",
+            &app.base,
+            "--token",
+            "wrong",
+            "--ticket",
+            &w.ticket.to_string(),
+        ])
+        .arg("--state-file")
+        .arg(dir.join("other.json"))
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused the upload: 401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = (&w.admin, &w.agent, &w.stranger);
+    app.cleanup().await;
+}
