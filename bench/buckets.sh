@@ -39,7 +39,7 @@ TMPDIR="$WORK" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/mot
 wait_http "http://127.0.0.1:$MOTO_PORT/"
 
 PD_PORT=$(free_port)
-export PARTNERDESK_DATA_DIR="$WORK/pd" PARTNERDESK_LISTEN=127.0.0.1:$PD_PORT PARTNERDESK_PUBLIC_URL=http://127.0.0.1:$PD_PORT RUST_LOG=warn
+export PARTNERDESK_DATA_DIR="$WORK/pd" PARTNERDESK_LISTEN=127.0.0.1:$PD_PORT PARTNERDESK_PUBLIC_URL=http://127.0.0.1:$PD_PORT RUST_LOG=warn PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS=true
 "$PD" demo > /dev/null
 ADMIN_TOKEN=$("$PD" admin api-token --email admin@vendor.example 2>/dev/null)
 AGENT_TOKEN=$("$PD" admin api-token --email agent@vendor.example 2>/dev/null)

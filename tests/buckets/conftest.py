@@ -123,6 +123,8 @@ class Server:
         self.env.update(
             PARTNERDESK_DATA_DIR=str(data_dir),
             PARTNERDESK_LISTEN=f"127.0.0.1:{port}",
+            # moto_server runs on this machine: allow the partner bucket endpoint to be local.
+            PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS="true",
             PARTNERDESK_PUBLIC_URL=self.url,
             RUST_LOG="debug",
         )

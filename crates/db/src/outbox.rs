@@ -79,6 +79,17 @@ pub async fn claim(
     Ok(out)
 }
 
+/// Extends a claimant's lease on one delivery; false when the lease was lost.
+pub async fn renew(conn: &mut Conn, id: i64, worker: &str, until: DateTime<Utc>) -> Result<bool, DbError> {
+    let n = conn
+        .execute(
+            "UPDATE outbox SET locked_until = ? WHERE id = ? AND locked_by = ? AND status = 'pending'",
+            &args![until, id, worker],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
 /// Marks a claimed delivery sent (only its claimant can).
 pub async fn mark_sent(conn: &mut Conn, id: i64, worker: &str) -> Result<bool, DbError> {
     let n = conn

@@ -41,6 +41,7 @@ pub fn settings(config: &Config) -> Settings {
         mail_from: config.mail_from.clone(),
         webhook_url: config.escalation_webhook_url.clone(),
         worker_interval_ms: config.worker_interval_ms,
+        allow_private_bucket_endpoints: config.bucket_allow_private_endpoints,
         ..Settings::default()
     }
 }
@@ -50,7 +51,8 @@ pub fn app_state(config: &Config, db: Db, sealer: partnerdesk_core::sealing::Sea
     let blobs = open_blobs(config)?;
     let mut settings = settings(config);
     // Webhook signatures and acknowledge links are keyed from the secret key, so they survive restarts.
-    settings.webhook_secret = sealer.derive_key(b"webhooks and acknowledge links").to_vec();
+    settings.webhook_secret = sealer.derive_key(b"webhook signatures").to_vec();
+    settings.ack_secret = sealer.derive_key(b"acknowledge links").to_vec();
     Ok(AppState::new(db, blobs, settings, sealer))
 }
 

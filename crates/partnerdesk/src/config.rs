@@ -56,6 +56,8 @@ pub struct Config {
     pub escalation_webhook_url: Option<String>,
     /// How often the outbox and escalation timeouts are looked at, in milliseconds.
     pub worker_interval_ms: u64,
+    /// Allow partner bucket endpoints on internal addresses (a MinIO next door; tests).
+    pub bucket_allow_private_endpoints: bool,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -227,6 +229,10 @@ impl Config {
                 .or(fc.mail_from)
                 .unwrap_or_else(|| "partnerdesk <partnerdesk@localhost>".into()),
             escalation_webhook_url: var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?.or(fc.escalation_webhook_url),
+            bucket_allow_private_endpoints: matches!(
+                var("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS")?.as_deref(),
+                Some("true" | "1")
+            ),
             worker_interval_ms: num("PARTNERDESK_WORKER_INTERVAL_MS")?
                 .map(|n| n.max(10) as u64)
                 .or(fc.worker_interval_ms)

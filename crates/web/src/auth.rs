@@ -175,7 +175,29 @@ pub async fn any_user(parts: &Parts, state: &AppState) -> Result<Option<User>, A
         return authenticate(parts, state).await;
     }
     let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
-    Ok(crate::pages::session::current(&jar, state).await?.map(|s| s.user))
+    let Some(signed) = crate::pages::session::current(&jar, state).await? else {
+        return Ok(None);
+    };
+    // A browser session may change things through the API only with its CSRF token in a header: a header that
+    // no form can send, and that cross-origin scripts cannot send without a preflight this server refuses.
+    let safe = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let has_tus_header = parts.headers.contains_key("tus-resumable");
+    if !safe && !has_tus_header {
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !crate::pages::session::constant_time_eq(sent.as_bytes(), signed.csrf.as_bytes()) {
+            return Err(ApiError::Forbidden(
+                "Changes through the API from a browser session need the X-CSRF-Token header.".into(),
+            ));
+        }
+    }
+    Ok(Some(signed.user))
 }
 
 /// An API caller or a signed-in browser (see [`any_user`]).

@@ -40,6 +40,7 @@ pub async fn connection(
         DbError::NotFound => ApiError::NotFound,
         e => e.into(),
     })?;
+    crate::partner_bucket::check_endpoint_address(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
     Ok((o, c))
 }
 
@@ -148,7 +149,9 @@ pub async fn attach_to_ticket(
             public: false,
             via: "bucket".into(),
         };
-        let (_, comment, _) = tickets::update(&mut tx, &ticket, &ticket.fields(), Some(&note), &user.audit_actor()).await?;
+        // Re-read inside the transaction: the copy may have taken minutes, and others may have changed the ticket.
+        let current = tickets::get(&mut tx, ticket.id, TicketScope::All).await?;
+        let (_, comment, _) = tickets::update(&mut tx, &current, &current.fields(), Some(&note), &user.audit_actor()).await?;
         let a = files::add_attachment(
             &mut tx,
             &NewAttachment {

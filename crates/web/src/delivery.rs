@@ -81,7 +81,7 @@ async fn send_webhook(state: &AppState, p: &Value) -> Result<(), String> {
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("webhook: {e}"))?;
+        .map_err(|e| format!("webhook: {}", e.without_url()))?;
     if resp.status().is_success() {
         Ok(())
     } else {
@@ -108,6 +108,17 @@ pub async fn deliver_due(state: &AppState, now: DateTime<Utc>) -> Result<(usize,
     };
     let (mut sent, mut failed) = (0, 0);
     for d in claimed {
+        // Renew this one's lease just before sending it, so a slow batch never lets another instance take it.
+        if !outbox::renew(
+            &mut state.db.conn(),
+            d.id,
+            worker,
+            partnerdesk_db::now() + TimeDelta::seconds(60),
+        )
+        .await?
+        {
+            continue;
+        }
         match deliver(state, &d).await {
             Ok(()) => {
                 outbox::mark_sent(&mut state.db.conn(), d.id, worker).await?;

@@ -47,17 +47,18 @@ fn parse_when(errors: &mut Invalid, raw: Option<&str>) -> Option<DateTime<Utc>> 
 }
 
 /// The HMAC that makes an acknowledge link valid for one manager and one escalation.
-pub fn ack_signature(state: &AppState, escalation: i64, user: UserId) -> String {
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&state.settings.webhook_secret)
+/// Bound to the escalation's level, so that a link dies once the escalation has moved on to someone else.
+pub fn ack_signature(state: &AppState, escalation: i64, user: UserId, level: i64) -> String {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&state.settings.ack_secret)
         .expect("HMAC takes keys of any length");
-    mac.update(format!("ack:{escalation}:{user}").as_bytes());
+    mac.update(format!("ack:{escalation}:{user}:{level}").as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub fn ack_url(state: &AppState, escalation: i64, user: UserId) -> String {
+pub fn ack_url(state: &AppState, escalation: i64, user: UserId, level: i64) -> String {
     state.url(&format!(
         "/escalations/{escalation}/ack?user={user}&sig={}",
-        ack_signature(state, escalation, user)
+        ack_signature(state, escalation, user, level)
     ))
 }
 
@@ -71,7 +72,7 @@ async fn notify(
     subject_prefix: &str,
 ) -> Result<(), ApiError> {
     let ticket_url = state.url(&format!("/agent/tickets/{}", e.ticket_id));
-    let ack = ack_url(state, e.id, manager.id);
+    let ack = ack_url(state, e.id, manager.id, e.level);
     let needed_by = e
         .needed_by
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -101,11 +102,19 @@ async fn notify(
     let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{key}@partnerdesk>")});
     outbox::enqueue(tx, "email", &format!("{key}-email"), &email).await?;
     if let Some(url) = &state.settings.webhook_url {
+        // Slack reads <...> as links and mentions: what partners wrote is escaped, never markup.
+        let slack_escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let (impact, needed, org_name, subject) = (
+            slack_escape(&e.impact),
+            slack_escape(&e.needed),
+            slack_escape(org_name),
+            slack_escape(&subject),
+        );
         let slack = json!({
-            "text": format!("{subject_prefix}Escalation #{} from {org_name} on ticket #{}: {}", e.id, e.ticket_id, e.impact),
+            "text": format!("{subject_prefix}Escalation #{} from {org_name} on ticket #{}: {impact}", e.id, e.ticket_id),
             "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{subject}*\n*Impact:* {}\n*Needed:* {}\n*By:* {needed_by}", e.impact, e.needed)}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": format!("On call: {} <{}>. <{ticket_url}|Open the ticket> · <{ack}|Acknowledge>", manager.name, manager.email)}}
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{subject}*\n*Impact:* {impact}\n*Needed:* {needed}\n*By:* {needed_by}")}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("On call: {} ({}). <{ticket_url}|Open the ticket> · <{ack}|Acknowledge>", slack_escape(&manager.name), slack_escape(&manager.email))}}
             ],
             "escalation": {"id": e.id, "ticket_id": e.ticket_id, "organization": org_name, "level": e.level, "notified_user_id": manager.id, "notified_email": manager.email},
         });
@@ -196,6 +205,7 @@ pub async fn submit(
     )
     .await?;
     // The ticket is flagged and raised, and the conversation says what happens next.
+    let ticket = tickets::get(&mut tx, ticket.id, TicketScope::All).await?;
     let mut f = ticket.fields();
     let raise = state.settings.escalation_priority;
     if f.priority.is_none_or(|p| rank(p) < rank(raise)) {
@@ -242,6 +252,9 @@ fn rank(p: Priority) -> u8 {
 
 /// Acknowledges (or resolves) an escalation as `user`, a support manager or admin.
 pub async fn transition(state: &AppState, id: i64, user: &User, to: &str) -> Result<Escalation, ApiError> {
+    if user.status == partnerdesk_core::accounts::UserStatus::Suspended {
+        return Err(ApiError::Forbidden("This account is suspended.".into()));
+    }
     if !(user.role == Role::Admin || (user.role.is_staff() && user.is_support_manager)) {
         return Err(ApiError::Forbidden(
             "Only support managers and admins take escalations.".into(),

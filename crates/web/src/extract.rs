@@ -17,13 +17,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let limit = state.settings.max_json_bytes;
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
-            if !ct.starts_with("application/json") && !ct.ends_with("+json") {
-                return Err(ApiError::BadRequest(format!(
-                    "Content-Type must be application/json, not '{ct}'"
-                )));
-            }
+        // JSON only, declared as such: forms and no-cors requests cannot send this type across sites.
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !ct.starts_with("application/json") && !ct.ends_with("+json") {
+            return Err(ApiError::BadRequest(format!(
+                "Content-Type must be application/json, not '{ct}'"
+            )));
         }
         let declared = req
             .headers()

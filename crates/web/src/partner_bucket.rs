@@ -73,6 +73,8 @@ pub struct Listing {
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // A service that stops sending is given up on, so no request hangs forever.
+        .read_timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default()
@@ -106,6 +108,59 @@ pub fn check_key(key: &str) -> Result<(), ApiError> {
     }
     if key.chars().any(char::is_control) {
         return Err(bad("it must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Whether an address is one partnerdesk must not be sent to on a partner's behalf (this machine, private
+/// networks, link-local ranges such as cloud instance metadata).
+fn internal_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| internal_address(v4.into()))
+        }
+    }
+}
+
+/// Refuses endpoints that resolve to internal addresses unless the deployment allows them (tests, a MinIO on the
+/// same network). Checked when a connection is saved and before each use.
+pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Result<(), ApiError> {
+    if allow_private {
+        return Ok(());
+    }
+    let u = parse_endpoint(endpoint)?;
+    let host = u
+        .host_str()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = u.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(a) => a.collect(),
+        // An unknown host is reported by the connection test as `dns`.
+        Err(_) => return Ok(()),
+    };
+    if addrs.iter().any(|a| internal_address(a.ip())) {
+        return Err(ApiError::invalid(
+            "endpoint",
+            "InvalidValue",
+            format!(
+                "{host} is an internal address; partner buckets must be reachable on the internet (set PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS=true to allow)"
+            ),
+        ));
     }
     Ok(())
 }
@@ -166,10 +221,27 @@ fn classify(e: &reqwest::Error) -> BucketProblem {
     }
 }
 
+/// Reads at most `cap` bytes of a body: a service cannot make partnerdesk hold more than that in memory.
+async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<String, BucketProblem> {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| classify(&e))?;
+        if out.len() + chunk.len() > cap {
+            return Err(BucketProblem::new(
+                "other",
+                format!("the service sent more than {cap} bytes where a short answer was expected"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Turns an S3 error answer into a problem.
 async fn answer_problem(resp: reqwest::Response) -> BucketProblem {
     let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
+    let body = read_capped(resp, 64 * 1024).await.unwrap_or_default();
     let code = body
         .split("<Code>")
         .nth(1)
@@ -258,7 +330,8 @@ impl PartnerBucket {
         if !resp.status().is_success() {
             return Err(answer_problem(resp).await);
         }
-        let text = resp.text().await.map_err(|e| classify(&e))?;
+        // 1,000 keys of up to 1 KiB each, with their XML, fit well within 16 MiB.
+        let text = read_capped(resp, 16 * 1024 * 1024).await?;
         let parsed = rusty_s3::actions::ListObjectsV2::parse_response(&text)
             .map_err(|e| BucketProblem::new("other", format!("the listing could not be read: {e}")))?;
         let strip = |k: &str| k.strip_prefix(self.prefix.as_str()).unwrap_or(k).to_owned();

@@ -39,6 +39,10 @@ pub struct Settings {
     /// Where escalations are posted (Slack-compatible JSON), signed with `webhook_secret`.
     pub webhook_url: Option<String>,
     pub webhook_secret: Vec<u8>,
+    /// Whether partner bucket endpoints may be internal addresses (off: no requests to this machine or its network).
+    pub allow_private_bucket_endpoints: bool,
+    /// Signs acknowledge links (a key of its own: webhook receivers hold `webhook_secret`).
+    pub ack_secret: Vec<u8>,
     /// The priority an escalated ticket is raised to.
     pub escalation_priority: partnerdesk_core::tickets::Priority,
     /// How often the outbox and escalation timeouts are looked at.
@@ -64,6 +68,8 @@ impl Default for Settings {
             mail_from: "partnerdesk <partnerdesk@localhost>".into(),
             webhook_url: None,
             webhook_secret: Vec::new(),
+            ack_secret: Vec::new(),
+            allow_private_bucket_endpoints: false,
             escalation_priority: partnerdesk_core::tickets::Priority::Urgent,
             worker_interval_ms: 1000,
         }

@@ -81,6 +81,9 @@ impl TusError {
 
 impl From<ApiError> for TusError {
     fn from(e: ApiError) -> Self {
+        if let ApiError::Internal(detail) = &e {
+            tracing::error!(error = %detail, "internal error in the tus server");
+        }
         let body = e.body();
         TusError(e.status(), body["description"].as_str().unwrap_or("error").to_owned())
     }
@@ -222,12 +225,22 @@ async fn load(state: &AppState, who: &User, id: &str) -> Result<LargeUpload, Tus
         DbError::NotFound => TusError::new(404, "no such upload"),
         e => e.into(),
     })?;
-    tickets::get(&mut state.db.conn(), u.ticket_id, who.actor().ticket_scope())
+    let ticket = tickets::get(&mut state.db.conn(), u.ticket_id, who.actor().ticket_scope())
         .await
         .map_err(|e| match e {
             DbError::NotFound => TusError::new(404, "no such upload"),
             e => TusError::from(e),
         })?;
+    // An upload is its uploader's (staff may look after any).
+    if u.owner_id != who.id && !who.role.is_staff() {
+        return Err(TusError::new(404, "no such upload"));
+    }
+    if u.completed_at.is_none() && ticket.status.is_frozen() {
+        return Err(TusError::new(
+            403,
+            "the ticket was closed; files can no longer be added to it",
+        ));
+    }
     if u.completed_at.is_none() && u.expires_at <= now() {
         return Err(TusError::new(410, "this upload expired; start it again"));
     }
@@ -408,6 +421,13 @@ async fn patch(
     let u = load(&state, &who, &id).await?;
     if u.completed_at.is_some() {
         return Err(TusError::new(409, "this upload is already complete"));
+    }
+    if u.offset == u.length {
+        // Every byte arrived but making it an attachment failed: never re-stage it (that would start a new file).
+        return Err(TusError::new(
+            409,
+            "every byte of this upload arrived; it is being filed, try again later",
+        ));
     }
     if u.offset as u64 != offset {
         let mut resp = TusError::new(

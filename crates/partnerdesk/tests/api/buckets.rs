@@ -489,3 +489,37 @@ async fn own_storage_bucket_is_refused() {
     assert_eq!(app.count("bucket_connections").await, 0);
     app.cleanup().await;
 }
+
+/// Without the explicit setting, a partner endpoint on this machine or a private network is refused, so the
+/// server cannot be made to reach its own network (cloud metadata, admin ports) on a partner's behalf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_endpoints_are_refused_by_default() {
+    let extra = vec![("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS", "false".to_owned())];
+    let Some(app) = TestApp::spawn_full(crate::helpers::Backend::Sqlite, crate::helpers::Storage::Local, extra).await
+    else {
+        return;
+    };
+    let admin = app.admin().await;
+    let org = app.org(&admin, "Metadata Grabber", true).await;
+    for endpoint in [
+        "http://169.254.169.254",
+        "http://127.0.0.1:9000",
+        "http://10.1.2.3",
+        "http://[::1]:9000",
+    ] {
+        let body = json!({"bucket_connection": {"endpoint": endpoint, "bucket": "latest", "path_style": true, "access_key_id": "k", "secret_access_key": "s"}});
+        let (s, v) = app
+            .put(&format!("/api/v2/organizations/{org}/bucket"), &admin, body)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{endpoint}: {v}");
+        assert!(
+            v["details"]["endpoint"][0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("internal address"),
+            "{v}"
+        );
+    }
+    assert_eq!(app.count("bucket_connections").await, 0);
+    app.cleanup().await;
+}

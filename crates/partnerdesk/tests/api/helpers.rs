@@ -179,6 +179,8 @@ impl TestApp {
             ("PARTNERDESK_DATA_DIR", dir.display().to_string()),
             ("PARTNERDESK_DATABASE_URL", url),
             ("PARTNERDESK_DB_MAX_CONNECTIONS", "8".to_owned()),
+            // The partner buckets in the tests are servers on this machine.
+            ("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS", "true".to_owned()),
         ];
         vars.extend(extra);
         let s3 = match storage {
@@ -195,8 +197,10 @@ impl TestApp {
                 Some(task)
             }
         };
-        let mut config =
-            Config::from_sources(None, |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+        let mut config = Config::from_sources(None, |k| {
+            vars.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Links in answers use the public URL: make it the test address.

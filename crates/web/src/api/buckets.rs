@@ -238,6 +238,7 @@ pub async fn save(
         Err(e) => return Err(e.into()),
     };
     let c = apply_connection(state, org, before.as_ref(), input)?;
+    crate::partner_bucket::check_endpoint_address(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
     let mut tx = state.db.begin().await?;
     let saved = buckets::save(&mut tx, &c, &user.audit_actor()).await?;
     tx.commit().await?;

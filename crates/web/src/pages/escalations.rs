@@ -288,8 +288,11 @@ pub struct AckQuery {
     sig: String,
 }
 
-fn check_sig(state: &AppState, id: i64, q: &AckQuery) -> Result<(), PageError> {
-    if constant_time_eq(ack_signature(state, id, UserId(q.user)).as_bytes(), q.sig.as_bytes()) {
+fn check_sig(state: &AppState, e: &Escalation, q: &AckQuery) -> Result<(), PageError> {
+    if constant_time_eq(
+        ack_signature(state, e.id, UserId(q.user), e.level).as_bytes(),
+        q.sig.as_bytes(),
+    ) {
         Ok(())
     } else {
         Err(PageError::new(
@@ -306,8 +309,8 @@ pub async fn ack_form(
     Path(id): Path<i64>,
     Query(q): Query<AckQuery>,
 ) -> Result<Response, PageError> {
-    check_sig(&state, id, &q)?;
     let e = escalations::get(&mut state.db.conn(), id).await?;
+    check_sig(&state, &e, &q)?;
     let page = AckPage {
         layout: Layout::new("Acknowledge escalation", None),
         id,
@@ -326,7 +329,8 @@ pub async fn ack_submit(
     Path(id): Path<i64>,
     Form(q): Form<AckQuery>,
 ) -> Result<Response, PageError> {
-    check_sig(&state, id, &q)?;
+    let current = escalations::get(&mut state.db.conn(), id).await?;
+    check_sig(&state, &current, &q)?;
     let user = users::get(&mut state.db.conn(), UserId(q.user)).await?;
     let e = escalating::transition(&state, id, &user, "acknowledged").await?;
     let page = AckPage {
@@ -671,11 +675,12 @@ pub async fn add_override(
     if ends <= starts {
         return Err(ApiError::invalid("ends_at", "InvalidValue", "ends_at must be after starts_at").into());
     }
-    let user = users::get(
-        &mut state.db.conn(),
-        UserId(f.user_id.trim().parse().unwrap_or_default()),
-    )
-    .await?;
+    let id = f
+        .user_id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| PageError::from(ApiError::invalid("user_id", "InvalidValue", "choose a support manager")))?;
+    let user = users::get(&mut state.db.conn(), UserId(id)).await?;
     if !(user.role.is_staff() && user.is_support_manager) {
         return Err(ApiError::invalid("user_id", "InvalidValue", "overrides are for support managers").into());
     }

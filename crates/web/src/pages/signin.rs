@@ -53,7 +53,29 @@ pub struct SignInForm {
 
 /// Only local paths: a sign-in link must not send anyone to another site.
 fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+    // Browsers drop tabs and newlines from a Location, so "/\t/evil.example" would become "//evil.example".
+    let plain = !next.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\');
+    (plain && next.starts_with('/') && !next.starts_with("//")).then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_stays_on_this_site() {
+        for ok in ["/portal", "/agent/tickets/5?x=1"] {
+            assert_eq!(super::safe_next(ok), Some(ok));
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/ /x",
+            "/\n/x",
+        ] {
+            assert_eq!(super::safe_next(bad), None, "{bad:?}");
+        }
+    }
 }
 
 fn page(csrf: String, next: String, email: String, error: Option<String>, notice: Option<String>) -> SignInPage {
