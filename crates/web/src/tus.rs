@@ -365,7 +365,10 @@ async fn head(
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
     require_version(&headers)?;
-    let u = load(&state, &who, &id).await?;
+    let mut u = load(&state, &who, &id).await?;
+    if u.completed_at.is_none() && u.offset == u.length {
+        u = refinish(&state, &who, u).await?;
+    }
     let mut resp = StatusCode::OK.into_response();
     let h = resp.headers_mut();
     tus_headers(h);
@@ -423,11 +426,12 @@ async fn patch(
         return Err(TusError::new(409, "this upload is already complete"));
     }
     if u.offset == u.length {
-        // Every byte arrived but making it an attachment failed: never re-stage it (that would start a new file).
-        return Err(TusError::new(
-            409,
-            "every byte of this upload arrived; it is being filed, try again later",
-        ));
+        // Every byte arrived but making it an attachment failed earlier: finish it now (never re-stage it).
+        let u = refinish(&state, &who, u).await?;
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        tus_headers(resp.headers_mut());
+        set(resp.headers_mut(), "upload-offset", u.offset.to_string());
+        return Ok(resp);
     }
     if u.offset as u64 != offset {
         let mut resp = TusError::new(
@@ -482,6 +486,26 @@ pub async fn discard(state: &AppState, u: &LargeUpload) -> Result<(), ApiError> 
     }
     files::delete_large(&mut state.db.conn(), &u.id).await?;
     Ok(())
+}
+
+/// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
+async fn refinish(state: &AppState, who: &User, u: LargeUpload) -> Result<LargeUpload, TusError> {
+    let _guard = state
+        .tus_writers
+        .claim(&u.id)
+        .ok_or_else(|| TusError::new(423, "the upload is being written; try again"))?;
+    let path = staging(state, &u.id, if state.blobs.is_local() { "" } else { ".buf" });
+    let hasher = restore_hash(&u.hash_state)?;
+    let offset = u.offset as u64;
+    let mut chunk = Chunk {
+        state,
+        who,
+        u,
+        offset,
+        checksum: None,
+    };
+    chunk.finish(&path, hasher).await?;
+    Ok(chunk.u)
 }
 
 /// Receives one chunk at `offset` in a task of its own (see the module comment) and returns the new state.
@@ -727,13 +751,23 @@ impl Chunk<'_> {
             if let Some(dir) = target.parent() {
                 tokio::fs::create_dir_all(dir).await?;
             }
-            tokio::fs::rename(path, &target).await?;
+            // On a retry after a failed finish the file may already be in place.
+            let staged = tokio::fs::try_exists(path).await.unwrap_or(false);
+            if staged || !tokio::fs::try_exists(&target).await.unwrap_or(false) {
+                tokio::fs::rename(path, &target).await?;
+            }
         } else {
             let mp = self.u.multipart_id.clone().unwrap_or_default();
-            state
+            if let Err(e) = state
                 .blobs
                 .complete_multipart(&self.u.blob_key, &mp, &self.u.parts)
-                .await?;
+                .await
+            {
+                // Completed by an earlier attempt whose bookkeeping then failed: the object is there, whole.
+                if state.blobs.size(&self.u.blob_key).await.ok() != Some(self.u.length as u64) {
+                    return Err(e.into());
+                }
+            }
             let _ = state.blobs.delete(&rest_key(&self.u)).await;
             let _ = tokio::fs::remove_file(path).await;
         }

@@ -742,3 +742,46 @@ async fn upload_cli_uploads_and_resumes() {
     let _ = (&w.admin, &w.agent, &w.stranger);
     app.cleanup().await;
 }
+
+storage_test!(
+    a_complete_upload_whose_filing_failed_is_filed_again,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let tus = Tus {
+            app: &app,
+            who: &w.partner,
+        };
+        let file = data(2 * MB + 3, 11);
+        let url = tus.create("late.bin", w.ticket, file.len()).await.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(tus.patch(&url, 0, &file, None).await.status(), StatusCode::NO_CONTENT);
+        // As if making it an attachment had failed after the last byte: no attachment, not completed.
+        let id = url.rsplit('/').next().unwrap().to_owned();
+        app.db
+            .conn()
+            .execute(
+                "UPDATE large_uploads SET completed_at = NULL, attachment_id = NULL WHERE id = ?",
+                &partnerdesk_db::args![id.as_str()],
+            )
+            .await
+            .unwrap();
+        app.db.conn().execute("DELETE FROM attachments", &[]).await.unwrap();
+        // The client asks where it stands: the upload is filed now, with the right bytes, and nothing is re-staged.
+        assert_eq!(tus.offset(&url).await, (StatusCode::OK, Some(file.len())));
+        assert_eq!(app.count("attachments").await, 1);
+        let (_, v) = app
+            .get(&format!("/api/v2/requests/{}/comments", w.ticket), &w.partner)
+            .await;
+        let att = v["comments"].as_array().unwrap().last().unwrap()["attachments"][0].clone();
+        assert_eq!(att["sha256"].as_str(), Some(sha256_hex(&file).as_str()));
+        let got = fetch(&app, &w.partner, att["content_url"].as_str().unwrap(), None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(&file));
+        let _ = (&w.admin, &w.agent, &w.stranger);
+    }
+);
