@@ -56,6 +56,18 @@ impl Role {
     }
 }
 
+/// Who escalations may go to and be taken by: staff flagged as support managers whose account is not suspended.
+/// Admins may also acknowledge and resolve escalations (see `may_handle_escalations`), but are only notified when
+/// they are support managers.
+pub fn may_take_escalations(role: Role, is_support_manager: bool, status: UserStatus) -> bool {
+    role.is_staff() && is_support_manager && status != UserStatus::Suspended
+}
+
+/// Who may acknowledge or resolve an escalation: support managers and admins, not suspended.
+pub fn may_handle_escalations(role: Role, is_support_manager: bool, status: UserStatus) -> bool {
+    status != UserStatus::Suspended && (role == Role::Admin || may_take_escalations(role, is_support_manager, status))
+}
+
 /// A syntactically valid, lower-cased e-mail address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);

@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod credentials;
+pub mod escalations;
 pub mod ids;
 pub mod oncall;
 pub mod policy;
 pub mod routing;
 pub mod sealing;
 pub mod tags;
+pub mod text;
 pub mod tickets;
 pub mod validation;
 

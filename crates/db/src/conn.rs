@@ -75,9 +75,15 @@ impl Db {
     }
 
     /// A transaction: changes and their audit rows are written together or not at all.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
+    /// writes fails with `SQLITE_BUSY` when another connection wrote in between, and the busy handler cannot help it.
+    /// Every transaction here is a write, so nothing is lost by taking the lock first, and the reads inside it see
+    /// the state the write applies to. On PostgreSQL the rows a change is computed from are locked with
+    /// `... FOR UPDATE` (see `Conn::lock_rows`).
     pub async fn begin(&self) -> Result<Conn, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => Conn::SqliteTx(p.begin().await?),
+            Db::Sqlite(p) => Conn::SqliteTx(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Conn::PgTx(p.begin().await?),
         })
     }
@@ -263,6 +269,15 @@ impl Conn {
         match self {
             Conn::SqlitePool(_) | Conn::SqliteTx(_) => Backend::Sqlite,
             Conn::PgPool(_) | Conn::PgTx(_) => Backend::Postgres,
+        }
+    }
+
+    /// What a `SELECT` appends to lock the rows it reads until the transaction ends: ` FOR UPDATE` inside a
+    /// PostgreSQL transaction; nothing on SQLite, whose transactions hold the database's write lock from the start.
+    pub fn lock_rows(&self) -> &'static str {
+        match self {
+            Conn::PgTx(_) => " FOR UPDATE",
+            _ => "",
         }
     }
 

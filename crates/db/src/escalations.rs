@@ -1,6 +1,7 @@
 //! Escalations, the partners' escalation links, and the on-call schedule they are routed by.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use partnerdesk_core::escalations::EscalationStatus;
 use partnerdesk_core::oncall::{Override, Rotation, Schedule};
 use partnerdesk_core::{OrgId, TicketId, UserId};
 use serde::Serialize;
@@ -210,7 +211,7 @@ pub struct Escalation {
     pub needed: String,
     pub needed_by: Option<DateTime<Utc>>,
     pub via: String,
-    pub status: String,
+    pub status: EscalationStatus,
     pub chain: Vec<UserId>,
     pub level: i64,
     pub notified_user_id: Option<UserId>,
@@ -232,7 +233,8 @@ fn from_row(r: &Row) -> Result<Escalation, DbError> {
         needed: r.text("needed")?,
         needed_by: r.opt_time("needed_by")?,
         via: r.text("via")?,
-        status: r.text("status")?,
+        status: EscalationStatus::parse(&r.text("status")?)
+            .ok_or_else(|| DbError::Corrupt("escalation status".into()))?,
         chain: serde_json::from_str::<Vec<i64>>(&r.text("chain")?)
             .map_err(|e| DbError::Corrupt(e.to_string()))?
             .into_iter()
@@ -317,11 +319,15 @@ pub async fn for_ticket(conn: &mut Conn, ticket: TicketId) -> Result<Vec<Escalat
 }
 
 /// Escalations with `status` (any when `None`), newest first.
-pub async fn list(conn: &mut Conn, status: Option<&str>, window: Window) -> Result<Page<Escalation>, DbError> {
+pub async fn list(
+    conn: &mut Conn,
+    status: Option<EscalationStatus>,
+    window: Window,
+) -> Result<Page<Escalation>, DbError> {
     let mut a = Vec::new();
     let filter = match status {
         Some(s) => {
-            a.push(crate::Arg::Text(s.to_owned()));
+            a.push(crate::Arg::Text(s.as_str().to_owned()));
             " AND status = ?"
         }
         None => "",
@@ -333,30 +339,31 @@ pub async fn list(conn: &mut Conn, status: Option<&str>, window: Window) -> Resu
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
-/// Changes the state of an escalation if it is still `from` (so two managers cannot both take it).
+/// Changes the state of an escalation if it is still `e.status` (so two managers cannot both take it).
 pub async fn transition(
     conn: &mut Conn,
     e: &Escalation,
-    from: &str,
-    to: &str,
+    to: EscalationStatus,
     by: UserId,
     actor: &AuditActor,
 ) -> Result<Option<Escalation>, DbError> {
     let t = now();
     let sql = match to {
-        "acknowledged" => {
+        EscalationStatus::Acknowledged => {
             "UPDATE escalations SET status = 'acknowledged', acknowledged_by_id = ?, acknowledged_at = ?, ack_deadline = NULL, updated_at = ? WHERE id = ? AND status = ?"
         }
-        _ => {
+        EscalationStatus::Resolved => {
             "UPDATE escalations SET status = 'resolved', acknowledged_by_id = COALESCE(acknowledged_by_id, ?), resolved_at = ?, ack_deadline = NULL, updated_at = ? WHERE id = ? AND status = ?"
         }
+        // Nothing goes back to open: `EscalationStatus::transition` refuses it before this is called.
+        EscalationStatus::Open => return Ok(None),
     };
-    if conn.execute(sql, &args![by.0, t, t, e.id, from]).await? == 0 {
+    if conn.execute(sql, &args![by.0, t, t, e.id, e.status.as_str()]).await? == 0 {
         return Ok(None);
     }
     let after = get(conn, e.id).await?;
     let change = Change {
-        action: &format!("escalation.{to}"),
+        action: &format!("escalation.{}", to.as_str()),
         entity_type: "escalation",
         entity_id: e.id,
         organization_id: Some(e.organization_id.0),
@@ -374,7 +381,7 @@ pub async fn advance(
     deadline: Option<DateTime<Utc>>,
     actor: &AuditActor,
 ) -> Result<Option<Escalation>, DbError> {
-    let next = e.chain.get(e.level as usize + 1).copied();
+    let next = partnerdesk_core::escalations::next_in_chain(&e.chain, e.level);
     let n = conn
         .execute(
             "UPDATE escalations SET level = level + 1, notified_user_id = ?, ack_deadline = ?, updated_at = ? WHERE id = ? AND level = ? AND status = 'open'",

@@ -88,6 +88,17 @@ pub async fn get(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organiza
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
+/// The organization, locked until the transaction `conn` ends (see `tickets::get_for_update`).
+pub async fn get_for_update(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Result<Organization, DbError> {
+    let mut a = args![id.0].to_vec();
+    let sql = format!(
+        "SELECT * FROM organizations WHERE id = ?{}{}",
+        scope_sql(scope, &mut a),
+        conn.lock_rows()
+    );
+    from_row(&conn.fetch_one(&sql, &a).await?)
+}
+
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbError> {
     from_row(
         &conn

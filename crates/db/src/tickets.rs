@@ -214,6 +214,17 @@ pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ti
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
+/// The ticket, locked until the transaction `conn` ends: the state an update is computed from and applied to.
+pub async fn get_for_update(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
+    let mut a = args![id.0].to_vec();
+    let sql = format!(
+        "SELECT * FROM tickets WHERE id = ?{}{}",
+        scope_sql(scope, &mut a),
+        conn.lock_rows()
+    );
+    from_row(&conn.fetch_one(&sql, &a).await?)
+}
+
 pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);

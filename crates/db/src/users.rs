@@ -66,6 +66,15 @@ impl User {
         }
     }
 
+    /// See `partnerdesk_core::accounts::may_take_escalations`.
+    pub fn may_take_escalations(&self) -> bool {
+        partnerdesk_core::accounts::may_take_escalations(self.role, self.is_support_manager, self.status)
+    }
+
+    pub fn may_handle_escalations(&self) -> bool {
+        partnerdesk_core::accounts::may_handle_escalations(self.role, self.is_support_manager, self.status)
+    }
+
     pub fn audit_actor(&self) -> AuditActor {
         AuditActor::user(self.id.0, &self.email)
     }
@@ -98,6 +107,12 @@ pub async fn get(conn: &mut Conn, id: UserId) -> Result<User, DbError> {
             .fetch_one(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"), &args![id.0])
             .await?,
     )
+}
+
+/// The user, locked until the transaction `conn` ends (see `tickets::get_for_update`).
+pub async fn get_for_update(conn: &mut Conn, id: UserId) -> Result<User, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = ?{}", conn.lock_rows());
+    from_row(&conn.fetch_one(&sql, &args![id.0]).await?)
 }
 
 pub async fn by_email(conn: &mut Conn, email: &str) -> Result<User, DbError> {

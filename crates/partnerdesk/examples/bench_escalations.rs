@@ -11,8 +11,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use mailin_embedded::response::{self, Response};
 use partnerdesk::app;
 use partnerdesk::config::Config;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_db::AuditActor;
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 
 #[derive(Clone, Default)]
 struct Sink {

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use partnerdesk::app;
 use partnerdesk::config::Config;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_core::policy::TicketScope;
 use partnerdesk_core::tickets::{Priority, TicketStatus};
 use partnerdesk_core::{FormId, GroupId, OrgId, UserId, credentials};
 use partnerdesk_db::organizations::{self, OrgFields};
 use partnerdesk_db::tickets::{self, NewComment, NewTicket, TicketFields};
 use partnerdesk_db::{AuditActor, Db, forms, groups, sessions};
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 
 async fn seed(db: &Db, n: usize) -> (UserId, GroupId) {
     let cli = AuditActor::cli();

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use partnerdesk::app;
 use partnerdesk::config::Config;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_db::{AuditActor, Db, args};
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 
 async fn raw_sqlite(dir: &std::path::Path, n: usize) -> f64 {
     let db = Db::connect(&format!("sqlite://{}", dir.join("raw.db").display()), 1)

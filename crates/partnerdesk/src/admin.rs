@@ -1,15 +1,16 @@
 //! `partnerdesk admin ...`: provisioning from the server's machine. The same operations as the API
-//! (`partnerdesk_web::accounts`), run as the operator and audited as `cli`.
+//! (`partnerdesk_app::accounts`), run as the operator and audited as `cli`.
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
-use partnerdesk_core::tickets::{Audience, Priority};
-use partnerdesk_core::{Invalid, tags};
-use partnerdesk_db::forms::{self, FormFields};
-use partnerdesk_db::organizations::{self, OrgFields};
+use partnerdesk_app::AppError;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_app::directory;
+use partnerdesk_app::org_changes::{self, OrgInput};
+use partnerdesk_core::Invalid;
+use partnerdesk_core::policy::Actor;
+use partnerdesk_db::organizations::{self};
 use partnerdesk_db::{AuditActor, Db, DbError, groups, users};
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
-use partnerdesk_web::error::ApiError;
 
 use crate::config::Config;
 
@@ -96,15 +97,15 @@ pub enum AdminCommand {
     },
 }
 
-/// Turns an API error into a message for the terminal.
-fn explain(e: ApiError) -> anyhow::Error {
+/// Turns a service error into a message for the terminal.
+fn explain(e: AppError) -> anyhow::Error {
     match e {
-        ApiError::Invalid(Invalid(errors)) => anyhow!(
+        AppError::Invalid(Invalid(errors)) => anyhow!(
             "{}",
             errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ")
         ),
-        ApiError::NotFound => anyhow!("not found"),
-        other => anyhow!("{other}"),
+        AppError::Internal(detail) => anyhow!("{detail}"),
+        other => anyhow!("{}", other.message()),
     }
 }
 
@@ -149,27 +150,17 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 }
                 None => None,
             };
-            let name = name.trim().to_owned();
-            if name.is_empty() {
-                bail!("--name cannot be blank");
-            }
-            let f = OrgFields {
-                name: name.clone(),
-                notes,
-                details,
-                alliance_partner,
-                account_manager_id,
-                ..OrgFields::default()
+            let input = OrgInput {
+                name: Some(name),
+                notes: Some(notes),
+                details: Some(details),
+                alliance_partner: Some(alliance_partner),
+                account_manager_id: Some(account_manager_id.map(|u| u.0)),
+                ..OrgInput::default()
             };
-            let mut tx = db.begin().await?;
-            let org = organizations::create(&mut tx, &f, &cli).await.map_err(|e| {
-                if e.is_conflict_on("name") {
-                    anyhow!("an organization named '{name}' already exists")
-                } else {
-                    e.into()
-                }
-            })?;
-            tx.commit().await?;
+            let org = org_changes::create(db, &Actor::operator(), &cli, input)
+                .await
+                .map_err(explain)?;
             println!("created organization {} '{}'", org.id, org.name);
         }
         AdminCommand::CreateUser {
@@ -274,19 +265,13 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
             println!("resealed {n} secret(s) under key {}", sealer.key_id());
         }
         AdminCommand::CreateGroup { name } => {
-            let name = name.trim().to_owned();
-            if name.is_empty() {
-                bail!("--name cannot be blank");
-            }
-            let mut tx = db.begin().await?;
-            let g = groups::create(&mut tx, &name, "", &cli).await.map_err(|e| {
-                if e.is_conflict_on("name") {
-                    anyhow!("a group named '{name}' already exists")
-                } else {
-                    e.into()
-                }
-            })?;
-            tx.commit().await?;
+            let input = directory::GroupInput {
+                name: Some(name),
+                description: None,
+            };
+            let g = directory::create_group(db, &Actor::operator(), &cli, input)
+                .await
+                .map_err(explain)?;
             println!("created group {} '{}'", g.id, g.name);
         }
         AdminCommand::CreateForm {
@@ -310,26 +295,19 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
                 ),
                 None => None,
             };
-            let f = FormFields {
-                name: name.trim().to_owned(),
-                display_name: name.trim().to_owned(),
-                position,
-                active: true,
-                is_default: default,
-                audience: Audience::parse(&audience).ok_or_else(|| anyhow!("bad audience"))?,
-                group_id,
-                priority: priority.as_deref().and_then(Priority::parse),
-                tags: tags::normalize(form_tags),
+            let input = directory::FormInput {
+                name: Some(name),
+                position: Some(position),
+                default: Some(default),
+                audience: Some(audience),
+                group_id: group_id.map(|g| g.0),
+                priority,
+                tags: Some(form_tags),
+                ..directory::FormInput::default()
             };
-            let mut tx = db.begin().await?;
-            let form = forms::create(&mut tx, &f, &cli).await.map_err(|e| {
-                if e.is_conflict_on("name") {
-                    anyhow!("a form named '{}' already exists", f.name)
-                } else {
-                    e.into()
-                }
-            })?;
-            tx.commit().await?;
+            let form = directory::create_form(db, &Actor::operator(), &cli, input)
+                .await
+                .map_err(explain)?;
             println!("created ticket form {} '{}'", form.id, form.name);
         }
     }

@@ -124,9 +124,9 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let state = app_state(config, db.clone(), sealer)?;
     std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
-    let janitor = tokio::spawn(partnerdesk_web::files::janitor(state.clone()));
+    let janitor = tokio::spawn(partnerdesk_app::janitor::janitor(state.clone()));
     let stopping = state.shutdown.clone();
-    let deliveries = tokio::spawn(partnerdesk_web::delivery::worker(state.clone()));
+    let deliveries = tokio::spawn(partnerdesk_app::outbox::worker(state.clone()));
     let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

@@ -93,147 +93,43 @@ impl Config {
         Config::from_sources(file, |k| std::env::var(k).ok())
     }
 
+    /// Builds the configuration from an optional TOML file and an environment lookup (the process environment, or a
+    /// map in tests). A setting in the environment wins over the file, the file over the default.
     pub fn from_sources(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
-        let fc: FileConfig = match file {
-            Some(p) => {
-                let text =
-                    std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        // An environment variable, or the contents of the file named by `NAME_FILE`.
-        let var = |name: &str| -> Result<Option<String>> {
-            if let Some(v) = env(name).filter(|v| !v.is_empty()) {
-                return Ok(Some(v));
-            }
-            match env(&format!("{name}_FILE")).filter(|v| !v.is_empty()) {
-                Some(path) => Ok(Some(
-                    std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {name}_FILE {path}"))?
-                        .trim()
-                        .to_owned(),
-                )),
-                None => Ok(None),
-            }
-        };
-        let listen_s = var("PARTNERDESK_LISTEN")?
-            .or(fc.listen)
-            .unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr = listen_s
-            .parse()
-            .with_context(|| format!("PARTNERDESK_LISTEN '{listen_s}' is not an address like 127.0.0.1:8080"))?;
-        let data_dir = var("PARTNERDESK_DATA_DIR")?
-            .map(PathBuf::from)
-            .or(fc.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./partnerdesk-data"));
-        let database_url = var("PARTNERDESK_DATABASE_URL")?
-            .or(fc.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("partnerdesk.db").display()));
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres:")
-            || database_url.starts_with("postgresql:"))
-        {
-            bail!("PARTNERDESK_DATABASE_URL must start with sqlite:// or postgres://");
-        }
-        let public_url = var("PARTNERDESK_PUBLIC_URL")?
-            .or(fc.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
-        let public_url = public_url.trim_end_matches('/').to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            bail!("PARTNERDESK_PUBLIC_URL must be an http:// or https:// URL, not '{public_url}'");
-        }
-        let log_format = match var("PARTNERDESK_LOG_FORMAT")?.or(fc.log_format).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => bail!("PARTNERDESK_LOG_FORMAT must be text or json, not '{other}'"),
-        };
-        let num = |name: &str| -> Result<Option<i64>> {
-            var(name)?
-                .map(|v| {
-                    v.parse::<i64>()
-                        .with_context(|| format!("{name} must be an integer, not '{v}'"))
-                })
-                .transpose()
-        };
-        let max_json_bytes = num("PARTNERDESK_MAX_JSON_BYTES")?
-            .map(|n| n as usize)
-            .or(fc.max_json_bytes)
-            .unwrap_or(1024 * 1024);
-        let invitation_ttl_hours = num("PARTNERDESK_INVITATION_TTL_HOURS")?
-            .or(fc.invitation_ttl_hours)
-            .unwrap_or(72);
-        let db_max_connections = num("PARTNERDESK_DB_MAX_CONNECTIONS")?
-            .map(|n| n as u32)
-            .or(fc.db_max_connections)
-            .unwrap_or(16);
-        let blob_s3 = match var("PARTNERDESK_BLOB_BUCKET")?.or(fc.blob_bucket) {
-            None => None,
-            Some(bucket) => {
-                let path_style = match var("PARTNERDESK_BLOB_PATH_STYLE")?.as_deref() {
-                    Some("true" | "1") => true,
-                    Some("false" | "0") => false,
-                    Some(other) => bail!("PARTNERDESK_BLOB_PATH_STYLE must be true or false, not '{other}'"),
-                    None => fc.blob_path_style.unwrap_or(false),
-                };
-                Some(partnerdesk_blob::S3Config {
-                    endpoint: var("PARTNERDESK_BLOB_ENDPOINT")?.or(fc.blob_endpoint),
-                    region: var("PARTNERDESK_BLOB_REGION")?
-                        .or(fc.blob_region)
-                        .unwrap_or_else(|| "us-east-1".into()),
-                    bucket,
-                    access_key_id: var("PARTNERDESK_BLOB_ACCESS_KEY_ID")?
-                        .or(fc.blob_access_key_id)
-                        .unwrap_or_default(),
-                    secret_access_key: var("PARTNERDESK_BLOB_SECRET_ACCESS_KEY")?
-                        .or(fc.blob_secret_access_key)
-                        .unwrap_or_default(),
-                    path_style,
-                })
-            }
-        };
-        let max_attachment_bytes = num("PARTNERDESK_MAX_ATTACHMENT_BYTES")?
-            .map(|n| n as u64)
-            .or(fc.max_attachment_bytes)
-            .unwrap_or(20 * 1024 * 1024);
-        let max_large_upload_bytes = num("PARTNERDESK_MAX_LARGE_UPLOAD_BYTES")?
-            .map(|n| n as u64)
-            .or(fc.max_large_upload_bytes)
-            .unwrap_or(100 * 1024 * 1024 * 1024);
-        if invitation_ttl_hours <= 0 || max_json_bytes == 0 || db_max_connections == 0 || max_attachment_bytes == 0 {
-            bail!("invitation TTL, JSON body limit and connection count must be positive");
-        }
+        let mut fc = read_file_config(file)?;
+        let env = Env(&env);
+        // The groups are read in a fixed order, so that of several bad settings the same one is always reported.
+        let server = server_settings(&env, &mut fc)?;
+        let (limits, blob_s3) = limits_and_blob_store(&env, &mut fc)?;
+        // Field order here is reading order too.
         Ok(Config {
-            listen,
-            data_dir,
-            database_url: Secret(database_url),
-            public_url,
-            secret_key: var("PARTNERDESK_SECRET_KEY")?.or(fc.secret_key).map(Secret),
-            previous_secret_keys: var("PARTNERDESK_SECRET_KEY_PREVIOUS")?
-                .map(|v| {
-                    v.split(',')
-                        .map(|k| Secret(k.trim().to_owned()))
-                        .filter(|k| !k.0.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            log_format,
-            max_json_bytes,
-            invitation_ttl_hours,
-            db_max_connections,
+            listen: server.listen,
+            data_dir: server.data_dir,
+            database_url: Secret(server.database_url),
+            public_url: server.public_url,
+            secret_key: env.var("PARTNERDESK_SECRET_KEY")?.or(fc.secret_key).map(Secret),
+            previous_secret_keys: previous_secret_keys(&env)?,
+            log_format: server.log_format,
+            max_json_bytes: limits.max_json_bytes,
+            invitation_ttl_hours: limits.invitation_ttl_hours,
+            db_max_connections: limits.db_max_connections,
             blob_s3,
-            max_attachment_bytes,
-            max_large_upload_bytes,
-            smtp_url: var("PARTNERDESK_SMTP_URL")?.or(fc.smtp_url).map(Secret),
-            mail_from: var("PARTNERDESK_MAIL_FROM")?
+            max_attachment_bytes: limits.max_attachment_bytes,
+            max_large_upload_bytes: limits.max_large_upload_bytes,
+            smtp_url: env.var("PARTNERDESK_SMTP_URL")?.or(fc.smtp_url).map(Secret),
+            mail_from: env
+                .var("PARTNERDESK_MAIL_FROM")?
                 .or(fc.mail_from)
                 .unwrap_or_else(|| "partnerdesk <partnerdesk@localhost>".into()),
-            escalation_webhook_url: var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?.or(fc.escalation_webhook_url),
+            escalation_webhook_url: env
+                .var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?
+                .or(fc.escalation_webhook_url),
             bucket_allow_private_endpoints: matches!(
-                var("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS")?.as_deref(),
+                env.var("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS")?.as_deref(),
                 Some("true" | "1")
             ),
-            worker_interval_ms: num("PARTNERDESK_WORKER_INTERVAL_MS")?
+            worker_interval_ms: env
+                .num("PARTNERDESK_WORKER_INTERVAL_MS")?
                 .map(|n| n.max(10) as u64)
                 .or(fc.worker_interval_ms)
                 .unwrap_or(1000),
@@ -258,6 +154,212 @@ impl Config {
         tracing::info!(path = %path.display(), "generated a new secret key");
         Ok(Secret(key))
     }
+}
+
+/// The `--config` file, or nothing but defaults when there is none. Unknown keys are an error (a typo would otherwise
+/// be silently ignored).
+fn read_file_config(file: Option<&Path>) -> Result<FileConfig> {
+    let Some(p) = file else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))
+}
+
+/// The environment lookup `from_sources` was given.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// `NAME`, or else the contents of the file named by `NAME_FILE`, so that secrets can come from mounted files
+    /// instead of the environment. An empty value counts as unset.
+    fn var(&self, name: &str) -> Result<Option<String>> {
+        if let Some(v) = (self.0)(name).filter(|v| !v.is_empty()) {
+            return Ok(Some(v));
+        }
+        match (self.0)(&format!("{name}_FILE")).filter(|v| !v.is_empty()) {
+            Some(path) => Ok(Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {name}_FILE {path}"))?
+                    .trim()
+                    .to_owned(),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// `NAME` as an integer; a value that is not one is an error rather than the default.
+    fn num(&self, name: &str) -> Result<Option<i64>> {
+        self.var(name)?
+            .map(|v| {
+                v.parse::<i64>()
+                    .with_context(|| format!("{name} must be an integer, not '{v}'"))
+            })
+            .transpose()
+    }
+}
+
+/// Where the server listens, where it keeps its data, and how it presents itself.
+struct Server {
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    database_url: String,
+    public_url: String,
+    log_format: LogFormat,
+}
+
+/// The server settings. Their defaults build on each other (the database in the data directory, the public URL from
+/// the listen address), so that a bare start needs nothing configured.
+fn server_settings(env: &Env<'_>, fc: &mut FileConfig) -> Result<Server> {
+    let listen_s = env
+        .var("PARTNERDESK_LISTEN")?
+        .or(fc.listen.take())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_s
+        .parse()
+        .with_context(|| format!("PARTNERDESK_LISTEN '{listen_s}' is not an address like 127.0.0.1:8080"))?;
+    let data_dir = env
+        .var("PARTNERDESK_DATA_DIR")?
+        .map(PathBuf::from)
+        .or(fc.data_dir.take())
+        .unwrap_or_else(|| PathBuf::from("./partnerdesk-data"));
+    let database_url = env
+        .var("PARTNERDESK_DATABASE_URL")?
+        .or(fc.database_url.take())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("partnerdesk.db").display()));
+    // Refused here, at start, rather than as an obscure driver error on the first connection.
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres:")
+        || database_url.starts_with("postgresql:"))
+    {
+        bail!("PARTNERDESK_DATABASE_URL must start with sqlite:// or postgres://");
+    }
+    // Links are built by appending paths, so a trailing slash would double up.
+    let public_url = env
+        .var("PARTNERDESK_PUBLIC_URL")?
+        .or(fc.public_url.take())
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        bail!("PARTNERDESK_PUBLIC_URL must be an http:// or https:// URL, not '{public_url}'");
+    }
+    let log_format = match env.var("PARTNERDESK_LOG_FORMAT")?.or(fc.log_format.take()).as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => bail!("PARTNERDESK_LOG_FORMAT must be text or json, not '{other}'"),
+    };
+    Ok(Server {
+        listen,
+        data_dir,
+        database_url,
+        public_url,
+        log_format,
+    })
+}
+
+/// Sizes, counts and durations.
+struct Limits {
+    max_json_bytes: usize,
+    invitation_ttl_hours: i64,
+    db_max_connections: u32,
+    max_attachment_bytes: u64,
+    max_large_upload_bytes: u64,
+}
+
+/// The limits, and the blob store. The blob store is read between the first limits and the attachment sizes, as it
+/// always was: the reading order decides which of several bad settings is reported.
+fn limits_and_blob_store(env: &Env<'_>, fc: &mut FileConfig) -> Result<(Limits, Option<partnerdesk_blob::S3Config>)> {
+    let max_json_bytes = env
+        .num("PARTNERDESK_MAX_JSON_BYTES")?
+        .map(|n| n as usize)
+        .or(fc.max_json_bytes)
+        .unwrap_or(1024 * 1024);
+    let invitation_ttl_hours = env
+        .num("PARTNERDESK_INVITATION_TTL_HOURS")?
+        .or(fc.invitation_ttl_hours)
+        .unwrap_or(72);
+    let db_max_connections = env
+        .num("PARTNERDESK_DB_MAX_CONNECTIONS")?
+        .map(|n| n as u32)
+        .or(fc.db_max_connections)
+        .unwrap_or(16);
+    let blob_s3 = blob_store(env, fc)?;
+    let max_attachment_bytes = env
+        .num("PARTNERDESK_MAX_ATTACHMENT_BYTES")?
+        .map(|n| n as u64)
+        .or(fc.max_attachment_bytes)
+        .unwrap_or(20 * 1024 * 1024);
+    let max_large_upload_bytes = env
+        .num("PARTNERDESK_MAX_LARGE_UPLOAD_BYTES")?
+        .map(|n| n as u64)
+        .or(fc.max_large_upload_bytes)
+        .unwrap_or(100 * 1024 * 1024 * 1024);
+    let limits = Limits {
+        max_json_bytes,
+        invitation_ttl_hours,
+        db_max_connections,
+        max_attachment_bytes,
+        max_large_upload_bytes,
+    };
+    limits.validate()?;
+    Ok((limits, blob_s3))
+}
+
+impl Limits {
+    /// A zero would refuse every invitation, request body, connection or attachment; better to refuse to start.
+    fn validate(&self) -> Result<()> {
+        if self.invitation_ttl_hours <= 0
+            || self.max_json_bytes == 0
+            || self.db_max_connections == 0
+            || self.max_attachment_bytes == 0
+        {
+            bail!("invitation TTL, JSON body limit and connection count must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// The S3-compatible bucket, when one is named; `None` keeps files in the data directory. The other blob settings
+/// are read (and checked) only when there is a bucket.
+fn blob_store(env: &Env<'_>, fc: &mut FileConfig) -> Result<Option<partnerdesk_blob::S3Config>> {
+    let Some(bucket) = env.var("PARTNERDESK_BLOB_BUCKET")?.or(fc.blob_bucket.take()) else {
+        return Ok(None);
+    };
+    let path_style = match env.var("PARTNERDESK_BLOB_PATH_STYLE")?.as_deref() {
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(other) => bail!("PARTNERDESK_BLOB_PATH_STYLE must be true or false, not '{other}'"),
+        None => fc.blob_path_style.unwrap_or(false),
+    };
+    Ok(Some(partnerdesk_blob::S3Config {
+        endpoint: env.var("PARTNERDESK_BLOB_ENDPOINT")?.or(fc.blob_endpoint.take()),
+        region: env
+            .var("PARTNERDESK_BLOB_REGION")?
+            .or(fc.blob_region.take())
+            .unwrap_or_else(|| "us-east-1".into()),
+        bucket,
+        access_key_id: env
+            .var("PARTNERDESK_BLOB_ACCESS_KEY_ID")?
+            .or(fc.blob_access_key_id.take())
+            .unwrap_or_default(),
+        secret_access_key: env
+            .var("PARTNERDESK_BLOB_SECRET_ACCESS_KEY")?
+            .or(fc.blob_secret_access_key.take())
+            .unwrap_or_default(),
+        path_style,
+    }))
+}
+
+/// `PARTNERDESK_SECRET_KEY_PREVIOUS`: a comma-separated list, so that several rotations can overlap.
+fn previous_secret_keys(env: &Env<'_>) -> Result<Vec<Secret>> {
+    Ok(env
+        .var("PARTNERDESK_SECRET_KEY_PREVIOUS")?
+        .map(|v| {
+            v.split(',')
+                .map(|k| Secret(k.trim().to_owned()))
+                .filter(|k| !k.0.is_empty())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 #[cfg(unix)]

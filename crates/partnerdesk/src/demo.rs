@@ -2,12 +2,12 @@
 //! partner user, an agent who is also the partner's account manager, an admin, and the partner and general forms.
 
 use anyhow::{Result, anyhow};
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_db::forms::{self, FormFields};
 use partnerdesk_db::organizations::{self, OrgFields};
 use partnerdesk_db::users::User;
 use partnerdesk_db::{AuditActor, Db, groups, users};
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 
 pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 

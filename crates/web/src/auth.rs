@@ -13,6 +13,8 @@ use partnerdesk_core::policy::Actor;
 use partnerdesk_db::users::{self, User};
 use partnerdesk_db::{AuditActor, DbError};
 
+use partnerdesk_app::AppError;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -36,7 +38,7 @@ impl Caller {
 pub struct MaybeCaller(pub Option<Caller>);
 
 fn failed() -> ApiError {
-    ApiError::Unauthenticated(format!("Invalid credentials. {NO_ACCOUNT_HELP}"))
+    AppError::Unauthenticated(format!("Invalid credentials. {NO_ACCOUNT_HELP}")).into()
 }
 
 enum Credentials {
@@ -53,9 +55,10 @@ fn parse_authorization(value: &str) -> Result<Credentials, ApiError> {
         });
     }
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(ApiError::Unauthenticated(format!(
+        return Err(AppError::Unauthenticated(format!(
             "Unsupported authorization scheme '{scheme}': use Basic or Bearer."
-        )));
+        ))
+        .into());
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
@@ -110,7 +113,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
                 state
                     .login_limiter
                     .check(key)
-                    .map_err(|secs| ApiError::TooManyRequests { retry_after_secs: secs })?;
+                    .map_err(|secs| AppError::TooManyRequests { retry_after_secs: secs })?;
             }
             let found = match users::by_email(&mut conn, &email).await {
                 Ok(u) => Some((users::password_hash(&mut conn, u.id).await?, u)),
@@ -124,7 +127,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
                 .unwrap_or_else(|| DUMMY_HASH.clone());
             let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(AppError::internal)?;
             match found {
                 Some((Some(_), user)) if ok => {
                     state.login_limiter.succeed(&email_key);
@@ -139,9 +142,9 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
         }
     };
     if user.status == UserStatus::Suspended {
-        return Err(ApiError::Unauthenticated(
-            "This account is suspended. Contact your account manager.".into(),
-        ));
+        return Err(
+            AppError::Unauthenticated("This account is suspended. Contact your account manager.".into()).into(),
+        );
     }
     Ok(Some(user))
 }
@@ -160,9 +163,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match authenticate(parts, state).await? {
             Some(user) => Ok(Caller { user }),
-            None => Err(ApiError::Unauthenticated(format!(
-                "Authentication required. {NO_ACCOUNT_HELP}"
-            ))),
+            None => Err(AppError::Unauthenticated(format!("Authentication required. {NO_ACCOUNT_HELP}")).into()),
         }
     }
 }
@@ -175,7 +176,7 @@ pub async fn any_user(parts: &Parts, state: &AppState) -> Result<Option<User>, A
         return authenticate(parts, state).await;
     }
     let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
-    let Some(signed) = crate::pages::session::current(&jar, state).await? else {
+    let Some(signed) = crate::session::current(&jar, state).await? else {
         return Ok(None);
     };
     // A browser session may change things through the API only with its CSRF token in a header: a header that
@@ -191,10 +192,11 @@ pub async fn any_user(parts: &Parts, state: &AppState) -> Result<Option<User>, A
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        if !crate::pages::session::constant_time_eq(sent.as_bytes(), signed.csrf.as_bytes()) {
-            return Err(ApiError::Forbidden(
+        if !crate::session::constant_time_eq(sent.as_bytes(), signed.csrf.as_bytes()) {
+            return Err(AppError::Forbidden(
                 "Changes through the API from a browser session need the X-CSRF-Token header.".into(),
-            ));
+            )
+            .into());
         }
     }
     Ok(Some(signed.user))
@@ -209,9 +211,7 @@ impl FromRequestParts<AppState> for AnyUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match any_user(parts, state).await? {
             Some(u) => Ok(AnyUser(u)),
-            None => Err(ApiError::Unauthenticated(format!(
-                "Authentication required. {NO_ACCOUNT_HELP}"
-            ))),
+            None => Err(AppError::Unauthenticated(format!("Authentication required. {NO_ACCOUNT_HELP}")).into()),
         }
     }
 }

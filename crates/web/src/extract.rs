@@ -6,6 +6,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use partnerdesk_app::AppError;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,9 +27,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
             .unwrap_or_default()
             .to_ascii_lowercase();
         if !ct.starts_with("application/json") && !ct.ends_with("+json") {
-            return Err(ApiError::BadRequest(format!(
-                "Content-Type must be application/json, not '{ct}'"
-            )));
+            return Err(AppError::BadRequest(format!("Content-Type must be application/json, not '{ct}'")).into());
         }
         let declared = req
             .headers()
@@ -35,11 +35,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > limit) {
-            return Err(ApiError::TooLarge { limit });
+            return Err(AppError::TooLarge { limit }.into());
         }
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
-            .map_err(|_| ApiError::TooLarge { limit })?;
+            .map_err(|_| AppError::TooLarge { limit })?;
         parse_json(&bytes).map(ZJson)
     }
 }
@@ -47,42 +47,42 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
 /// Parses JSON, mapping serde's errors to Zendesk's: syntax errors are 400, shape errors 422 on the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest(
-            "The request body is empty; a JSON object is expected.".into(),
-        ));
+        return Err(AppError::BadRequest("The request body is empty; a JSON object is expected.".into()).into());
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::BadRequest(format!("The request body is not valid JSON: {inner}"));
-        }
-        let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        // "missing field `x`" names the field itself; otherwise the path does.
-        let field = match message.split('`').nth(1) {
-            Some(name) if message.starts_with("missing field") => {
-                if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                }
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return AppError::BadRequest(format!("The request body is not valid JSON: {inner}"));
             }
-            _ => path,
-        };
-        // The first segment is the resource wrapper (`ticket`, `user`): Zendesk names fields without it.
-        let field = match field.split_once('.') {
-            Some((_, rest)) if !rest.is_empty() => rest.to_owned(),
-            _ => field,
-        };
-        let code = if message.starts_with("missing field") {
-            "BlankValue"
-        } else {
-            "InvalidValue"
-        };
-        ApiError::invalid(&field, code, format!("{field}: {message}"))
-    })
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            // "missing field `x`" names the field itself; otherwise the path does.
+            let field = match message.split('`').nth(1) {
+                Some(name) if message.starts_with("missing field") => {
+                    if path == "." {
+                        name.to_owned()
+                    } else {
+                        format!("{path}.{name}")
+                    }
+                }
+                _ => path,
+            };
+            // The first segment is the resource wrapper (`ticket`, `user`): Zendesk names fields without it.
+            let field = match field.split_once('.') {
+                Some((_, rest)) if !rest.is_empty() => rest.to_owned(),
+                _ => field,
+            };
+            let code = if message.starts_with("missing field") {
+                "BlankValue"
+            } else {
+                "InvalidValue"
+            };
+            AppError::invalid(&field, code, format!("{field}: {message}"))
+        })
+        .map_err(ApiError)
 }
 
 /// A record id from the path, with or without a `.json` suffix. Anything that is not a positive integer
@@ -96,24 +96,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::NotFound)?;
+            .map_err(|_| AppError::NotFound)?;
         let digits = raw.strip_suffix(".json").unwrap_or(&raw);
         match digits.parse::<i64>() {
             Ok(n) if n > 0 => Ok(Id(n)),
-            _ => Err(ApiError::NotFound),
+            _ => Err(AppError::NotFound.into()),
         }
     }
 }
 
-/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value (`Some(Some(v))`):
-/// partial updates need to tell "leave as is" from "clear".
-pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    serde::Deserialize::deserialize(d).map(Some)
-}
+pub use partnerdesk_app::input::nullable;
 
 #[cfg(test)]
 mod tests {
@@ -134,7 +126,7 @@ mod tests {
 
     fn field_of(e: ApiError) -> String {
         match e {
-            ApiError::Invalid(inv) => inv.0[0].field.clone(),
+            ApiError(AppError::Invalid(inv)) => inv.0[0].field.clone(),
             other => format!("{other:?}"),
         }
     }
@@ -143,9 +135,12 @@ mod tests {
     fn json_errors_name_fields() {
         assert!(matches!(
             parse_json::<Wrapper>(b"{not json"),
-            Err(ApiError::BadRequest(_))
+            Err(ApiError(AppError::BadRequest(_)))
         ));
-        assert!(matches!(parse_json::<Wrapper>(b""), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Wrapper>(b""),
+            Err(ApiError(AppError::BadRequest(_)))
+        ));
         assert_eq!(
             parse_json::<Wrapper>(b"{}").map_err(field_of).err(),
             Some("ticket".to_owned())

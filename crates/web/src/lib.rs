@@ -1,22 +1,15 @@
 //! The HTTP interface of partnerdesk: the Zendesk-compatible API, health checks, and the router that ties
 //! them to the store. `build_router` and `serve` are what the binary and the tests call.
 
-pub mod accounts;
 pub mod api;
 pub mod auth;
-pub mod bucket_access;
-pub mod delivery;
+pub mod downloads;
 pub mod error;
-pub mod escalating;
 pub mod extract;
-pub mod files;
 pub mod pages;
 pub mod pagination;
-pub mod partner_bucket;
-pub mod ratelimit;
+pub mod session;
 pub mod state;
-pub mod ticketing;
-pub mod tus;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,6 +23,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use state::{AppState, Settings};
+
+use partnerdesk_app::AppError;
 
 use crate::error::ApiError;
 
@@ -61,10 +56,10 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/api/v2", api::router())
         .merge(pages::router())
         .route("/attachments/{id}/{name}", get(api::uploads::download))
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError(AppError::NotFound) })
         .layer(trace)
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("handler panicked".into()).into_response()
+            ApiError(AppError::Internal("handler panicked".into())).into_response()
         }))
         .with_state(state)
 }

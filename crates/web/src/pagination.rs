@@ -8,6 +8,8 @@ use partnerdesk_db::Window;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use partnerdesk_app::AppError;
+
 use crate::error::ApiError;
 
 pub const MAX_PAGE_SIZE: i64 = 100;
@@ -47,9 +49,7 @@ impl ListQuery {
         let positive = |name: &str, v: &str| -> Result<i64, ApiError> {
             match v.parse::<i64>() {
                 Ok(n) if n > 0 => Ok(n),
-                _ => Err(ApiError::BadRequest(format!(
-                    "{name} must be a positive integer, not '{v}'"
-                ))),
+                _ => Err(AppError::BadRequest(format!("{name} must be a positive integer, not '{v}'")).into()),
             }
         };
         let cursor = get("page[size]").is_some() || get("page[after]").is_some();
@@ -193,13 +193,13 @@ fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("id:{id}"))
 }
 
-fn decode_cursor(c: &str) -> Result<i64, ApiError> {
+fn decode_cursor(c: &str) -> Result<i64, AppError> {
     URL_SAFE_NO_PAD
         .decode(c)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse::<i64>().ok()))
-        .ok_or_else(|| ApiError::BadRequest(format!("page[after] '{c}' is not a cursor this server issued")))
+        .ok_or_else(|| AppError::BadRequest(format!("page[after] '{c}' is not a cursor this server issued")))
 }
 
 #[cfg(test)]

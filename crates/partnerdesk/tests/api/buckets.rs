@@ -37,7 +37,7 @@ async fn partner(app: &TestApp) -> Partner {
         )
         .await;
     let ticket = v["request"]["id"].as_i64().unwrap();
-    let root = std::env::temp_dir().join(format!("pd-partner-s3-{}-{}", std::process::id(), ticket));
+    let root = std::env::temp_dir().join(super::helpers::unique("pd-partner-s3"));
     let (endpoint, server) = s3::start(&root, "partner-files").await;
     let b = root.join("partner-files");
     let write = |key: &str, body: &[u8]| {

@@ -260,14 +260,14 @@ async fn run_timeout(backend: Backend) {
     .unwrap();
     let now = partnerdesk_db::now();
     assert_eq!(
-        partnerdesk_web::escalating::check_timeouts(&state, now + TimeDelta::minutes(10))
+        partnerdesk_app::escalations::check_timeouts(&state, now + TimeDelta::minutes(10))
             .await
             .unwrap(),
         0,
         "not yet"
     );
     assert_eq!(
-        partnerdesk_web::escalating::check_timeouts(&state, now + TimeDelta::minutes(31))
+        partnerdesk_app::escalations::check_timeouts(&state, now + TimeDelta::minutes(31))
             .await
             .unwrap(),
         1
@@ -276,7 +276,7 @@ async fn run_timeout(backend: Backend) {
     assert_eq!(mails.lock().unwrap()[1].to, vec!["m2@vendor.test".to_owned()]);
     assert!(mails.lock().unwrap()[1].data.contains("not acknowledged"));
     assert_eq!(
-        partnerdesk_web::escalating::check_timeouts(&state, now + TimeDelta::minutes(62))
+        partnerdesk_app::escalations::check_timeouts(&state, now + TimeDelta::minutes(62))
             .await
             .unwrap(),
         1
@@ -285,7 +285,7 @@ async fn run_timeout(backend: Backend) {
     assert_eq!(mails.lock().unwrap()[2].to, vec!["boss@vendor.test".to_owned()]);
     // Nobody left: it stays open on the dashboard, and every step is audited.
     assert_eq!(
-        partnerdesk_web::escalating::check_timeouts(&state, now + TimeDelta::minutes(93))
+        partnerdesk_app::escalations::check_timeouts(&state, now + TimeDelta::minutes(93))
             .await
             .unwrap(),
         1

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use partnerdesk::app::{self, Running};
 use partnerdesk::config::Config;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_db::{AuditActor, Db};
-use partnerdesk_web::accounts::{self, NewAccount, Provisioner};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
@@ -118,12 +118,16 @@ struct Inner {
     pg_database: Option<String>,
 }
 
-fn unique(prefix: &str) -> String {
+/// A name no other test of any run shares: the process id, a per-process counter (tests of one binary run in
+/// parallel threads under `cargo test`), and the time (process ids are reused across runs).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let n: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    format!("{prefix}_{}_{n:x}", std::process::id())
+    format!("{prefix}_{}_{seq}_{n:x}", std::process::id())
 }
 
 pub fn pg_base() -> String {

@@ -4,12 +4,14 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{GroupId, Invalid};
+use partnerdesk_core::GroupId;
 use partnerdesk_db::groups::{self, Group};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+
+use partnerdesk_app::AppError;
+use partnerdesk_app::directory::{self, GroupInput};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -51,17 +53,11 @@ pub struct GroupEnvelope {
     pub group: GroupInput,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct GroupInput {
-    pub name: Option<String>,
-    pub description: Option<String>,
-}
-
 fn staff_only(caller: &Caller) -> Result<(), ApiError> {
     if caller.actor().is_staff() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("Groups are visible to staff only.".into()))
+        Err(AppError::Forbidden("Groups are visible to staff only.".into()).into())
     }
 }
 
@@ -105,20 +101,7 @@ pub async fn create(
     caller: Caller,
     ZJson(body): ZJson<GroupEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.actor().may_administer()?;
-    let mut errors = Invalid::default();
-    let name = required_text(&mut errors, "name", body.group.name.as_deref().unwrap_or_default(), 255);
-    errors.into_result()?;
-    let mut tx = state.db.begin().await?;
-    let g = groups::create(
-        &mut tx,
-        &name,
-        body.group.description.as_deref().unwrap_or_default(),
-        &caller.audit(),
-    )
-    .await
-    .map_err(ApiError::unique_name("group", &name))?;
-    tx.commit().await?;
+    let g = directory::create_group(&state.db, &caller.actor(), &caller.audit(), body.group).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "group": GroupView::new(&state, &g) })),

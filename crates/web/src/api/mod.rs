@@ -8,6 +8,7 @@ pub mod organizations;
 pub mod requests;
 pub mod ticket_forms;
 pub mod tickets;
+pub mod tus;
 pub mod uploads;
 pub mod users;
 
@@ -18,6 +19,8 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post};
 use serde_json::json;
 use utoipa::OpenApi;
+
+use partnerdesk_app::AppError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,7 +43,7 @@ use crate::state::AppState;
     components(schemas(
         users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
         ticket_forms::TicketFormView, tickets::TicketView, tickets::CommentView, requests::RequestView,
-                uploads::AttachmentView, uploads::UploadView, buckets::ConnectionView,
+                uploads::AttachmentView, uploads::UploadView, partnerdesk_app::buckets::connection::ConnectionView,
     )),
     modifiers(&Security),
 )]
@@ -107,7 +110,7 @@ pub fn router() -> Router<AppState> {
     );
     r = r.route("/uploads/{token}", axum::routing::delete(uploads::delete));
     r = r.route("/attachments/{id}", get(uploads::show));
-    r = r.merge(crate::tus::router());
+    r = r.merge(crate::api::tus::router());
     r = both(
         r,
         "/organizations/{id}/bucket",
@@ -133,7 +136,7 @@ pub fn router() -> Router<AppState> {
         "/openapi.json",
         get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
     );
-    r.fallback(|| async { ApiError::NotFound })
+    r.fallback(|| async { ApiError(AppError::NotFound) })
         .method_not_allowed_fallback(|| async {
             (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -5,19 +5,21 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use partnerdesk_core::OrgId;
 use partnerdesk_core::policy::{Actor, OrgScope};
-use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{Invalid, OrgId, UserId, tags};
-use partnerdesk_db::organizations::{self, OrgFields, Organization};
-use partnerdesk_db::users::{self, UserFilter};
+use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::users::UserFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use partnerdesk_app::AppError;
+use partnerdesk_app::org_changes::{self, OrgInput};
+
 use crate::api::users::users_page;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Id, ZJson, nullable};
+use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
 
@@ -85,80 +87,6 @@ pub struct OrgEnvelope {
     pub organization: OrgInput,
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct OrgInput {
-    pub name: Option<String>,
-    pub notes: Option<String>,
-    pub details: Option<String>,
-    pub domain_names: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub alliance_partner: Option<bool>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub account_manager_id: Option<Option<i64>>,
-}
-
-const MAX_NOTES: usize = 64 * 1024;
-
-/// Applies `input` onto `f`, collecting every invalid field.
-async fn apply(state: &AppState, f: &mut OrgFields, input: OrgInput, creating: bool) -> Result<(), ApiError> {
-    let mut errors = Invalid::default();
-    match (&input.name, creating) {
-        (Some(n), _) => f.name = required_text(&mut errors, "name", n, 255),
-        (None, true) => errors.push("name", "BlankValue", "name cannot be blank"),
-        (None, false) => {}
-    }
-    for (field, value, target) in [
-        ("notes", input.notes, &mut f.notes),
-        ("details", input.details, &mut f.details),
-    ] {
-        if let Some(v) = value {
-            if v.len() > MAX_NOTES {
-                errors.push(
-                    field,
-                    "TooLong",
-                    format!("{field} is too long (maximum is {MAX_NOTES} bytes)"),
-                );
-            }
-            *target = v;
-        }
-    }
-    if let Some(d) = input.domain_names {
-        let d = tags::normalize(d);
-        if let Some(bad) = d
-            .iter()
-            .find(|x| !x.contains('.') || x.contains('@') || x.contains('/'))
-        {
-            errors.push("domain_names", "InvalidValue", format!("'{bad}' is not a domain name"));
-        }
-        f.domain_names = d;
-    }
-    if let Some(t) = input.tags {
-        f.tags = tags::normalize(t);
-    }
-    if let Some(p) = input.alliance_partner {
-        f.alliance_partner = p;
-    }
-    if let Some(am) = input.account_manager_id {
-        f.account_manager_id = am.map(UserId);
-    }
-    errors.into_result()?;
-    if let (Some(Some(id)), Some(am)) = (input.account_manager_id, f.account_manager_id) {
-        let ok = match users::get(&mut state.db.conn(), am).await {
-            Ok(u) => u.is_account_manager && u.role.is_staff(),
-            Err(partnerdesk_db::DbError::NotFound) => false,
-            Err(e) => return Err(e.into()),
-        };
-        if !ok {
-            return Err(ApiError::invalid(
-                "account_manager_id",
-                "InvalidValue",
-                format!("user {id} is not an account manager"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<Value> {
     Json(json!({ "organization": OrganizationView::new(state, o, actor) }))
 }
@@ -209,14 +137,7 @@ pub async fn create(
     ZJson(body): ZJson<OrgEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = caller.actor();
-    actor.may_administer()?;
-    let mut f = OrgFields::default();
-    apply(&state, &mut f, body.organization, true).await?;
-    let mut tx = state.db.begin().await?;
-    let org = organizations::create(&mut tx, &f, &caller.audit())
-        .await
-        .map_err(ApiError::unique_name("organization", &f.name))?;
-    tx.commit().await?;
+    let org = org_changes::create(&state.db, &actor, &caller.audit(), body.organization).await?;
     Ok((StatusCode::CREATED, org_json(&state, &org, &actor)))
 }
 
@@ -228,21 +149,7 @@ pub async fn update(
     ZJson(body): ZJson<OrgEnvelope>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
-    let before = organizations::get(&mut state.db.conn(), OrgId(id), actor.org_scope()).await?;
-    actor.may_edit_org(before.account_manager_id)?;
-    let input = body.organization;
-    if !actor.is_admin() && (input.account_manager_id.is_some() || input.alliance_partner.is_some()) {
-        return Err(ApiError::Forbidden(
-            "Only admins may change an organization's account manager or partner status.".into(),
-        ));
-    }
-    let mut f = before.fields();
-    apply(&state, &mut f, input, false).await?;
-    let mut tx = state.db.begin().await?;
-    let after = organizations::update(&mut tx, &before, &f, &caller.audit())
-        .await
-        .map_err(ApiError::unique_name("organization", &f.name))?;
-    tx.commit().await?;
+    let after = org_changes::update(&state.db, &actor, &caller.audit(), OrgId(id), body.organization).await?;
     Ok(org_json(&state, &after, &actor))
 }
 
@@ -266,7 +173,7 @@ pub async fn users(
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
     if !actor.is_staff() {
-        return Err(ApiError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     organizations::get(&mut state.db.conn(), OrgId(id), OrgScope::All).await?;
     let q = ListQuery::parse(raw.as_deref())?;

@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use partnerdesk_app::AppError;
+
 use crate::api::tickets::{comments_page, tickets_page};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
-use crate::ticketing::{self, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, TicketInput};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestView {
@@ -112,7 +114,7 @@ async fn list_with(
             filter
                 .statuses
                 .push(TicketStatus::parse(part).ok_or_else(|| {
-                    ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
+                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
                 })?);
         }
     }
@@ -171,7 +173,7 @@ pub async fn create(
     ZJson(body): ZJson<RequestEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Some(caller) = caller else {
-        return Err(ApiError::AccountRequired);
+        return Err(AppError::AccountRequired.into());
     };
     let mut input = body.request;
     // The requests API always files for the caller.

@@ -5,16 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use partnerdesk_core::FormId;
 use partnerdesk_core::policy::Actor;
-use partnerdesk_core::tickets::{Audience, Priority};
-use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{FormId, GroupId, Invalid, tags};
-use partnerdesk_db::DbError;
-use partnerdesk_db::forms::{self, FormFields, TicketForm};
-use partnerdesk_db::groups;
+use partnerdesk_core::tickets::Audience;
+use partnerdesk_db::forms::{self, TicketForm};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+
+use partnerdesk_app::AppError;
+use partnerdesk_app::directory::{self, FormInput};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -87,21 +87,6 @@ pub struct FormEnvelope {
     pub ticket_form: FormInput,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct FormInput {
-    pub name: Option<String>,
-    pub display_name: Option<String>,
-    pub position: Option<i64>,
-    pub active: Option<bool>,
-    pub default: Option<bool>,
-    pub end_user_visible: Option<bool>,
-    /// `everyone`, `partners` (the alliance partner form) or `staff`.
-    pub audience: Option<String>,
-    pub group_id: Option<i64>,
-    pub priority: Option<String>,
-    pub tags: Option<Vec<String>>,
-}
-
 #[utoipa::path(get, path = "/api/v2/ticket_forms", tag = "ticket_forms", responses((status = 200, description = "All forms visible to the caller")))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
@@ -122,7 +107,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> 
     let actor = caller.actor();
     let f = forms::get(&mut state.db.conn(), FormId(id)).await?;
     if !visible(&f, &actor) {
-        return Err(ApiError::NotFound);
+        return Err(AppError::NotFound.into());
     }
     Ok(Json(json!({ "ticket_form": TicketFormView::new(&state, &f, &actor) })))
 }
@@ -134,67 +119,7 @@ pub async fn create(
     ZJson(body): ZJson<FormEnvelope>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let actor = caller.actor();
-    actor.may_administer()?;
-    let i = body.ticket_form;
-    let mut errors = Invalid::default();
-    let name = required_text(&mut errors, "name", i.name.as_deref().unwrap_or_default(), 255);
-    let display_name = match &i.display_name {
-        Some(d) => required_text(&mut errors, "display_name", d, 255),
-        None => name.clone(),
-    };
-    let audience = match (i.audience.as_deref(), i.end_user_visible) {
-        (Some(a), _) => Audience::parse(a).unwrap_or_else(|| {
-            errors.push(
-                "audience",
-                "InvalidValue",
-                format!("audience must be one of {}", Audience::choices()),
-            );
-            Audience::Everyone
-        }),
-        (None, Some(false)) => Audience::Staff,
-        (None, _) => Audience::Everyone,
-    };
-    let priority = i.priority.as_deref().and_then(|p| {
-        let parsed = Priority::parse(p);
-        if parsed.is_none() {
-            errors.push(
-                "priority",
-                "InvalidValue",
-                format!("priority must be one of {}", Priority::choices()),
-            );
-        }
-        parsed
-    });
-    errors.into_result()?;
-    if let Some(g) = i.group_id {
-        match groups::get(&mut state.db.conn(), GroupId(g)).await {
-            Ok(_) => {}
-            Err(DbError::NotFound) => {
-                return Err(ApiError::invalid(
-                    "group_id",
-                    "InvalidValue",
-                    format!("group {g} does not exist"),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let fields = FormFields {
-        name: name.clone(),
-        display_name,
-        position: i.position.unwrap_or(0),
-        active: i.active.unwrap_or(true),
-        is_default: i.default.unwrap_or(false),
-        audience,
-        group_id: i.group_id.map(GroupId),
-        priority,
-        tags: tags::normalize(i.tags.unwrap_or_default()),
-    };
-    let mut tx = state.db.begin().await?;
-    let form = forms::create(&mut tx, &fields, &caller.audit())
-        .await
-        .map_err(ApiError::unique_name("ticket form", &name))?;
-    tx.commit().await?;
+    let form = directory::create_form(&state.db, &actor, &caller.audit(), body.ticket_form).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ticket_form": TicketFormView::new(&state, &form, &actor) })),

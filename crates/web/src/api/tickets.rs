@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use partnerdesk_app::AppError;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
-use crate::ticketing::{self, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, TicketInput};
 
 /// A ticket in Zendesk's shape. `routing` (why it landed in its group) is a partnerdesk extension, for staff.
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,24 +123,9 @@ pub struct CommentView {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl CommentView {
     pub fn new(c: &Comment, attachments: Vec<Value>) -> CommentView {
-        let html = escape_html(&c.body)
+        let html = partnerdesk_core::text::escape_html(&c.body)
             .split("\n\n")
             .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
             .collect::<String>();
@@ -224,15 +211,15 @@ pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiErr
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             f.statuses
                 .push(TicketStatus::parse(part).ok_or_else(|| {
-                    ApiError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
+                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
                 })?);
         }
     }
-    let int = |name: &str| -> Result<Option<i64>, ApiError> {
+    let int = |name: &str| -> Result<Option<i64>, AppError> {
         q.get(name)
             .map(|v| {
                 v.parse::<i64>()
-                    .map_err(|_| ApiError::BadRequest(format!("{name} must be an integer")))
+                    .map_err(|_| AppError::BadRequest(format!("{name} must be an integer")))
             })
             .transpose()
     };

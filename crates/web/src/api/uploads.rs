@@ -7,22 +7,20 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use partnerdesk_blob::BlobError;
-use partnerdesk_core::policy::Actor;
-use partnerdesk_db::files::{self, Attachment, NewAttachment, Upload};
-use partnerdesk_db::users::User;
-use partnerdesk_db::{DbError, now, tickets};
+use partnerdesk_db::files::{self, Attachment};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
+use partnerdesk_app::AppError;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::Id;
-use crate::files::{content_type_for, new_blob_key, safe_file_name};
 use crate::state::AppState;
+use partnerdesk_app::uploads::attachments::{own_upload, store_file, too_large, visible_attachment};
 
 /// An attachment in Zendesk's shape; `sha256` is a partnerdesk extension.
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,97 +73,6 @@ pub struct UploadQuery {
     token: Option<String>,
 }
 
-/// The 413 answer for an attachment over the limit, naming the uploader that takes large files.
-pub fn too_large(limit: u64) -> ApiError {
-    ApiError::FileTooLarge {
-        limit,
-        hint: "Send larger files with the large-file uploader: the upload widget on the ticket page, \
-               `partnerdesk upload`, or any tus client at /api/v2/large_uploads/."
-            .into(),
-    }
-}
-
-/// An upload token the caller may add to: their own, not expired.
-async fn own_upload(state: &AppState, caller: &User, token: &str) -> Result<Upload, ApiError> {
-    let u = files::upload_by_token(&mut state.db.conn(), token)
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::invalid("token", "InvalidValue", "unknown upload token"),
-            e => e.into(),
-        })?;
-    if u.owner_id != caller.id {
-        return Err(ApiError::invalid("token", "InvalidValue", "unknown upload token"));
-    }
-    if u.expires_at <= now() {
-        return Err(ApiError::invalid(
-            "token",
-            "InvalidValue",
-            "this upload token has expired",
-        ));
-    }
-    Ok(u)
-}
-
-/// Stores one file under a (new or given) upload token.
-pub async fn store_file<S>(
-    state: &AppState,
-    caller: &User,
-    token: Option<&str>,
-    name: &str,
-    content_type: Option<&str>,
-    body: S,
-) -> Result<(Upload, Attachment), ApiError>
-where
-    S: futures::Stream<Item = Result<bytes::Bytes, String>> + Unpin,
-{
-    let name = safe_file_name(name)?;
-    let existing = match token {
-        Some(t) => Some(own_upload(state, caller, t).await?),
-        None => None,
-    };
-    let key = new_blob_key("attachments")?;
-    let limit = state.settings.max_attachment_bytes;
-    let stored = state.blobs.put_stream(&key, body, limit).await.map_err(|e| match e {
-        BlobError::TooLarge { limit } => too_large(limit),
-        BlobError::Interrupted(why) => ApiError::BadRequest(format!("the upload was interrupted: {why}")),
-        other => ApiError::Internal(other.to_string()),
-    })?;
-    let content_type = content_type
-        .filter(|t| t.contains('/') && t.len() < 128 && !t.starts_with("multipart/"))
-        .unwrap_or(content_type_for(&name));
-    let result: Result<(Upload, Attachment), ApiError> = async {
-        let mut tx = state.db.begin().await?;
-        let upload = match existing {
-            Some(u) => u,
-            None => {
-                let token = partnerdesk_core::credentials::new_token()?;
-                let expires = now() + Duration::hours(state.settings.upload_token_ttl_hours);
-                files::create_upload(&mut tx, &token, caller.id, expires).await?
-            }
-        };
-        let a = NewAttachment {
-            upload_id: Some(upload.id),
-            ticket_id: None,
-            comment_id: None,
-            file_name: &name,
-            content_type,
-            size: stored.size as i64,
-            sha256: &stored.sha256,
-            blob_key: &key,
-            uploader_id: caller.id,
-        };
-        let attachment = files::add_attachment(&mut tx, &a).await?;
-        tx.commit().await?;
-        Ok((upload, attachment))
-    }
-    .await;
-    if result.is_err() {
-        // Nothing half-written: the bytes go when their record could not be written.
-        let _ = state.blobs.delete(&key).await;
-    }
-    result
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UploadView {
     pub token: String,
@@ -197,17 +104,17 @@ pub async fn create(
     let multipart = ct.starts_with("multipart/form-data");
     // The body's size is known before it is read: refuse at once (a multipart envelope adds a few hundred bytes).
     if declared.is_some_and(|n| n > limit + if multipart { 16 * 1024 } else { 0 }) {
-        return Err(too_large(limit));
+        return Err(too_large(limit).into());
     }
     let (upload, attachment) = if multipart {
         let mut form = Multipart::from_request(request, &state)
             .await
-            .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+            .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
         let mut stored = None;
         while let Some(field) = form
             .next_field()
             .await
-            .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?
+            .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?
         {
             let Some(file_name) = field.file_name().map(str::to_owned) else {
                 continue;
@@ -228,12 +135,12 @@ pub async fn create(
             );
             break;
         }
-        stored.ok_or_else(|| ApiError::invalid("file", "BlankValue", "the multipart body holds no file"))?
+        stored.ok_or_else(|| AppError::invalid("file", "BlankValue", "the multipart body holds no file"))?
     } else {
         let name = q
             .filename
             .clone()
-            .ok_or_else(|| ApiError::invalid("filename", "BlankValue", "the filename query parameter is required"))?;
+            .ok_or_else(|| AppError::invalid("filename", "BlankValue", "the filename query parameter is required"))?;
         let stream = request.into_body().into_data_stream().map_err(|e| e.to_string());
         let ct =
             (!ct.is_empty() && ct != "application/binary" && ct != "application/octet-stream").then_some(ct.as_str());
@@ -258,7 +165,7 @@ pub async fn delete(
     let token = token.strip_suffix(".json").unwrap_or(&token);
     let upload = own_upload(&state, &caller.user, token)
         .await
-        .map_err(|_| ApiError::NotFound)?;
+        .map_err(|_| AppError::NotFound)?;
     let mut tx = state.db.begin().await?;
     let keys = files::delete_upload(&mut tx, upload.id).await?;
     tx.commit().await?;
@@ -267,29 +174,9 @@ pub async fn delete(
             .blobs
             .delete(&k)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// An attachment the actor may see: on a ticket they can see (internal notes' files for staff only), or not yet
-/// attached and uploaded by them.
-pub async fn visible_attachment(state: &AppState, actor: &Actor, id: i64) -> Result<Attachment, ApiError> {
-    let a = files::attachment_by_id(&mut state.db.conn(), id).await?;
-    match (a.ticket_id, a.comment_id) {
-        (Some(ticket), comment) => {
-            tickets::get(&mut state.db.conn(), ticket, actor.ticket_scope()).await?;
-            if let Some(c) = comment
-                && !actor.sees_internal_comments()
-                && !tickets::comment_is_public(&mut state.db.conn(), c).await?
-            {
-                return Err(ApiError::NotFound);
-            }
-            Ok(a)
-        }
-        (None, _) if a.uploader_id == actor.id => Ok(a),
-        _ => Err(ApiError::NotFound),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v2/attachments/{id}", tag = "attachments", params(("id" = i64, Path)), responses((status = 200, description = "An attachment", body = AttachmentView), (status = 404, description = "Not found")))]
@@ -307,13 +194,13 @@ pub async fn download(State(state): State<AppState>, request: Request) -> Result
         .split('/')
         .nth(2)
         .and_then(|s| s.parse::<i64>().ok())
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     let user = crate::auth::any_user(&parts, &state)
         .await?
-        .ok_or_else(|| ApiError::Unauthenticated("Sign in to download files.".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("Sign in to download files.".into()))?;
     let a = visible_attachment(&state, &user.actor(), id).await?;
     let _ = &mut parts;
-    crate::files::download(&state, &a, &parts.headers)
+    crate::downloads::download(&state, &a, &parts.headers)
         .await
         .map(IntoResponse::into_response)
 }

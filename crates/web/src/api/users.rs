@@ -5,19 +5,21 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use partnerdesk_core::accounts::{Email, Role, UserStatus};
+use partnerdesk_core::accounts::{Role, UserStatus};
 use partnerdesk_core::policy::Actor;
-use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{Invalid, OrgId, UserId};
+use partnerdesk_core::{OrgId, UserId};
 use partnerdesk_db::users::{self, User, UserFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_app::AppError;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_app::user_changes::{self, UserInput};
+
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Id, ZJson, nullable, parse_json};
+use crate::extract::{Id, ZJson, parse_json};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
 
@@ -80,23 +82,6 @@ pub struct UserEnvelope<T> {
     pub user: T,
 }
 
-/// Fields accepted by create and update. Unknown fields are ignored, as Zendesk does.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct UserInput {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub role: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub organization_id: Option<Option<i64>>,
-    pub suspended: Option<bool>,
-    pub account_manager: Option<bool>,
-    pub support_manager: Option<bool>,
-    /// Sets the password at creation (the account is then active); without it the account waits for an
-    /// invitation.
-    pub password: Option<String>,
-    pub time_zone: Option<String>,
-}
-
 fn user_json(state: &AppState, u: &User) -> Json<Value> {
     Json(json!({ "user": UserView::new(state, u) }))
 }
@@ -140,14 +125,14 @@ pub async fn list(
     let q = ListQuery::parse(raw.as_deref())?;
     let role = q
         .get("role")
-        .map(|r| Role::parse(r).ok_or_else(|| ApiError::BadRequest(format!("role must be one of {}", Role::choices()))))
+        .map(|r| Role::parse(r).ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", Role::choices()))))
         .transpose()?;
     let organization_id = q
         .get("organization_id")
         .map(|o| {
             o.parse::<i64>()
                 .map(OrgId)
-                .map_err(|_| ApiError::BadRequest("organization_id must be an integer".into()))
+                .map_err(|_| AppError::BadRequest("organization_id must be an integer".into()))
         })
         .transpose()?;
     let filter = UserFilter { organization_id, role };
@@ -208,89 +193,7 @@ pub async fn update(
     Id(id): Id,
     ZJson(body): ZJson<UserEnvelope<UserInput>>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.actor();
-    let before = visible_user(&state, &actor, id).await?;
-    let u = body.user;
-    let is_self_only = before.id == actor.id && !actor.is_admin();
-    let mut f = before.fields();
-    let mut errors = Invalid::default();
-    if let Some(name) = &u.name {
-        f.name = required_text(&mut errors, "name", name, 255);
-    }
-    if let Some(tz) = &u.time_zone {
-        f.time_zone = required_text(&mut errors, "time_zone", tz, 64);
-    }
-    // Everything else changes who someone is or what they may do: provisioning rights required.
-    let privileged = u.email.is_some()
-        || u.role.is_some()
-        || u.organization_id.is_some()
-        || u.suspended.is_some()
-        || u.account_manager.is_some()
-        || u.support_manager.is_some();
-    if let Some(email) = &u.email {
-        match Email::parse(email) {
-            Ok(e) => f.email = e.to_string(),
-            Err(inv) => errors.0.extend(inv.0),
-        }
-    }
-    if let Some(role) = &u.role {
-        match Role::parse(role) {
-            Some(r) => f.role = r,
-            None => errors.push(
-                "role",
-                "InvalidValue",
-                format!("role must be one of {}", Role::choices()),
-            ),
-        }
-    }
-    if let Some(s) = u.suspended {
-        f.status = match (s, before.status) {
-            (true, _) => UserStatus::Suspended,
-            (false, UserStatus::Suspended) if before.has_password => UserStatus::Active,
-            (false, UserStatus::Suspended) => UserStatus::Invited,
-            (false, other) => other,
-        };
-    }
-    f.is_account_manager = u.account_manager.unwrap_or(f.is_account_manager);
-    f.is_support_manager = u.support_manager.unwrap_or(f.is_support_manager);
-    accounts::check_flags(&mut errors, f.role, f.is_account_manager, f.is_support_manager);
-    if u.password.is_some() {
-        errors.push(
-            "password",
-            "InvalidValue",
-            "passwords are set through an invitation link, not by update",
-        );
-    }
-    errors.into_result()?;
-    if let Some(org) = u.organization_id {
-        f.organization_id = accounts::load_org(&state.db, org).await?.map(|o| o.id);
-    }
-    if privileged || !is_self_only {
-        // Both the account as it is and as it will be must be within the provisioner's reach.
-        let who = Provisioner::User(&actor);
-        who.check(
-            before.role,
-            accounts::load_org(&state.db, before.organization_id.map(|o| o.0))
-                .await?
-                .as_ref(),
-        )?;
-        who.check(
-            f.role,
-            accounts::load_org(&state.db, f.organization_id.map(|o| o.0))
-                .await?
-                .as_ref(),
-        )?;
-        if before.id == actor.id && f.status == UserStatus::Suspended {
-            return Err(ApiError::invalid(
-                "suspended",
-                "InvalidValue",
-                "you cannot suspend yourself",
-            ));
-        }
-    }
-    let mut tx = state.db.begin().await?;
-    let after = users::update(&mut tx, &before, &f, &caller.audit()).await?;
-    tx.commit().await?;
+    let after = user_changes::update(&state.db, &caller.actor(), &caller.audit(), UserId(id), body.user).await?;
     Ok(user_json(&state, &after))
 }
 

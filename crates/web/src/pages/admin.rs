@@ -9,19 +9,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::tickets::{Audience, Priority};
-use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{GroupId, Invalid, OrgId, UserId, tags};
-use partnerdesk_db::forms::{self, FormFields};
-use partnerdesk_db::organizations::{self, OrgFields, Organization};
+use partnerdesk_core::{GroupId, OrgId, UserId};
+use partnerdesk_db::forms::{self};
+use partnerdesk_db::organizations::{self, Organization};
 use partnerdesk_db::users::{self, UserFilter};
 use partnerdesk_db::{Window, audit, groups};
 use serde::Deserialize;
 
-use crate::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_app::AppError;
+use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
+
+use partnerdesk_app::directory::{self, FormInput, GroupInput};
+use partnerdesk_app::org_changes::{self, OrgInput};
+
 use crate::error::ApiError;
-use crate::pages::session::SignedIn;
 use crate::pages::views::{self, Choice};
 use crate::pages::{Layout, PageError, render};
+use crate::session::SignedIn;
 use crate::state::AppState;
 
 fn admin_only(s: &SignedIn) -> Result<(), PageError> {
@@ -114,18 +118,25 @@ pub struct OrgForm {
     account_manager_id: String,
 }
 
-fn apply(f: &OrgForm, fields: &mut OrgFields, admin: bool) -> Result<(), PageError> {
-    let mut errors = Invalid::default();
-    fields.name = required_text(&mut errors, "name", &f.name, 255);
-    fields.notes = f.notes.replace("\r\n", "\n");
-    fields.details = f.details.replace("\r\n", "\n");
-    fields.domain_names = tags::normalize(f.domain_names.split([',', ' ']));
-    fields.tags = tags::normalize(f.tags.split([',', ' ']));
-    if admin {
-        fields.alliance_partner = f.alliance_partner.is_some();
-        fields.account_manager_id = f.account_manager_id.parse::<i64>().ok().map(UserId);
-    }
-    errors.into_result().map_err(|e| ApiError::from(e).into())
+/// The form's fields as the API would send them; an account manager's page has no admin-only fields.
+fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
+    let list = |v: &str| Some(v.split([',', ' ']).map(str::to_owned).collect());
+    let account_manager_id = match f.account_manager_id.trim() {
+        "" => None,
+        id => Some(
+            id.parse::<i64>()
+                .map_err(|_| AppError::invalid("account_manager_id", "InvalidValue", "choose an account manager"))?,
+        ),
+    };
+    Ok(OrgInput {
+        name: Some(f.name),
+        notes: Some(f.notes.replace("\r\n", "\n")),
+        details: Some(f.details.replace("\r\n", "\n")),
+        domain_names: list(&f.domain_names),
+        tags: list(&f.tags),
+        alliance_partner: admin.then_some(f.alliance_partner.is_some()),
+        account_manager_id: admin.then_some(account_manager_id),
+    })
 }
 
 pub async fn create_organization(
@@ -134,14 +145,8 @@ pub async fn create_organization(
     Form(f): Form<OrgForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    admin_only(&s)?;
-    let mut fields = OrgFields::default();
-    apply(&f, &mut fields, true)?;
-    let mut tx = state.db.begin().await?;
-    let org = organizations::create(&mut tx, &fields, &s.user.audit_actor())
-        .await
-        .map_err(ApiError::unique_name("organization", &fields.name))?;
-    tx.commit().await?;
+    let input = org_input(f, true)?;
+    let org = org_changes::create(&state.db, &s.user.actor(), &s.user.audit_actor(), input).await?;
     Ok(Redirect::to(&format!("/admin/organizations/{}", org.id)).into_response())
 }
 
@@ -177,7 +182,7 @@ struct OrgPage {
     users: Vec<UserRow>,
     history: Vec<NotesChange>,
     invitation: Option<String>,
-    bucket: Option<crate::api::buckets::ConnectionView>,
+    bucket: Option<partnerdesk_app::buckets::connection::ConnectionView>,
     bucket_notice: Option<String>,
     bucket_access: Vec<crate::pages::buckets::AccessRow>,
     escalation_link: Option<String>,
@@ -263,14 +268,14 @@ async fn org_page(
         history,
         invitation,
         bucket: match partnerdesk_db::buckets::for_org(&mut state.db.conn(), org.id).await {
-            Ok(c) => Some(crate::api::buckets::ConnectionView::from(&c)),
+            Ok(c) => Some(partnerdesk_app::buckets::connection::ConnectionView::from(&c)),
             Err(partnerdesk_db::DbError::NotFound) => None,
             Err(e) => return Err(e.into()),
         },
         bucket_notice,
         bucket_access: crate::pages::buckets::access_rows(state, org.id).await?,
         escalation_link: if s.user.actor().is_admin() {
-            crate::api::escalations::current_link(state, org.id).await?
+            partnerdesk_app::oncall::current_link(state, org.id).await?
         } else {
             None
         },
@@ -305,17 +310,9 @@ pub async fn update_organization(
     Form(f): Form<OrgForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    let before = organizations::get(&mut state.db.conn(), OrgId(id), OrgScope::All).await?;
-    if !manages(&s, &before) {
-        return Err(PageError::forbidden(
-            "Only admins and this organization's account manager may change it.",
-        ));
-    }
-    let mut fields = before.fields();
-    apply(&f, &mut fields, s.user.actor().is_admin())?;
-    let mut tx = state.db.begin().await?;
-    organizations::update(&mut tx, &before, &fields, &s.user.audit_actor()).await?;
-    tx.commit().await?;
+    let actor = s.user.actor();
+    let input = org_input(f, actor.is_admin())?;
+    org_changes::update(&state.db, &actor, &s.user.audit_actor(), OrgId(id), input).await?;
     Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response())
 }
 
@@ -549,15 +546,11 @@ pub async fn create_group(
     Form(f): Form<GroupForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    admin_only(&s)?;
-    let mut errors = Invalid::default();
-    let name = required_text(&mut errors, "name", &f.name, 255);
-    errors.into_result().map_err(ApiError::from)?;
-    let mut tx = state.db.begin().await?;
-    groups::create(&mut tx, &name, f.description.trim(), &s.user.audit_actor())
-        .await
-        .map_err(ApiError::unique_name("group", &name))?;
-    tx.commit().await?;
+    let input = GroupInput {
+        name: Some(f.name),
+        description: Some(f.description),
+    };
+    directory::create_group(&state.db, &s.user.actor(), &s.user.audit_actor(), input).await?;
     Ok(Redirect::to("/admin/groups").into_response())
 }
 
@@ -656,42 +649,26 @@ pub async fn create_form(
     Form(f): Form<NewForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    admin_only(&s)?;
-    let mut errors = Invalid::default();
-    let name = required_text(&mut errors, "name", &f.name, 255);
-    let audience = Audience::parse(&f.audience).unwrap_or_else(|| {
-        errors.push(
-            "audience",
-            "InvalidValue",
-            format!("audience must be one of {}", Audience::choices()),
-        );
-        Audience::Everyone
-    });
-    let priority = if f.priority.is_empty() {
-        None
-    } else {
-        Priority::parse(&f.priority)
+    // The page sends strings; empty ones mean "not given", as in the API's JSON.
+    let given = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let number = |field: &str, v: &str| -> Result<Option<i64>, AppError> {
+        given(v)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::invalid(field, "InvalidValue", format!("{field} must be a number")))
+            })
+            .transpose()
     };
-    errors.into_result().map_err(ApiError::from)?;
-    let group_id = match f.group_id.parse::<i64>() {
-        Ok(g) => Some(groups::get(&mut state.db.conn(), GroupId(g)).await?.id),
-        Err(_) => None,
+    let input = FormInput {
+        name: Some(f.name),
+        audience: given(&f.audience),
+        group_id: number("group_id", &f.group_id)?,
+        priority: given(&f.priority),
+        tags: Some(f.tags.split([',', ' ']).map(str::to_owned).collect()),
+        default: Some(f.default.is_some()),
+        position: number("position", &f.position)?,
+        ..FormInput::default()
     };
-    let fields = FormFields {
-        name: name.clone(),
-        display_name: name.clone(),
-        position: f.position.parse().unwrap_or(0),
-        active: true,
-        is_default: f.default.is_some(),
-        audience,
-        group_id,
-        priority,
-        tags: tags::normalize(f.tags.split([',', ' '])),
-    };
-    let mut tx = state.db.begin().await?;
-    forms::create(&mut tx, &fields, &s.user.audit_actor())
-        .await
-        .map_err(ApiError::unique_name("ticket form", &name))?;
-    tx.commit().await?;
+    directory::create_form(&state.db, &s.user.actor(), &s.user.audit_actor(), input).await?;
     Ok(Redirect::to("/admin/forms").into_response())
 }

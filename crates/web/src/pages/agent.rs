@@ -16,12 +16,14 @@ use partnerdesk_db::{Window, forms, groups, organizations, users};
 use serde::Deserialize;
 use serde_json::Value;
 
+use partnerdesk_app::AppError;
+
 use crate::pages::multipart;
-use crate::pages::session::SignedIn;
 use crate::pages::views::{self, Choice, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
+use crate::session::SignedIn;
 use crate::state::AppState;
-use crate::ticketing::{self, CommentInput, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, CommentInput, TicketInput};
 
 const PER_PAGE: i64 = 50;
 
@@ -112,11 +114,11 @@ pub async fn queue(
             let gid = id
                 .parse::<i64>()
                 .map(GroupId)
-                .map_err(|_| PageError::from(crate::error::ApiError::NotFound))?;
+                .map_err(|_| PageError::from(AppError::NotFound))?;
             let g = all_groups
                 .iter()
                 .find(|g| g.id == gid)
-                .ok_or(PageError::from(crate::error::ApiError::NotFound))?;
+                .ok_or(PageError::from(AppError::NotFound))?;
             filter.group_id = Some(gid);
             g.name.clone()
         }

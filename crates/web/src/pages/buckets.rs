@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::{OrgId, TicketId};
 use serde::Deserialize;
 
-use crate::api::buckets::{ConnectionInput, save, test_connection};
-use crate::bucket_access;
-use crate::pages::session::SignedIn;
 use crate::pages::views;
 use crate::pages::{Layout, PageError, render};
+use crate::session::SignedIn;
 use crate::state::AppState;
+use partnerdesk_app::buckets::access as bucket_access;
+use partnerdesk_app::buckets::connection::{ConnectionInput, save, test_connection};
 
 pub struct FolderRow {
     pub name: String,
@@ -141,7 +141,7 @@ pub async fn browse(
             .map(|obj| ObjectRow {
                 key: obj.name.clone(),
                 name: obj.name.strip_prefix(q.prefix.as_str()).unwrap_or(&obj.name).to_owned(),
-                size: crate::tus::human_size(obj.size),
+                size: partnerdesk_core::text::human_size(obj.size),
                 modified: obj.last_modified.clone().unwrap_or_default(),
                 download: format!("/api/v2/organizations/{id}/bucket/download?key={}", enc(&obj.name)),
             })

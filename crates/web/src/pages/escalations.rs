@@ -16,12 +16,17 @@ use partnerdesk_db::tickets::TicketFilter;
 use partnerdesk_db::{DbError, Window, organizations, outbox, tickets, users};
 use serde::Deserialize;
 
+use partnerdesk_app::AppError;
+
+use partnerdesk_app::oncall::{self, OverrideInput};
+use partnerdesk_core::escalations::EscalationStatus;
+
 use crate::error::ApiError;
-use crate::escalating::{self, EscalationInput, ack_signature};
-use crate::pages::session::{self, SignedIn, constant_time_eq};
 use crate::pages::views::{self, Choice};
 use crate::pages::{Layout, PageError, render};
+use crate::session::{self, SignedIn, constant_time_eq};
 use crate::state::AppState;
+use partnerdesk_app::escalations::{self as escalating, EscalationInput, ack_signature};
 
 #[derive(Template)]
 #[template(path = "escalate.html")]
@@ -153,7 +158,7 @@ pub async fn link_submit(
     ];
     for k in &keys {
         if let Err(secs) = state.escalation_limiter.check(k) {
-            return Err(ApiError::TooManyRequests { retry_after_secs: secs }.into());
+            return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
         }
     }
     for k in &keys {
@@ -246,7 +251,7 @@ pub async fn portal_submit(
         .ok_or_else(|| PageError::forbidden("Escalations come from partner organizations' representatives."))?;
     match escalating::submit(&state, &s.user, input(&f), "portal").await {
         Ok(e) => Ok(render(&done_page(&state, &e, Some(&s)).await?)?.into_response()),
-        Err(ApiError::Invalid(inv)) => {
+        Err(AppError::Invalid(inv)) => {
             let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
             let page = EscalatePage {
                 layout: Layout::new("Escalate a ticket", Some(&s)),
@@ -315,7 +320,7 @@ pub async fn ack_form(
         layout: Layout::new("Acknowledge escalation", None),
         id,
         ticket: e.ticket_id.0,
-        status: e.status,
+        status: e.status.as_str().into(),
         impact: e.impact,
         user: q.user,
         sig: q.sig,
@@ -332,12 +337,12 @@ pub async fn ack_submit(
     let current = escalations::get(&mut state.db.conn(), id).await?;
     check_sig(&state, &current, &q)?;
     let user = users::get(&mut state.db.conn(), UserId(q.user)).await?;
-    let e = escalating::transition(&state, id, &user, "acknowledged").await?;
+    let e = escalating::transition(&state, id, &user, EscalationStatus::Acknowledged).await?;
     let page = AckPage {
         layout: Layout::new("Escalation acknowledged", None),
         id,
         ticket: e.ticket_id.0,
-        status: e.status,
+        status: e.status.as_str().into(),
         impact: e.impact,
         user: q.user,
         sig: q.sig,
@@ -389,7 +394,10 @@ pub async fn dashboard(
         return Err(PageError::forbidden("The escalations dashboard is for support staff."));
     }
     let filter = q.status.unwrap_or_else(|| "open".into());
-    let status = (filter != "all").then_some(filter.as_str());
+    let status = match filter.as_str() {
+        "all" => None,
+        s => Some(EscalationStatus::parse(s).unwrap_or(EscalationStatus::Open)),
+    };
     let mut conn = state.db.conn();
     let list = escalations::list(&mut conn, status, Window::newest(1, 200)).await?;
     let people = views::names(&mut conn, list.items.iter().filter_map(|e| e.notified_user_id)).await?;
@@ -410,14 +418,14 @@ pub async fn dashboard(
                 .map(|o| o.name.clone())
                 .unwrap_or_default(),
             impact: e.impact.clone(),
-            status: e.status.clone(),
+            status: e.status.as_str().into(),
             age: age((now - e.created_at).num_minutes()),
             notified: e
                 .notified_user_id
                 .map(|u| views::name_of(&people, Some(u)))
                 .unwrap_or_else(|| "nobody".into()),
-            open: e.status == "open",
-            acknowledged: e.status == "acknowledged",
+            open: e.status == EscalationStatus::Open,
+            acknowledged: e.status == EscalationStatus::Acknowledged,
         })
         .collect();
     let (schedule, _) = escalations::schedule(&mut conn, now).await?;
@@ -449,8 +457,8 @@ pub async fn transition(
     Form(f): Form<TransitionForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    let to = match f.to.as_str() {
-        "acknowledged" | "resolved" => f.to.as_str(),
+    let to = match EscalationStatus::parse(&f.to) {
+        Some(to @ (EscalationStatus::Acknowledged | EscalationStatus::Resolved)) => to,
         _ => {
             return Err(PageError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -608,7 +616,7 @@ pub async fn save_oncall(
             "Members are user ids separated by commas.",
         )
     })?;
-    let input = crate::api::escalations::ScheduleInput {
+    let input = oncall::ScheduleInput {
         members,
         starts_local: f.starts_local.trim().to_owned(),
         time_zone: f.time_zone.trim().to_owned(),
@@ -616,7 +624,7 @@ pub async fn save_oncall(
         fallback_user_id: f.fallback_user_id.trim().parse().ok(),
         ack_timeout_minutes: f.ack_timeout_minutes.trim().parse().ok(),
     };
-    crate::api::escalations::save_schedule(&state, &s.user, input).await?;
+    oncall::save_schedule(&state, &s.user, input).await?;
     Ok(Redirect::to("/admin/oncall?notice=Schedule%20saved.").into_response())
 }
 
@@ -634,7 +642,7 @@ pub async fn rotate_link(
     Form(f): Form<LinkForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    crate::api::escalations::rotate_link(&state, &s.user, OrgId(id)).await?;
+    oncall::rotate_link(&state, &s.user, OrgId(id)).await?;
     Ok(Redirect::to(&format!("/admin/organizations/{id}?bucket=link#escalation")).into_response())
 }
 
@@ -664,7 +672,7 @@ pub async fn add_override(
         chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
             .map(|t| t.and_utc())
             .map_err(|_| {
-                PageError::from(ApiError::invalid(
+                PageError::from(AppError::invalid(
                     field,
                     "InvalidValue",
                     format!("{field} must look like 2026-12-24T09:00 (UTC)"),
@@ -672,20 +680,21 @@ pub async fn add_override(
             })
     };
     let (starts, ends) = (parse("starts_at", &f.starts_at)?, parse("ends_at", &f.ends_at)?);
-    if ends <= starts {
-        return Err(ApiError::invalid("ends_at", "InvalidValue", "ends_at must be after starts_at").into());
-    }
-    let id = f
-        .user_id
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| PageError::from(ApiError::invalid("user_id", "InvalidValue", "choose a support manager")))?;
-    let user = users::get(&mut state.db.conn(), UserId(id)).await?;
-    if !(user.role.is_staff() && user.is_support_manager) {
-        return Err(ApiError::invalid("user_id", "InvalidValue", "overrides are for support managers").into());
-    }
-    let mut tx = state.db.begin().await?;
-    escalations::add_override(&mut tx, user.id, starts, ends, f.reason.trim(), &s.user.audit_actor()).await?;
-    tx.commit().await?;
+    let user_id = f.user_id.trim().parse::<i64>().map_err(|_| {
+        PageError::from(ApiError::from(AppError::invalid(
+            "user_id",
+            "InvalidValue",
+            "choose a support manager",
+        )))
+    })?;
+    let input = OverrideInput {
+        user_id,
+        starts_at: starts,
+        ends_at: ends,
+        reason: Some(f.reason),
+    };
+    oncall::add_override(&state, &s.user, &input)
+        .await
+        .map_err(ApiError::from)?;
     Ok(Redirect::to("/admin/oncall?notice=Override%20added.").into_response())
 }

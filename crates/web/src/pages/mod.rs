@@ -8,7 +8,7 @@ pub mod buckets;
 mod escalations;
 mod multipart;
 pub mod portal;
-pub mod session;
+
 mod signin;
 mod views;
 
@@ -20,7 +20,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use partnerdesk_db::users::User;
 
+use partnerdesk_app::AppError;
+
 use crate::error::ApiError;
+use crate::session;
 use crate::state::AppState;
 
 /// What every page's frame shows: the title, who is signed in, and the CSRF token for the sign-out form.
@@ -90,21 +93,14 @@ impl PageError {
     }
 }
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
-        let status = e.status();
-        if let ApiError::Internal(detail) = &e {
-            tracing::error!(error = %detail, "internal error");
-        }
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        let status = crate::error::status_of(&e);
+        crate::error::log_internal(&e);
         let messages = match &e {
-            ApiError::Invalid(inv) => inv.0.iter().map(|f| f.message.clone()).collect(),
-            ApiError::NotFound => vec!["There is nothing here, or you do not have access to it.".into()],
-            other => vec![
-                other.body()["description"]
-                    .as_str()
-                    .unwrap_or("Something went wrong.")
-                    .to_owned(),
-            ],
+            AppError::Invalid(inv) => inv.0.iter().map(|f| f.message.clone()).collect(),
+            AppError::NotFound => vec!["There is nothing here, or you do not have access to it.".into()],
+            other => vec![other.message()],
         };
         let title = match status {
             StatusCode::NOT_FOUND => "Not found",
@@ -122,9 +118,51 @@ impl From<ApiError> for PageError {
     }
 }
 
-impl From<partnerdesk_db::DbError> for PageError {
-    fn from(e: partnerdesk_db::DbError) -> Self {
-        ApiError::from(e).into()
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        e.0.into()
+    }
+}
+
+/// Store and policy errors are shown through `AppError`, like every other.
+macro_rules! page_error_via_app {
+    ($($t:ty),*) => {$(
+        impl From<$t> for PageError {
+            fn from(e: $t) -> Self {
+                AppError::from(e).into()
+            }
+        }
+    )*};
+}
+page_error_via_app!(
+    partnerdesk_db::DbError,
+    partnerdesk_core::Invalid,
+    partnerdesk_core::policy::Denied
+);
+
+impl From<session::CsrfMismatch> for PageError {
+    fn from(_: session::CsrfMismatch) -> Self {
+        PageError::csrf()
+    }
+}
+
+/// Extractor for pages that need a signed-in user: others are sent to the sign-in page.
+impl axum::extract::FromRequestParts<AppState> for session::SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = axum_extra::extract::CookieJar::from_headers(&parts.headers);
+        match session::current(&jar, state).await {
+            Ok(Some(s)) => Ok(s),
+            Ok(None) => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let q: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", next)
+                    .finish();
+                Err(Redirect::to(&format!("/signin?{q}")).into_response())
+            }
+            Err(e) => Err(PageError::from(e).into_response()),
+        }
     }
 }
 
@@ -146,7 +184,7 @@ impl IntoResponse for PageError {
 pub fn render<T: Template>(t: &T) -> Result<Html<String>, PageError> {
     t.render()
         .map(Html)
-        .map_err(|e| ApiError::Internal(format!("template: {e}")).into())
+        .map_err(|e| AppError::Internal(format!("template: {e}")).into())
 }
 
 /// Where a user lands after signing in.

@@ -8,10 +8,10 @@ use axum::extract::Multipart;
 use axum::http::StatusCode;
 use futures::TryStreamExt;
 
-use crate::api::uploads::store_file;
 use crate::pages::PageError;
-use crate::pages::session::SignedIn;
+use crate::session::SignedIn;
 use crate::state::AppState;
+use partnerdesk_app::uploads::attachments::store_file;
 
 const MAX_FIELD: usize = 128 * 1024;
 

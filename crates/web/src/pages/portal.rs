@@ -12,12 +12,14 @@ use partnerdesk_db::tickets::{self, Ticket};
 use partnerdesk_db::{Window, organizations};
 use serde::Deserialize;
 
+use partnerdesk_app::AppError;
+
 use crate::pages::multipart;
-use crate::pages::session::SignedIn;
 use crate::pages::views::{self, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
+use crate::session::SignedIn;
 use crate::state::AppState;
-use crate::ticketing::{self, CommentInput, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, CommentInput, TicketInput};
 
 const PER_PAGE: i64 = 25;
 
@@ -196,7 +198,7 @@ pub async fn create_ticket(State(state): State<AppState>, s: SignedIn, form: Mul
     };
     match ticketing::create(&state.db, &s.user, input, "web").await {
         Ok(c) => Ok(Redirect::to(&format!("/portal/tickets/{}", c.ticket.id)).into_response()),
-        Err(crate::error::ApiError::Invalid(inv)) => {
+        Err(AppError::Invalid(inv)) => {
             let forms = usable_forms(&state, &s).await?;
             let errors = inv.0.into_iter().map(|e| e.message).collect();
             let (subject, description, priority) = (

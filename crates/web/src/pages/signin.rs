@@ -13,10 +13,11 @@ use partnerdesk_core::credentials;
 use partnerdesk_db::{DbError, users};
 use serde::Deserialize;
 
-use crate::accounts;
-use crate::error::ApiError;
-use crate::pages::session::{self, SignedIn};
+use partnerdesk_app::AppError;
+use partnerdesk_app::accounts;
+
 use crate::pages::{Layout, PageError, home_for, render};
+use crate::session::{self, SignedIn};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -114,7 +115,7 @@ pub async fn submit(
     let ip_key = format!("ip:{}", addr.ip());
     for key in [&email_key, &ip_key] {
         if let Err(secs) = state.login_limiter.check(key) {
-            return Err(ApiError::TooManyRequests { retry_after_secs: secs }.into());
+            return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
         }
     }
     let found = match users::by_email(&mut state.db.conn(), &f.email).await {
@@ -129,7 +130,7 @@ pub async fn submit(
     let password = f.password.clone();
     let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?;
     let user = match found {
         Some((Some(_), user)) if ok && user.status != UserStatus::Suspended => user,
         other => {

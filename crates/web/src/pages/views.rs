@@ -91,7 +91,7 @@ pub fn comment_rows(comments: &[Comment], people: &HashMap<UserId, User>, files:
                             .collect::<String>()
                             .replace('+', "%20")
                     ),
-                    size: crate::tus::human_size(a.size as u64),
+                    size: partnerdesk_core::text::human_size(a.size as u64),
                 })
                 .collect(),
             author: name_of(people, c.author_id),

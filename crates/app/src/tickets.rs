@@ -10,11 +10,11 @@ use partnerdesk_db::files::{self, Upload};
 use partnerdesk_db::forms::{self, TicketForm};
 use partnerdesk_db::tickets::{self, Comment, NewComment, NewTicket, Ticket, TicketFields};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Db, DbError, groups, organizations};
+use partnerdesk_db::{Conn, Db, DbError, groups, organizations};
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::extract::nullable;
+use crate::error::AppError;
+use crate::input::nullable;
 
 pub const MAX_SUBJECT: usize = 255;
 pub const MAX_BODY: usize = 64 * 1024;
@@ -146,15 +146,15 @@ fn subject_of(errors: &mut Invalid, subject: Option<&str>, body: Option<&str>) -
     s
 }
 
-async fn load_form(db: &Db, id: i64) -> Result<TicketForm, ApiError> {
-    match forms::get(&mut db.conn(), FormId(id)).await {
+async fn load_form(conn: &mut Conn, id: i64) -> Result<TicketForm, AppError> {
+    match forms::get(conn, FormId(id)).await {
         Ok(f) if f.active => Ok(f),
-        Ok(_) => Err(ApiError::invalid(
+        Ok(_) => Err(AppError::invalid(
             "ticket_form_id",
             "InvalidValue",
             format!("ticket form {id} is not active"),
         )),
-        Err(DbError::NotFound) => Err(ApiError::invalid(
+        Err(DbError::NotFound) => Err(AppError::invalid(
             "ticket_form_id",
             "InvalidValue",
             format!("ticket form {id} does not exist"),
@@ -163,11 +163,11 @@ async fn load_form(db: &Db, id: i64) -> Result<TicketForm, ApiError> {
     }
 }
 
-async fn check_group(db: &Db, id: Option<i64>) -> Result<Option<GroupId>, ApiError> {
+async fn check_group(conn: &mut Conn, id: Option<i64>) -> Result<Option<GroupId>, AppError> {
     let Some(id) = id else { return Ok(None) };
-    match groups::get(&mut db.conn(), GroupId(id)).await {
+    match groups::get(conn, GroupId(id)).await {
         Ok(g) => Ok(Some(g.id)),
-        Err(DbError::NotFound) => Err(ApiError::invalid(
+        Err(DbError::NotFound) => Err(AppError::invalid(
             "group_id",
             "InvalidValue",
             format!("group {id} does not exist"),
@@ -177,16 +177,16 @@ async fn check_group(db: &Db, id: Option<i64>) -> Result<Option<GroupId>, ApiErr
 }
 
 /// Assignees are active staff.
-async fn check_assignee(db: &Db, id: Option<i64>) -> Result<Option<UserId>, ApiError> {
+async fn check_assignee(conn: &mut Conn, id: Option<i64>) -> Result<Option<UserId>, AppError> {
     let Some(id) = id else { return Ok(None) };
-    match users::get(&mut db.conn(), UserId(id)).await {
+    match users::get(conn, UserId(id)).await {
         Ok(u) if u.role.is_staff() && u.status != UserStatus::Suspended => Ok(Some(u.id)),
-        Ok(_) => Err(ApiError::invalid(
+        Ok(_) => Err(AppError::invalid(
             "assignee_id",
             "InvalidValue",
             format!("user {id} is not an active agent"),
         )),
-        Err(DbError::NotFound) => Err(ApiError::invalid(
+        Err(DbError::NotFound) => Err(AppError::invalid(
             "assignee_id",
             "InvalidValue",
             format!("user {id} does not exist"),
@@ -197,16 +197,15 @@ async fn check_assignee(db: &Db, id: Option<i64>) -> Result<Option<UserId>, ApiE
 
 /// The requester a staff member names, by id or e-mail. People are never created on the fly: an unknown
 /// address is an error that says accounts are provisioned.
-async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, ApiError> {
-    let mut conn = db.conn();
+async fn named_requester(conn: &mut Conn, input: &TicketInput) -> Result<Option<User>, AppError> {
     let found = if let Some(id) = input.requester_id {
-        users::get(&mut conn, UserId(id)).await.map_err(|e| match e {
-            DbError::NotFound => ApiError::invalid("requester_id", "InvalidValue", format!("user {id} does not exist")),
+        users::get(conn, UserId(id)).await.map_err(|e| match e {
+            DbError::NotFound => AppError::invalid("requester_id", "InvalidValue", format!("user {id} does not exist")),
             e => e.into(),
         })?
     } else if let Some(email) = input.requester.as_ref().and_then(|r| r.email.as_deref()) {
-        users::by_email(&mut conn, email).await.map_err(|e| match e {
-            DbError::NotFound => ApiError::invalid(
+        users::by_email(conn, email).await.map_err(|e| match e {
+            DbError::NotFound => AppError::invalid(
                 "requester",
                 "InvalidValue",
                 format!("there is no account for {}. {NO_ACCOUNT_HELP}", email.trim()),
@@ -217,7 +216,7 @@ async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, A
         return Ok(None);
     };
     if found.status == UserStatus::Suspended {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "requester_id",
             "InvalidValue",
             "the requester's account is suspended",
@@ -227,17 +226,21 @@ async fn named_requester(db: &Db, input: &TicketInput) -> Result<Option<User>, A
 }
 
 /// The upload tokens a comment names: each must be the caller's own and unexpired.
-async fn resolve_uploads(db: &Db, caller: &User, input: Option<&CommentInput>) -> Result<Vec<Upload>, ApiError> {
+async fn resolve_uploads(
+    conn: &mut Conn,
+    caller: &User,
+    input: Option<&CommentInput>,
+) -> Result<Vec<Upload>, AppError> {
     let tokens = input.and_then(|c| c.uploads.clone()).unwrap_or_default();
     let mut out = Vec::new();
     for t in tokens {
-        let found = match files::upload_by_token(&mut db.conn(), t.trim()).await {
+        let found = match files::upload_by_token(conn, t.trim()).await {
             Ok(u) if u.owner_id == caller.id && u.expires_at > partnerdesk_db::now() => Some(u),
             Ok(_) | Err(DbError::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
         out.push(found.ok_or_else(|| {
-            ApiError::invalid(
+            AppError::invalid(
                 "uploads",
                 "InvalidValue",
                 format!("upload token '{t}' is unknown or expired"),
@@ -247,10 +250,15 @@ async fn resolve_uploads(db: &Db, caller: &User, input: Option<&CommentInput>) -
     Ok(out)
 }
 
-/// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves.
-pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) -> Result<Created, ApiError> {
-    let actor = submitter.actor();
-    let staff = actor.is_staff();
+/// What a create asks for, checked before anything is read.
+struct Checked {
+    body: Option<String>,
+    subject: String,
+    priority: Option<Priority>,
+    status: Option<TicketStatus>,
+}
+
+fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
     let mut errors = Invalid::default();
     let body = comment_body(&mut errors, input.comment.as_ref(), input.description.as_deref(), true);
     let subject = subject_of(&mut errors, input.subject.as_deref(), body.as_deref());
@@ -268,49 +276,88 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
         );
     }
     errors.into_result()?;
-    let uploads = resolve_uploads(db, submitter, input.comment.as_ref()).await?;
+    Ok(Checked {
+        body,
+        subject,
+        priority,
+        status,
+    })
+}
 
-    let requester = match (staff, named_requester(db, &input).await?) {
+/// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves. One transaction:
+/// every lookup the ticket depends on (requester, forms, group, assignee, uploads) is read inside it.
+pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) -> Result<Created, AppError> {
+    let checked = check_new(&input, submitter.actor().is_staff())?;
+    let mut tx = db.begin().await?;
+    let uploads = resolve_uploads(&mut tx, submitter, input.comment.as_ref()).await?;
+    let (new, notice) = route_new(&mut tx, submitter, &input, checked, via).await?;
+    let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
+    for u in &uploads {
+        files::attach_upload(&mut tx, u.id, ticket.id, comment.id).await?;
+    }
+    tx.commit().await?;
+    Ok(Created {
+        ticket,
+        comment,
+        audit_id,
+        notice,
+    })
+}
+
+/// Refuses a form the requester may not file through.
+fn check_audience(form: &TicketForm, staff: bool, partner: bool) -> Result<(), AppError> {
+    let refused = match form.audience {
+        Audience::Staff if !staff => Some("staff"),
+        Audience::Partners if !staff && !partner => Some("alliance partners"),
+        _ => None,
+    };
+    match refused {
+        Some(who) => Err(AppError::invalid(
+            "ticket_form_id",
+            "InvalidValue",
+            format!("ticket form {} is for {who} only", form.id),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The new ticket as routed: requester, form, group, priority and tags, and the notice for a misrouted partner.
+async fn route_new(
+    conn: &mut Conn,
+    submitter: &User,
+    input: &TicketInput,
+    checked: Checked,
+    via: &str,
+) -> Result<(NewTicket, Option<String>), AppError> {
+    let staff = submitter.actor().is_staff();
+    let requester = match (staff, named_requester(conn, input).await?) {
         (true, Some(r)) => r,
         _ => submitter.clone(),
     };
     let requester_org = match requester.organization_id {
-        Some(id) => Some(organizations::get(&mut db.conn(), id, OrgScope::All).await?),
+        Some(id) => Some(organizations::get(conn, id, OrgScope::All).await?),
         None => None,
     };
     let chosen = match input.ticket_form_id {
-        Some(id) => Some(load_form(db, id).await?),
+        Some(id) => Some(load_form(conn, id).await?),
         None => None,
     };
     let partner = requester_org.as_ref().is_some_and(|o| o.alliance_partner)
         && requester.role == partnerdesk_core::accounts::Role::EndUser;
     if let Some(f) = &chosen {
-        if !staff && f.audience == Audience::Staff {
-            return Err(ApiError::invalid(
-                "ticket_form_id",
-                "InvalidValue",
-                format!("ticket form {} is for staff only", f.id),
-            ));
-        }
-        if !staff && f.audience == Audience::Partners && !partner {
-            return Err(ApiError::invalid(
-                "ticket_form_id",
-                "InvalidValue",
-                format!("ticket form {} is for alliance partners only", f.id),
-            ));
-        }
+        check_audience(f, staff, partner)?;
     }
-    let default_form = forms::default_form(&mut db.conn()).await?;
+    let default_form = forms::default_form(conn).await?;
     // A partner's ticket is routed by the partner form; when staff file for a partner, their explicit form wins.
     let partner_form = if partner && (!staff || chosen.is_none()) {
-        forms::partner_form(&mut db.conn()).await?
+        forms::partner_form(conn).await?
     } else {
         None
     };
     let (explicit_group, assignee) = if staff {
         (
-            check_group(db, input.group_id.flatten()).await?,
-            check_assignee(db, input.assignee_id.flatten()).await?,
+            check_group(conn, input.group_id.flatten()).await?,
+            check_assignee(conn, input.assignee_id.flatten()).await?,
         )
     } else {
         (None, None)
@@ -325,7 +372,7 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
         default_form: rules[1].as_ref(),
         partner_form: rules[2].as_ref(),
         explicit_group,
-        explicit_priority: priority,
+        explicit_priority: checked.priority,
         tags: if staff {
             input.tags.clone().unwrap_or_default()
         } else {
@@ -337,14 +384,9 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
         let form = partner_form.as_ref().map(|f| format!("'{}' (form {})", f.display_name, f.id)).unwrap_or_default();
         format!("This ticket was filed through a form meant for other requests. It has been routed to the alliance partner queue all the same; next time, please use the {form} form so that it reaches the right people at once.")
     });
-    let routing_json = serde_json::to_value(&routed).map_err(ApiError::internal)?;
     let fields = TicketFields {
-        subject,
-        status: status.unwrap_or(if assignee.is_some() {
-            TicketStatus::Open
-        } else {
-            TicketStatus::New
-        }),
+        subject: checked.subject,
+        status: checked.status.unwrap_or(TicketStatus::initial(assignee.is_some())),
         priority: routed.priority,
         requester_id: requester.id,
         organization_id: requester.organization_id,
@@ -364,34 +406,67 @@ pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) ->
         .collect();
     let new = NewTicket {
         fields,
-        description: body.unwrap_or_default(),
+        description: checked.body.unwrap_or_default(),
         submitter_id: submitter.id,
         via: via.to_owned(),
-        routing: routing_json,
+        routing: serde_json::to_value(&routed).map_err(AppError::internal)?,
         follow_ups,
     };
-    let mut tx = db.begin().await?;
-    let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
-    for u in &uploads {
-        files::attach_upload(&mut tx, u.id, ticket.id, comment.id).await?;
-    }
-    tx.commit().await?;
-    Ok(Created {
-        ticket,
-        comment,
-        audit_id,
-        notice,
-    })
+    Ok((new, notice))
 }
 
 /// Changes a ticket the caller can see. Staff may change every field; end-users may comment (publicly)
 /// and mark the ticket solved.
-pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, via: &str) -> Result<Updated, ApiError> {
+///
+/// The ticket is read and locked inside the transaction that writes it, so two people saving at the same moment
+/// are applied one after the other: neither change is lost, and the audit's `before` is the state each change
+/// was applied to.
+pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, via: &str) -> Result<Updated, AppError> {
+    let actor: Actor = caller.actor();
+    let mut tx = db.begin().await?;
+    let before = tickets::get_for_update(&mut tx, id, actor.ticket_scope()).await?;
+    let change = plan_update(&mut tx, caller, &before, &input, via).await?;
+    let (ticket, comment, audit_id) = tickets::update(
+        &mut tx,
+        &before,
+        &change.fields,
+        change.comment.as_ref(),
+        &caller.audit_actor(),
+    )
+    .await?;
+    if let Some(c) = &comment {
+        for u in &change.uploads {
+            files::attach_upload(&mut tx, u.id, ticket.id, c.id).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Updated {
+        before,
+        ticket,
+        comment,
+        audit_id,
+    })
+}
+
+/// What an update writes.
+struct Change {
+    fields: TicketFields,
+    comment: Option<NewComment>,
+    uploads: Vec<Upload>,
+}
+
+/// Works out an update's fields from `before` and the input, checking everything it names.
+async fn plan_update(
+    conn: &mut Conn,
+    caller: &User,
+    before: &Ticket,
+    input: &TicketInput,
+    via: &str,
+) -> Result<Change, AppError> {
     let actor: Actor = caller.actor();
     let staff = actor.may_work_tickets();
-    let before = tickets::get(&mut db.conn(), id, actor.ticket_scope()).await?;
     if before.status.is_frozen() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "status",
             "InvalidValue",
             "a closed ticket cannot be changed; file a follow-up ticket instead",
@@ -406,95 +481,97 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
     let body = comment_body(&mut errors, input.comment.as_ref(), None, has_uploads);
     let public = input.comment.as_ref().and_then(|c| c.public).unwrap_or(true);
     if !public && !actor.sees_internal_comments() {
-        return Err(ApiError::Forbidden("End-users cannot add internal notes.".into()));
+        return Err(AppError::Forbidden("End-users cannot add internal notes.".into()));
     }
     let mut f = before.fields();
-    let mut explicit_status = None;
-    if staff {
-        if let Some(s) = &input.subject {
-            f.subject = subject_of(&mut errors, Some(s), None);
-        }
-        if let Some(s) = &input.status {
-            explicit_status = parse_status(&mut errors, s);
-        }
-        if let Some(p) = &input.priority {
-            f.priority = parse_priority(&mut errors, p.as_deref());
-        }
-        if let Some(t) = &input.tags {
-            f.tags = tags::normalize(t);
-        }
-        if let Some(t) = &input.additional_tags {
-            f.tags = tags::union(&f.tags, &tags::normalize(t));
-        }
-        if let Some(t) = &input.remove_tags {
-            let remove = tags::normalize(t);
-            f.tags.retain(|x| !remove.contains(x));
-        }
-    } else if input.solved == Some(true) || input.status.as_deref() == Some("solved") {
-        explicit_status = Some(TicketStatus::Solved);
-    } else if let Some(s) = &input.status {
-        errors.push(
-            "status",
-            "InvalidValue",
-            format!("end-users may only mark a ticket solved, not '{s}'"),
-        );
-    }
-    match (explicit_status, before.status) {
-        // "new" is where tickets start, not a status one sets: keeping it lets the update open the ticket.
-        (Some(TicketStatus::New), TicketStatus::New) => explicit_status = None,
-        (Some(TicketStatus::New), _) => errors.push("status", "InvalidValue", "a ticket cannot go back to status new"),
-        _ => {}
-    }
-    errors.into_result()?;
-    let uploads = resolve_uploads(db, caller, input.comment.as_ref()).await?;
-    if staff {
-        if let Some(g) = input.group_id {
-            f.group_id = check_group(db, g).await?;
-        }
-        if let Some(a) = input.assignee_id {
-            f.assignee_id = check_assignee(db, a).await?;
-        }
-        if let Some(r) = named_requester(db, &input).await? {
-            f.requester_id = r.id;
-            f.organization_id = r.organization_id;
-        }
-        if let Some(form) = input.ticket_form_id {
-            f.ticket_form_id = Some(load_form(db, form).await?.id);
-        }
-    }
-    f.status = match explicit_status {
-        Some(s) => s,
-        // Work by staff opens a new ticket; a requester's reply reopens a pending or solved one.
-        None if staff && before.status == TicketStatus::New => TicketStatus::Open,
-        None if !staff && body.is_some() && matches!(before.status, TicketStatus::Pending | TicketStatus::Solved) => {
-            TicketStatus::Open
-        }
-        None => f.status,
+    let explicit_status = if staff {
+        apply_staff_fields(&mut errors, &mut f, input)
+    } else {
+        requester_status(&mut errors, input)
     };
+    let explicit_status = match explicit_status.map(|s| before.status.check_explicit(s)) {
+        None => None,
+        Some(Ok(s)) => s,
+        Some(Err(why)) => {
+            errors.push("status", "InvalidValue", why);
+            None
+        }
+    };
+    errors.into_result()?;
+    let uploads = resolve_uploads(conn, caller, input.comment.as_ref()).await?;
+    if staff {
+        apply_staff_references(conn, &mut f, input).await?;
+    }
+    f.status = explicit_status.unwrap_or_else(|| before.status.after_work(staff, body.is_some(), f.status));
     let comment = body.map(|b| NewComment {
         author_id: Some(caller.id),
         body: b,
         public,
         via: via.to_owned(),
     });
-    let mut tx = db.begin().await?;
-    let (ticket, comment, audit_id) =
-        tickets::update(&mut tx, &before, &f, comment.as_ref(), &caller.audit_actor()).await?;
-    if let Some(c) = &comment {
-        for u in &uploads {
-            files::attach_upload(&mut tx, u.id, ticket.id, c.id).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(Updated {
-        before,
-        ticket,
+    Ok(Change {
+        fields: f,
         comment,
-        audit_id,
+        uploads,
     })
 }
 
+/// Applies the plain fields staff may change; returns the status they asked for.
+fn apply_staff_fields(errors: &mut Invalid, f: &mut TicketFields, input: &TicketInput) -> Option<TicketStatus> {
+    if let Some(s) = &input.subject {
+        f.subject = subject_of(errors, Some(s), None);
+    }
+    if let Some(p) = &input.priority {
+        f.priority = parse_priority(errors, p.as_deref());
+    }
+    if let Some(t) = &input.tags {
+        f.tags = tags::normalize(t);
+    }
+    if let Some(t) = &input.additional_tags {
+        f.tags = tags::union(&f.tags, &tags::normalize(t));
+    }
+    if let Some(t) = &input.remove_tags {
+        let remove = tags::normalize(t);
+        f.tags.retain(|x| !remove.contains(x));
+    }
+    input.status.as_deref().and_then(|s| parse_status(errors, s))
+}
+
+/// End-users may only mark their ticket solved.
+fn requester_status(errors: &mut Invalid, input: &TicketInput) -> Option<TicketStatus> {
+    if input.solved == Some(true) || input.status.as_deref() == Some("solved") {
+        Some(TicketStatus::Solved)
+    } else {
+        if let Some(s) = &input.status {
+            errors.push(
+                "status",
+                "InvalidValue",
+                format!("end-users may only mark a ticket solved, not '{s}'"),
+            );
+        }
+        None
+    }
+}
+
+/// Applies the fields staff may change that name other records, each checked to exist.
+async fn apply_staff_references(conn: &mut Conn, f: &mut TicketFields, input: &TicketInput) -> Result<(), AppError> {
+    if let Some(g) = input.group_id {
+        f.group_id = check_group(conn, g).await?;
+    }
+    if let Some(a) = input.assignee_id {
+        f.assignee_id = check_assignee(conn, a).await?;
+    }
+    if let Some(r) = named_requester(conn, input).await? {
+        f.requester_id = r.id;
+        f.organization_id = r.organization_id;
+    }
+    if let Some(form) = input.ticket_form_id {
+        f.ticket_form_id = Some(load_form(conn, form).await?.id);
+    }
+    Ok(())
+}
+
 /// A ticket the actor can see, or 404.
-pub async fn visible(db: &Db, actor: &Actor, id: TicketId) -> Result<Ticket, ApiError> {
+pub async fn visible(db: &Db, actor: &Actor, id: TicketId) -> Result<Ticket, AppError> {
     Ok(tickets::get(&mut db.conn(), id, actor.ticket_scope()).await?)
 }

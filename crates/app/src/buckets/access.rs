@@ -14,44 +14,34 @@ use partnerdesk_db::users::User;
 use partnerdesk_db::{AuditActor, DbError, audit};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
-use crate::files::{content_type_for, new_blob_key};
-use crate::partner_bucket::{Listing, PartnerBucket, check_key};
-use crate::state::AppState;
+use crate::buckets::client::{Listing, PartnerBucket, check_key};
+use crate::context::App;
+use crate::error::AppError;
+use crate::uploads::attachments::{content_type_for, new_blob_key};
 
 /// End-users never learn that a connection exists: every bucket route is 404 for them.
-pub fn staff_only(actor: &Actor) -> Result<(), ApiError> {
+pub fn staff_only(actor: &Actor) -> Result<(), AppError> {
     if actor.is_staff() {
         Ok(())
     } else {
-        Err(ApiError::NotFound)
+        Err(AppError::NotFound)
     }
 }
 
 /// The organization and its connection, for staff.
-pub async fn connection(
-    state: &AppState,
-    actor: &Actor,
-    org: OrgId,
-) -> Result<(Organization, BucketConnection), ApiError> {
+pub async fn connection(state: &App, actor: &Actor, org: OrgId) -> Result<(Organization, BucketConnection), AppError> {
     staff_only(actor)?;
     let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
     let c = buckets::for_org(&mut state.db.conn(), org).await.map_err(|e| match e {
-        DbError::NotFound => ApiError::NotFound,
+        DbError::NotFound => AppError::NotFound,
         e => e.into(),
     })?;
-    crate::partner_bucket::check_endpoint_address(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
+    crate::buckets::client::check_endpoint_address(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
     Ok((o, c))
 }
 
 /// Records a bucket access in the audit log.
-pub async fn record(
-    state: &AppState,
-    who: &AuditActor,
-    org: OrgId,
-    action: &str,
-    detail: Value,
-) -> Result<(), ApiError> {
+pub async fn record(state: &App, who: &AuditActor, org: OrgId, action: &str, detail: Value) -> Result<(), AppError> {
     let change = audit::Change {
         action,
         entity_type: "organization",
@@ -65,19 +55,19 @@ pub async fn record(
 }
 
 /// A prefix to list under: relative to the connection's, and no `..` games.
-pub fn check_prefix(prefix: &str) -> Result<(), ApiError> {
+pub fn check_prefix(prefix: &str) -> Result<(), AppError> {
     if prefix.is_empty() { Ok(()) } else { check_key(prefix) }
 }
 
 pub async fn list(
-    state: &AppState,
+    state: &App,
     user: &User,
     org: OrgId,
     prefix: &str,
     delimiter: Option<&str>,
     size: usize,
     token: Option<&str>,
-) -> Result<Listing, ApiError> {
+) -> Result<Listing, AppError> {
     staff_only(&user.actor())?;
     check_prefix(prefix)?;
     let (_, c) = connection(state, &user.actor(), org).await?;
@@ -90,11 +80,11 @@ pub async fn list(
 
 /// A presigned URL for `key`, valid for the connection's TTL.
 pub async fn presign(
-    state: &AppState,
+    state: &App,
     user: &User,
     org: OrgId,
     key: &str,
-) -> Result<(String, chrono::DateTime<Utc>), ApiError> {
+) -> Result<(String, chrono::DateTime<Utc>), AppError> {
     staff_only(&user.actor())?;
     check_key(key)?;
     let (_, c) = connection(state, &user.actor(), org).await?;
@@ -115,17 +105,17 @@ pub async fn presign(
 
 /// Copies an object into the ticket's attachments (server-side, streamed, any size), with an internal note.
 pub async fn attach_to_ticket(
-    state: &AppState,
+    state: &App,
     user: &User,
     ticket_id: TicketId,
     key: &str,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, AppError> {
     let actor = user.actor();
     staff_only(&actor)?;
     check_key(key)?;
     let ticket = tickets::get(&mut state.db.conn(), ticket_id, TicketScope::All).await?;
     let org = ticket.organization_id.ok_or_else(|| {
-        ApiError::invalid(
+        AppError::invalid(
             "ticket",
             "InvalidValue",
             "the ticket belongs to no organization, so to no bucket",
@@ -139,13 +129,13 @@ pub async fn attach_to_ticket(
         .blobs
         .put_stream(&blob_key, fetched.body, state.settings.max_large_upload_bytes)
         .await
-        .map_err(|e| ApiError::Upstream(format!("copying {key}: {e}")))?;
+        .map_err(|e| AppError::Upstream(format!("copying {key}: {e}")))?;
     let name = key.rsplit('/').next().unwrap_or(key).to_owned();
-    let result: Result<Attachment, ApiError> = async {
+    let result: Result<Attachment, AppError> = async {
         let mut tx = state.db.begin().await?;
         let note = NewComment {
             author_id: Some(user.id),
-            body: format!("Attached {key} ({}) from the partner's bucket.", crate::tus::human_size(stored.size)),
+            body: format!("Attached {key} ({}) from the partner's bucket.", partnerdesk_core::text::human_size(stored.size)),
             public: false,
             via: "bucket".into(),
         };
@@ -181,7 +171,7 @@ pub async fn attach_to_ticket(
 }
 
 /// The bucket accesses recorded for an organization, newest first.
-pub async fn access_log(state: &AppState, org: OrgId, limit: i64) -> Result<Vec<audit::AuditEntry>, ApiError> {
+pub async fn access_log(state: &App, org: OrgId, limit: i64) -> Result<Vec<audit::AuditEntry>, AppError> {
     let mut entries = audit::for_organization_actions(&mut state.db.conn(), org.0, "bucket.", limit).await?;
     entries.reverse();
     Ok(entries)

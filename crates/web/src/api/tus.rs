@@ -10,10 +10,8 @@
 //! A PATCH is processed in its own task, so that when the client goes away mid-chunk the bytes received are still
 //! recorded (unless a checksum was asked for, in which case the chunk is discarded, as the protocol says).
 
-use std::collections::HashSet;
 use std::io::SeekFrom;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -37,34 +35,18 @@ use sha2::digest::common::hazmat::SerializableState;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use partnerdesk_app::uploads::resumable::{discard, rest_key, staging};
+
+use partnerdesk_app::AppError;
+
 use crate::error::ApiError;
-use crate::files::{content_type_for, new_blob_key, safe_file_name};
 use crate::state::AppState;
+use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe_file_name};
 
 pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const CHECKSUMS: &str = "sha1,sha256";
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
-
-/// Uploads being written by this instance right now: one PATCH per upload at a time.
-#[derive(Default)]
-pub struct Writers(Mutex<HashSet<String>>);
-
-struct WriterGuard(Arc<Writers>, String);
-
-impl Writers {
-    fn claim(self: &Arc<Self>, id: &str) -> Option<WriterGuard> {
-        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        set.insert(id.to_owned())
-            .then(|| WriterGuard(self.clone(), id.to_owned()))
-    }
-}
-
-impl Drop for WriterGuard {
-    fn drop(&mut self) {
-        self.0.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.1);
-    }
-}
 
 /// A tus error: a status and a message (and every tus answer carries `Tus-Resumable`).
 #[derive(Debug)]
@@ -79,31 +61,34 @@ impl TusError {
     }
 }
 
+impl From<AppError> for TusError {
+    fn from(e: AppError) -> Self {
+        crate::error::log_internal(&e);
+        TusError(crate::error::status_of(&e), e.message())
+    }
+}
+
 impl From<ApiError> for TusError {
     fn from(e: ApiError) -> Self {
-        if let ApiError::Internal(detail) = &e {
-            tracing::error!(error = %detail, "internal error in the tus server");
+        e.0.into()
+    }
+}
+
+/// Store, storage and file errors are answered through `AppError`, like every other.
+macro_rules! tus_error_via_app {
+    ($($t:ty),*) => {$(
+        impl From<$t> for TusError {
+            fn from(e: $t) -> Self {
+                AppError::from(e).into()
+            }
         }
-        let body = e.body();
-        TusError(e.status(), body["description"].as_str().unwrap_or("error").to_owned())
-    }
+    )*};
 }
-
-impl From<DbError> for TusError {
-    fn from(e: DbError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<partnerdesk_blob::BlobError> for TusError {
-    fn from(e: partnerdesk_blob::BlobError) -> Self {
-        ApiError::Internal(e.to_string()).into()
-    }
-}
+tus_error_via_app!(DbError, partnerdesk_blob::BlobError);
 
 impl From<std::io::Error> for TusError {
     fn from(e: std::io::Error) -> Self {
-        ApiError::Internal(e.to_string()).into()
+        AppError::Internal(e.to_string()).into()
     }
 }
 
@@ -148,7 +133,7 @@ impl FromRequestParts<AppState> for Uploader {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, TusError> {
         match crate::auth::any_user(parts, state).await? {
             Some(u) => Ok(Uploader(u)),
-            None => Err(ApiError::Unauthenticated("Authentication required.".into()).into()),
+            None => Err(AppError::Unauthenticated("Authentication required.".into()).into()),
         }
     }
 }
@@ -200,20 +185,12 @@ fn hash_state(h: &Sha256) -> String {
 }
 
 fn restore_hash(state: &str) -> Result<Sha256, TusError> {
-    let bytes = hex::decode(state).map_err(|_| ApiError::Internal("stored hash state is not hex".into()))?;
+    let bytes = hex::decode(state).map_err(|_| AppError::Internal("stored hash state is not hex".into()))?;
     let arr = bytes
         .as_slice()
         .try_into()
-        .map_err(|_| ApiError::Internal("stored hash state has the wrong size".into()))?;
-    Sha256::deserialize(arr).map_err(|_| ApiError::Internal("stored hash state is invalid".into()).into())
-}
-
-fn staging(state: &AppState, id: &str, suffix: &str) -> PathBuf {
-    state.settings.staging_dir.join(format!("{id}{suffix}"))
-}
-
-fn rest_key(u: &LargeUpload) -> String {
-    format!("{}.rest", u.blob_key)
+        .map_err(|_| AppError::Internal("stored hash state has the wrong size".into()))?;
+    Sha256::deserialize(arr).map_err(|_| AppError::Internal("stored hash state is invalid".into()).into())
 }
 
 /// Loads an upload the caller may write to: its ticket must be visible to them.
@@ -471,23 +448,6 @@ async fn terminate(
     Ok(resp)
 }
 
-/// Removes an upload's staged bytes and its record (a completed upload keeps its attachment).
-pub async fn discard(state: &AppState, u: &LargeUpload) -> Result<(), ApiError> {
-    if u.completed_at.is_none() {
-        if let Some(mp) = &u.multipart_id {
-            let _ = state.blobs.abort_multipart(&u.blob_key, mp).await;
-        }
-        if !state.blobs.is_local() {
-            let _ = state.blobs.delete(&rest_key(u)).await;
-        }
-        for suffix in ["", ".buf", ".at"] {
-            let _ = tokio::fs::remove_file(staging(state, &u.id, suffix)).await;
-        }
-    }
-    files::delete_large(&mut state.db.conn(), &u.id).await?;
-    Ok(())
-}
-
 /// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
 async fn refinish(state: &AppState, who: &User, u: LargeUpload) -> Result<LargeUpload, TusError> {
     let _guard = state
@@ -534,7 +494,7 @@ async fn write(
         .await
     });
     task.await
-        .map_err(|e| TusError::from(ApiError::Internal(e.to_string())))?
+        .map_err(|e| TusError::from(AppError::Internal(e.to_string())))?
 }
 
 struct Chunk<'a> {
@@ -580,7 +540,7 @@ impl Chunk<'_> {
         if !local && !trusted && keep > 0 {
             let rest = self.state.blobs.get_small(&rest_key(&self.u)).await?;
             if rest.len() as u64 != keep {
-                return Err(ApiError::Internal(format!(
+                return Err(AppError::Internal(format!(
                     "upload {} remainder is {} bytes, expected {keep}",
                     self.u.id,
                     rest.len()
@@ -779,7 +739,7 @@ impl Chunk<'_> {
             body: format!(
                 "Uploaded {} ({}) with the large-file uploader.",
                 self.u.file_name,
-                human_size(self.u.length as u64)
+                partnerdesk_core::text::human_size(self.u.length as u64)
             ),
             public: true,
             via: "upload".into(),
@@ -811,21 +771,6 @@ impl Chunk<'_> {
 }
 
 /// 1536 → "1.5 KB".
-pub fn human_size(n: u64) -> String {
-    let units = ["bytes", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} bytes")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -855,12 +800,5 @@ mod tests {
             hex::encode(Sha256::digest(b"hello world"))
         );
         Ok(())
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(512), "512 bytes");
-        assert_eq!(human_size(1536), "1.5 KB");
-        assert_eq!(human_size(3 * 1024 * 1024 * 1024), "3.0 GB");
     }
 }

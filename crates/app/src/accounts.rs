@@ -8,9 +8,9 @@ use partnerdesk_core::validation::required_text;
 use partnerdesk_core::{Invalid, OrgId, credentials};
 use partnerdesk_db::organizations::{self, Organization};
 use partnerdesk_db::users::{self, InvitationState, User, UserFields};
-use partnerdesk_db::{AuditActor, Db, DbError};
+use partnerdesk_db::{AuditActor, Conn, Db, DbError};
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Who asks: a signed-in user (checked against the policy) or the operator at the command line (trusted:
 /// they already hold the server's database).
@@ -22,7 +22,7 @@ pub enum Provisioner<'a> {
 
 impl Provisioner<'_> {
     /// May this provisioner create or change an account of `role` in `org`?
-    pub fn check(&self, role: Role, org: Option<&Organization>) -> Result<(), ApiError> {
+    pub fn check(&self, role: Role, org: Option<&Organization>) -> Result<(), AppError> {
         match self {
             Provisioner::Operator => Ok(()),
             Provisioner::User(actor) => Ok(actor.may_provision(role, org.and_then(|o| o.account_manager_id))?),
@@ -43,11 +43,16 @@ pub struct NewAccount {
 }
 
 /// Loads the organization an account is to belong to; an unknown id is a 422 on `organization_id`.
-pub async fn load_org(db: &Db, id: Option<i64>) -> Result<Option<Organization>, ApiError> {
+pub async fn load_org(db: &Db, id: Option<i64>) -> Result<Option<Organization>, AppError> {
+    load_org_in(&mut db.conn(), id).await
+}
+
+/// `load_org` on a connection or transaction already open.
+pub async fn load_org_in(conn: &mut Conn, id: Option<i64>) -> Result<Option<Organization>, AppError> {
     let Some(id) = id else { return Ok(None) };
-    match organizations::get(&mut db.conn(), OrgId(id), OrgScope::All).await {
+    match organizations::get(conn, OrgId(id), OrgScope::All).await {
         Ok(org) => Ok(Some(org)),
-        Err(DbError::NotFound) => Err(ApiError::invalid(
+        Err(DbError::NotFound) => Err(AppError::invalid(
             "organization_id",
             "InvalidValue",
             format!("organization {id} does not exist"),
@@ -72,7 +77,7 @@ pub async fn create_account(
     who: Provisioner<'_>,
     audit: &AuditActor,
     input: NewAccount,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     let mut errors = Invalid::default();
     let email = match Email::parse(&input.email) {
         Ok(e) => e.to_string(),
@@ -107,7 +112,7 @@ pub async fn create_account(
         Some(p) => Some(
             tokio::task::spawn_blocking(move || credentials::hash_password(&p))
                 .await
-                .map_err(ApiError::internal)??,
+                .map_err(AppError::internal)??,
         ),
         None => None,
     };
@@ -130,7 +135,7 @@ pub async fn create_account(
         .await
         .map_err(|e| match e {
             e if e.is_conflict_on("email") => {
-                ApiError::invalid("email", "DuplicateValue", format!("email {email} is already in use"))
+                AppError::invalid("email", "DuplicateValue", format!("email {email} is already in use"))
             }
             e => e.into(),
         })?;
@@ -151,11 +156,11 @@ pub async fn invite(
     user: &User,
     public_url: &str,
     ttl_hours: i64,
-) -> Result<Invitation, ApiError> {
+) -> Result<Invitation, AppError> {
     let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
     who.check(user.role, org.as_ref())?;
     if user.status == UserStatus::Suspended {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "status",
             "InvalidValue",
             "a suspended account cannot be invited; reactivate it first",
@@ -179,7 +184,7 @@ pub async fn issue_api_token(
     audit: &AuditActor,
     user: &User,
     description: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     if let Provisioner::User(actor) = who {
         actor.may_administer()?;
     }
@@ -191,31 +196,31 @@ pub async fn issue_api_token(
 }
 
 /// Uses an invitation link: sets the password and activates the account.
-pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<User, ApiError> {
+pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<User, AppError> {
     credentials::check_new_password(password)?;
     let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(AppError::internal)??;
     let mut tx = db.begin().await?;
     let user = match users::claim_invitation(&mut tx, &credentials::token_digest(token.trim())).await {
         Ok(Ok(user)) => user,
         Ok(Err(InvitationState::Used)) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "token",
                 "InvalidValue",
                 "this invitation link has already been used",
             ));
         }
         Ok(Err(_)) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "token",
                 "InvalidValue",
                 "this invitation link has expired; ask your account manager for a new one",
             ));
         }
         Err(DbError::NotFound) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "token",
                 "InvalidValue",
                 format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
@@ -224,7 +229,7 @@ pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<U
         Err(e) => return Err(e.into()),
     };
     if user.status == UserStatus::Suspended {
-        return Err(ApiError::invalid("token", "InvalidValue", "this account is suspended"));
+        return Err(AppError::invalid("token", "InvalidValue", "this account is suspended"));
     }
     let user = users::set_password(&mut tx, &user, &hash, &user.audit_actor()).await?;
     tx.commit().await?;
@@ -239,14 +244,14 @@ pub async fn set_suspended(
     audit: &AuditActor,
     user: &User,
     suspended: bool,
-) -> Result<User, ApiError> {
+) -> Result<User, AppError> {
     let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
     who.check(user.role, org.as_ref())?;
     if let Provisioner::User(actor) = who
         && actor.id == user.id
         && suspended
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "suspended",
             "InvalidValue",
             "you cannot suspend yourself",

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use hmac::{KeyInit, Mac};
-use partnerdesk_core::accounts::Role;
+use partnerdesk_core::escalations::EscalationStatus;
 use partnerdesk_core::policy::TicketScope;
-use partnerdesk_core::tickets::{Priority, TicketStatus};
+use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_core::validation::required_text;
 use partnerdesk_core::{Invalid, TicketId, UserId, tags};
 use partnerdesk_db::escalations::{self, Escalation, NewEscalation};
@@ -16,8 +16,8 @@ use partnerdesk_db::{AuditActor, Conn, DbError, organizations, outbox};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::context::App;
+use crate::error::AppError;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct EscalationInput {
@@ -48,14 +48,14 @@ fn parse_when(errors: &mut Invalid, raw: Option<&str>) -> Option<DateTime<Utc>> 
 
 /// The HMAC that makes an acknowledge link valid for one manager and one escalation.
 /// Bound to the escalation's level, so that a link dies once the escalation has moved on to someone else.
-pub fn ack_signature(state: &AppState, escalation: i64, user: UserId, level: i64) -> String {
+pub fn ack_signature(state: &App, escalation: i64, user: UserId, level: i64) -> String {
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&state.settings.ack_secret)
         .expect("HMAC takes keys of any length");
     mac.update(format!("ack:{escalation}:{user}:{level}").as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-pub fn ack_url(state: &AppState, escalation: i64, user: UserId, level: i64) -> String {
+pub fn ack_url(state: &App, escalation: i64, user: UserId, level: i64) -> String {
     state.url(&format!(
         "/escalations/{escalation}/ack?user={user}&sig={}",
         ack_signature(state, escalation, user, level)
@@ -65,12 +65,12 @@ pub fn ack_url(state: &AppState, escalation: i64, user: UserId, level: i64) -> S
 /// Queues the e-mail and the webhook that tell `manager` about `e` (once per escalation and level).
 async fn notify(
     tx: &mut Conn,
-    state: &AppState,
+    state: &App,
     e: &Escalation,
     manager: &User,
     org_name: &str,
     subject_prefix: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let ticket_url = state.url(&format!("/agent/tickets/{}", e.ticket_id));
     let ack = ack_url(state, e.id, manager.id, e.level);
     let needed_by = e
@@ -87,7 +87,7 @@ async fn notify(
         impact = e.impact,
         needed = e.needed,
     );
-    let esc = crate::api::tickets::escape_html;
+    let esc = partnerdesk_core::text::escape_html;
     let html = format!(
         "<p><strong>{org}</strong> escalated <a href=\"{tu}\">ticket #{t}</a>.</p><h3>Business impact</h3><p>{i}</p><h3>What they need</h3><p>{n}</p><p>Needed by: {nb}</p><p><a href=\"{ack}\">Acknowledge the escalation</a></p>",
         org = esc(org_name),
@@ -130,12 +130,7 @@ async fn notify(
 }
 
 /// Files an escalation as `contact` (a provisioned user of the ticket's organization).
-pub async fn submit(
-    state: &AppState,
-    contact: &User,
-    input: EscalationInput,
-    via: &str,
-) -> Result<Escalation, ApiError> {
+pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &str) -> Result<Escalation, AppError> {
     let mut errors = Invalid::default();
     let impact = required_text(&mut errors, "impact", input.impact.as_deref().unwrap_or_default(), 4000);
     let needed = required_text(&mut errors, "needed", input.needed.as_deref().unwrap_or_default(), 4000);
@@ -146,7 +141,7 @@ pub async fn submit(
     }
     errors.into_result()?;
     let org_id = contact.organization_id.ok_or_else(|| {
-        ApiError::invalid(
+        AppError::invalid(
             "contact",
             "InvalidValue",
             "escalations come from a partner organization's representatives",
@@ -162,14 +157,14 @@ pub async fn submit(
     {
         Ok(t) if t.status.is_open_for_requester() => t,
         Ok(_) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "ticket_id",
                 "InvalidValue",
                 "only open tickets can be escalated",
             ));
         }
         Err(DbError::NotFound) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "ticket_id",
                 "InvalidValue",
                 "no open ticket of your organization has this number",
@@ -208,7 +203,7 @@ pub async fn submit(
     let ticket = tickets::get(&mut tx, ticket.id, TicketScope::All).await?;
     let mut f = ticket.fields();
     let raise = state.settings.escalation_priority;
-    if f.priority.is_none_or(|p| rank(p) < rank(raise)) {
+    if f.priority.is_none_or(|p| p < raise) {
         f.priority = Some(raise);
     }
     f.tags = tags::union(&f.tags, &["escalated".to_owned()]);
@@ -241,48 +236,32 @@ pub async fn submit(
     Ok(e)
 }
 
-fn rank(p: Priority) -> u8 {
-    match p {
-        Priority::Low => 0,
-        Priority::Normal => 1,
-        Priority::High => 2,
-        Priority::Urgent => 3,
-    }
-}
-
 /// Acknowledges (or resolves) an escalation as `user`, a support manager or admin.
-pub async fn transition(state: &AppState, id: i64, user: &User, to: &str) -> Result<Escalation, ApiError> {
+pub async fn transition(state: &App, id: i64, user: &User, to: EscalationStatus) -> Result<Escalation, AppError> {
     if user.status == partnerdesk_core::accounts::UserStatus::Suspended {
-        return Err(ApiError::Forbidden("This account is suspended.".into()));
+        return Err(AppError::Forbidden("This account is suspended.".into()));
     }
-    if !(user.role == Role::Admin || (user.role.is_staff() && user.is_support_manager)) {
-        return Err(ApiError::Forbidden(
+    if !user.may_handle_escalations() {
+        return Err(AppError::Forbidden(
             "Only support managers and admins take escalations.".into(),
         ));
     }
     let e = escalations::get(&mut state.db.conn(), id).await?;
-    let from = match (to, e.status.as_str()) {
-        ("acknowledged", "open") => "open",
-        ("resolved", "open" | "acknowledged") => e.status.as_str(),
-        (_, current) => {
-            return Err(ApiError::invalid(
-                "status",
-                "InvalidValue",
-                format!("the escalation is already {current}"),
-            ));
-        }
-    };
+    let to = e
+        .status
+        .transition(to)
+        .map_err(|why| AppError::invalid("status", "InvalidValue", why))?;
     let mut tx = state.db.begin().await?;
-    let after = escalations::transition(&mut tx, &e, from, to, user.id, &user.audit_actor())
+    let after = escalations::transition(&mut tx, &e, to, user.id, &user.audit_actor())
         .await?
-        .ok_or_else(|| ApiError::invalid("status", "InvalidValue", "someone else changed the escalation first"))?;
+        .ok_or_else(|| AppError::invalid("status", "InvalidValue", "someone else changed the escalation first"))?;
     tx.commit().await?;
     Ok(after)
 }
 
 /// Moves escalations nobody acknowledged by `now` to the next person of their chain (the clock is a parameter, so
 /// tests need not wait). Returns how many moved.
-pub async fn check_timeouts(state: &AppState, now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub async fn check_timeouts(state: &App, now: DateTime<Utc>) -> Result<usize, AppError> {
     let due = escalations::overdue(&mut state.db.conn(), now).await?;
     let (_, row) = escalations::schedule(&mut state.db.conn(), now).await?;
     let system = AuditActor {

@@ -14,7 +14,7 @@ use rusty_s3::actions::S3Action;
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Signed URLs live this long when partnerdesk sends the request itself.
 const SIGN_FOR: Duration = Duration::from_secs(120);
@@ -36,12 +36,12 @@ impl BucketProblem {
     }
 }
 
-impl From<BucketProblem> for ApiError {
+impl From<BucketProblem> for AppError {
     fn from(p: BucketProblem) -> Self {
         match p.problem.as_str() {
-            "no_such_key" => ApiError::NotFound,
-            "invalid_range" => ApiError::RangeNotSatisfiable,
-            _ => ApiError::Upstream(format!(
+            "no_such_key" => AppError::NotFound,
+            "invalid_range" => AppError::RangeNotSatisfiable,
+            _ => AppError::Upstream(format!(
                 "The partner's bucket could not be used ({}): {}",
                 p.problem, p.description
             )),
@@ -89,9 +89,9 @@ pub struct PartnerBucket {
 }
 
 /// A key an agent asks for: relative to the connection's prefix, no `..` segments, no URLs, no control characters.
-pub fn check_key(key: &str) -> Result<(), ApiError> {
+pub fn check_key(key: &str) -> Result<(), AppError> {
     let bad = |why: &str| {
-        ApiError::invalid(
+        AppError::invalid(
             "key",
             "InvalidValue",
             format!("'{key}' is not a usable object key: {why}"),
@@ -136,7 +136,7 @@ fn internal_address(ip: std::net::IpAddr) -> bool {
 
 /// Refuses endpoints that resolve to internal addresses unless the deployment allows them (tests, a MinIO on the
 /// same network). Checked when a connection is saved and before each use.
-pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Result<(), ApiError> {
+pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Result<(), AppError> {
     if allow_private {
         return Ok(());
     }
@@ -154,7 +154,7 @@ pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Resu
         Err(_) => return Ok(()),
     };
     if addrs.iter().any(|a| internal_address(a.ip())) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "endpoint",
             "InvalidValue",
             format!(
@@ -166,16 +166,16 @@ pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Resu
 }
 
 /// An endpoint as entered: `https://s3.example.com`; refuses anything that is not a plain http(s) URL.
-pub fn parse_endpoint(raw: &str) -> Result<url::Url, ApiError> {
+pub fn parse_endpoint(raw: &str) -> Result<url::Url, AppError> {
     let u = url::Url::parse(raw.trim())
-        .map_err(|e| ApiError::invalid("endpoint", "InvalidValue", format!("'{raw}' is not a URL: {e}")))?;
+        .map_err(|e| AppError::invalid("endpoint", "InvalidValue", format!("'{raw}' is not a URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https")
         || u.host_str().is_none()
         || !u.username().is_empty()
         || u.password().is_some()
         || u.query().is_some()
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "endpoint",
             "InvalidValue",
             "the endpoint must be an http(s) URL without credentials or query",
@@ -272,14 +272,14 @@ async fn answer_problem(resp: reqwest::Response) -> BucketProblem {
 
 impl PartnerBucket {
     /// A connection's bucket, with the shared HTTP client (connections to the service are reused).
-    pub fn open(c: &BucketConnection, sealer: &Sealer, client: &reqwest::Client) -> Result<PartnerBucket, ApiError> {
+    pub fn open(c: &BucketConnection, sealer: &Sealer, client: &reqwest::Client) -> Result<PartnerBucket, AppError> {
         let secret = sealer
             .open(&c.secret_sealed)
-            .map_err(|e| ApiError::Internal(format!("bucket secret of organization {}: {e}", c.organization_id)))?;
+            .map_err(|e| AppError::Internal(format!("bucket secret of organization {}: {e}", c.organization_id)))?;
         PartnerBucket::new(c, &secret, client.clone())
     }
 
-    fn new(c: &BucketConnection, secret: &str, client: reqwest::Client) -> Result<PartnerBucket, ApiError> {
+    fn new(c: &BucketConnection, secret: &str, client: reqwest::Client) -> Result<PartnerBucket, AppError> {
         let style = if c.path_style {
             UrlStyle::Path
         } else {
@@ -287,7 +287,7 @@ impl PartnerBucket {
         };
         let bucket =
             Bucket::new(parse_endpoint(&c.endpoint)?, style, c.bucket.clone(), c.region.clone()).map_err(|e| {
-                ApiError::invalid(
+                AppError::invalid(
                     "bucket",
                     "InvalidValue",
                     format!("the bucket settings are not usable: {e}"),

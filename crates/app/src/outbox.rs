@@ -6,99 +6,45 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{KeyInit, Mac};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use partnerdesk_db::outbox::{self, Delivery};
-use serde_json::Value;
+use partnerdesk_mail::Email;
 
-use crate::state::AppState;
+use crate::context::App;
 
 pub const MAX_ATTEMPTS: i64 = 25;
-pub const SIGNATURE_HEADER: &str = "x-partnerdesk-signature";
-
-/// `sha256=<hex>` of the body, keyed with the webhook secret.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
+pub use partnerdesk_mail::{SIGNATURE_HEADER, sign};
 
 /// Backoff before attempt `attempts + 1`: 2 s, 4 s, 8 s ... up to 10 minutes.
 pub fn backoff(attempts: i64) -> TimeDelta {
     TimeDelta::seconds((2i64 << attempts.clamp(0, 20)).min(600))
 }
 
-async fn send_email(state: &AppState, p: &Value) -> Result<(), String> {
-    let url = state
-        .settings
-        .smtp_url
-        .as_deref()
-        .ok_or("no SMTP server is configured (PARTNERDESK_SMTP_URL)")?;
-    let from: Mailbox = state
-        .settings
-        .mail_from
-        .parse()
-        .map_err(|e| format!("PARTNERDESK_MAIL_FROM: {e}"))?;
-    let to: Mailbox = p["to"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e| format!("recipient: {e}"))?;
-    let message = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(p["subject"].as_str().unwrap_or("partnerdesk"))
-        .message_id(p["message_id"].as_str().map(str::to_owned))
-        .multipart(MultiPart::alternative_plain_html(
-            p["text"].as_str().unwrap_or_default().to_owned(),
-            p["html"].as_str().unwrap_or_default().to_owned(),
-        ))
-        .map_err(|e| format!("building the message: {e}"))?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map_err(|e| format!("PARTNERDESK_SMTP_URL: {e}"))?
-        .timeout(Some(Duration::from_secs(15)))
-        .build();
-    transport
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("SMTP: {e}"))
-}
-
-async fn send_webhook(state: &AppState, p: &Value) -> Result<(), String> {
-    let url = p["url"].as_str().ok_or("no webhook URL")?;
-    let body = serde_json::to_vec(&p["body"]).map_err(|e| e.to_string())?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let resp = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header(SIGNATURE_HEADER, sign(&state.settings.webhook_secret, &body))
-        .header("x-partnerdesk-delivery", p["delivery"].as_str().unwrap_or_default())
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("webhook: {}", e.without_url()))?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("webhook answered {}", resp.status()))
-    }
-}
-
-async fn deliver(state: &AppState, d: &Delivery) -> Result<(), String> {
-    match d.kind.as_str() {
-        "email" => send_email(state, &d.payload).await,
-        "webhook" => send_webhook(state, &d.payload).await,
-        other => Err(format!("unknown delivery kind {other}")),
-    }
+/// Sends one delivery through this instance's shared mailer or webhook client.
+async fn deliver(state: &App, d: &Delivery) -> Result<(), String> {
+    let p = &d.payload;
+    let text = |k: &str| p[k].as_str().unwrap_or_default();
+    let sent = match d.kind.as_str() {
+        "email" => {
+            let email = Email {
+                to: text("to"),
+                subject: p["subject"].as_str().unwrap_or("partnerdesk"),
+                message_id: p["message_id"].as_str(),
+                text: text("text"),
+                html: text("html"),
+            };
+            state.mailer.send(&email).await
+        }
+        "webhook" => {
+            let url = p["url"].as_str().ok_or("no webhook URL")?;
+            state.webhooks.post(url, text("delivery"), &p["body"]).await
+        }
+        other => return Err(format!("unknown delivery kind {other}")),
+    };
+    sent.map_err(|e| e.0)
 }
 
 /// Sends what is due at `now`; returns (sent, failed attempts).
-pub async fn deliver_due(state: &AppState, now: DateTime<Utc>) -> Result<(usize, usize), crate::error::ApiError> {
+pub async fn deliver_due(state: &App, now: DateTime<Utc>) -> Result<(usize, usize), crate::error::AppError> {
     let worker = &state.instance_id;
     let claimed = {
         let mut tx = state.db.begin().await?;
@@ -144,14 +90,14 @@ pub async fn deliver_due(state: &AppState, now: DateTime<Utc>) -> Result<(usize,
 }
 
 /// The background worker: deliveries and escalation timeouts, until shutdown.
-pub async fn worker(state: AppState) {
+pub async fn worker(state: App) {
     let every = Duration::from_millis(state.settings.worker_interval_ms.max(50));
     loop {
         let now = partnerdesk_db::now();
         if let Err(e) = deliver_due(&state, now).await {
             tracing::warn!(error = %e, "outbox run failed");
         }
-        if let Err(e) = crate::escalating::check_timeouts(&state, now).await {
+        if let Err(e) = crate::escalations::check_timeouts(&state, now).await {
             tracing::warn!(error = %e, "escalation timeout run failed");
         }
         tokio::select! {

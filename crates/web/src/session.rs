@@ -5,9 +5,6 @@
 //! token; forms shown before sign-in use a double-submit cookie instead. Signing in always starts a new
 //! session (no fixation), and the user is loaded with the session on every request (suspension is immediate).
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::Duration;
@@ -17,7 +14,6 @@ use partnerdesk_db::users::User;
 use partnerdesk_db::{DbError, sessions};
 
 use crate::error::ApiError;
-use crate::pages::PageError;
 use crate::state::AppState;
 
 pub const SESSION_HOURS: i64 = 12;
@@ -52,13 +48,17 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
+/// A form or request whose CSRF token does not match (pages show it as "Form expired").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsrfMismatch;
+
 impl SignedIn {
     /// Refuses a form whose CSRF token does not match the session's.
-    pub fn check_csrf(&self, token: &str) -> Result<(), PageError> {
+    pub fn check_csrf(&self, token: &str) -> Result<(), CsrfMismatch> {
         if constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(PageError::csrf())
+            Err(CsrfMismatch)
         }
     }
 }
@@ -79,26 +79,6 @@ pub async fn current(jar: &CookieJar, state: &AppState) -> Result<Option<SignedI
         })),
         Ok(_) | Err(DbError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Extractor for pages that need a signed-in user: others are sent to the sign-in page.
-impl FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        match current(&jar, state).await {
-            Ok(Some(s)) => Ok(s),
-            Ok(None) => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let q: String = form_urlencoded::Serializer::new(String::new())
-                    .append_pair("next", next)
-                    .finish();
-                Err(Redirect::to(&format!("/signin?{q}")).into_response())
-            }
-            Err(e) => Err(PageError::from(e).into_response()),
-        }
     }
 }
 
@@ -142,9 +122,9 @@ pub fn anonymous_csrf(state: &AppState, jar: CookieJar) -> Result<(CookieJar, St
 }
 
 /// Checks a pre-sign-in form's token against its cookie.
-pub fn check_anonymous_csrf(jar: &CookieJar, token: &str) -> Result<(), PageError> {
+pub fn check_anonymous_csrf(jar: &CookieJar, token: &str) -> Result<(), CsrfMismatch> {
     match jar.get(CSRF_COOKIE) {
         Some(c) if !token.is_empty() && constant_time_eq(c.value().as_bytes(), token.as_bytes()) => Ok(()),
-        _ => Err(PageError::csrf()),
+        _ => Err(CsrfMismatch),
     }
 }

@@ -1,0 +1,138 @@
+//! What every service can reach: the store, file storage, the settings and this instance's shared parts.
+//! The HTTP layer, the CLI and the workers all hold one `App`. No globals.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use partnerdesk_blob::Blobs;
+use partnerdesk_db::Db;
+use partnerdesk_mail::{Mailer, Webhooks};
+
+use crate::ratelimit::RateLimiter;
+use crate::uploads::writers::Writers;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address users reach partnerdesk at, without a trailing slash; used in links and API `url` fields.
+    pub public_url: String,
+    /// The largest JSON body the API accepts.
+    pub max_json_bytes: usize,
+    /// How long an invitation link stays usable.
+    pub invitation_ttl_hours: i64,
+    /// Failed password attempts allowed per account and per address in `login_window_secs`.
+    pub login_attempts: u32,
+    pub login_window_secs: u64,
+    /// The largest ticket attachment (Zendesk's uploads API and the page forms).
+    pub max_attachment_bytes: u64,
+    /// The largest resumable (tus) upload.
+    pub max_large_upload_bytes: u64,
+    /// How long an unused upload token lives before its files are removed.
+    pub upload_token_ttl_hours: i64,
+    /// How long an incomplete resumable upload may wait before it is removed.
+    pub large_upload_ttl_hours: i64,
+    /// Where resumable uploads are assembled (local disk) or buffered between object-storage parts.
+    pub staging_dir: PathBuf,
+    /// Size of the parts a resumable upload is sent to object storage in (at least 5 MiB).
+    pub part_size: u64,
+    /// partnerdesk's own bucket (endpoint, bucket), which a partner connection must never point at.
+    pub own_bucket: Option<(String, String)>,
+    /// Outgoing mail: an `smtp://host:port` or `smtps://user:pass@host` URL, and the sender.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Where escalations are posted (Slack-compatible JSON), signed with `webhook_secret`.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Vec<u8>,
+    /// Whether partner bucket endpoints may be internal addresses (off: no requests to this machine or its network).
+    pub allow_private_bucket_endpoints: bool,
+    /// Signs acknowledge links (a key of its own: webhook receivers hold `webhook_secret`).
+    pub ack_secret: Vec<u8>,
+    /// The priority an escalated ticket is raised to.
+    pub escalation_priority: partnerdesk_core::tickets::Priority,
+    /// How often the outbox and escalation timeouts are looked at.
+    pub worker_interval_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            max_json_bytes: 1024 * 1024,
+            invitation_ttl_hours: 72,
+            login_attempts: 10,
+            login_window_secs: 15 * 60,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_large_upload_bytes: 100 * 1024 * 1024 * 1024,
+            upload_token_ttl_hours: 72,
+            large_upload_ttl_hours: 7 * 24,
+            staging_dir: PathBuf::from("./partnerdesk-data/staging"),
+            part_size: 8 * 1024 * 1024,
+            own_bucket: None,
+            smtp_url: None,
+            mail_from: "partnerdesk <partnerdesk@localhost>".into(),
+            webhook_url: None,
+            webhook_secret: Vec::new(),
+            ack_secret: Vec::new(),
+            allow_private_bucket_endpoints: false,
+            escalation_priority: partnerdesk_core::tickets::Priority::Urgent,
+            worker_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub blobs: Blobs,
+    /// Seals and opens secrets kept in the database (partner bucket credentials).
+    pub sealer: Arc<partnerdesk_core::sealing::Sealer>,
+    pub settings: Arc<Settings>,
+    pub login_limiter: Arc<RateLimiter>,
+    /// Resumable uploads being written by this instance.
+    pub tus_writers: Arc<Writers>,
+    /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// This instance's name in outbox leases.
+    pub instance_id: String,
+    /// Submissions of the public escalation form, per address and per link.
+    pub escalation_limiter: Arc<RateLimiter>,
+    /// The HTTP client partner buckets are reached with.
+    pub bucket_http: reqwest::Client,
+    /// Wakes this instance's delivery worker when something was queued, so that mail goes out at once.
+    pub outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// The SMTP client and the webhook client every delivery of this instance goes through.
+    pub mailer: Arc<Mailer>,
+    pub webhooks: Arc<Webhooks>,
+}
+
+impl App {
+    pub fn new(db: Db, blobs: Blobs, settings: Settings, sealer: partnerdesk_core::sealing::Sealer) -> App {
+        let limiter = RateLimiter::new(
+            settings.login_attempts,
+            std::time::Duration::from_secs(settings.login_window_secs),
+        );
+        let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from);
+        let webhooks = Webhooks::new(settings.webhook_secret.clone());
+        App {
+            db,
+            blobs,
+            sealer: Arc::new(sealer),
+            settings: Arc::new(settings),
+            login_limiter: Arc::new(limiter),
+            tus_writers: Arc::default(),
+            shutdown: Default::default(),
+            instance_id: partnerdesk_core::credentials::new_token()
+                .map(|t| t[..12].to_owned())
+                .unwrap_or_else(|_| "instance".into()),
+            escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
+            bucket_http: crate::buckets::client::http_client(),
+            outbox_wakeup: Arc::default(),
+            mailer: Arc::new(mailer),
+            webhooks: Arc::new(webhooks),
+        }
+    }
+
+    /// An absolute URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.settings.public_url, path)
+    }
+}

@@ -1,0 +1,22 @@
+//! partnerdesk's services: one function per use case, called alike by the API, the pages and the admin CLI.
+//! Each opens its transaction first and does its reads inside it; each answers `AppError`, never an HTTP type.
+//! Background work (the outbox worker, escalation timeouts, the janitor) lives here too.
+
+pub mod accounts;
+pub mod buckets;
+pub mod context;
+pub mod directory;
+pub mod error;
+pub mod escalations;
+pub mod input;
+pub mod janitor;
+pub mod oncall;
+pub mod org_changes;
+pub mod outbox;
+pub mod ratelimit;
+pub mod tickets;
+pub mod uploads;
+pub mod user_changes;
+
+pub use context::{App, Settings};
+pub use error::AppError;

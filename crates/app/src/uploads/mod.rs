@@ -1,0 +1,5 @@
+//! Files on tickets: attachments (up to 20 MB, Zendesk's uploads API and the pages) and resumable uploads.
+
+pub mod attachments;
+pub mod resumable;
+pub mod writers;

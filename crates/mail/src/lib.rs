@@ -1,0 +1,135 @@
+//! Outgoing messages: e-mail over SMTP (lettre, text and HTML) and webhooks (JSON signed with HMAC-SHA256).
+//! Each is one long-lived client, built at start and shared by every delivery, so that SMTP connections are pooled
+//! and a webhook reuses its TLS connection instead of building a client per message.
+
+use std::time::Duration;
+
+use hmac::{KeyInit, Mac};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// The header a webhook's signature travels in: `sha256=<hex>` of the body.
+pub const SIGNATURE_HEADER: &str = "x-partnerdesk-signature";
+/// How long one SMTP conversation or webhook call may take.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a message was not accepted; the text is shown to admins (it never contains a secret or a webhook URL).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SendError(pub String);
+
+/// `sha256=<hex>` of `body`, keyed with `secret`.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// One e-mail: a text and an HTML body of the same content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    /// A stable id (`<...@...>`), so that a message sent twice after a crash can be recognised as one.
+    pub message_id: Option<&'a str>,
+    pub text: &'a str,
+    pub html: &'a str,
+}
+
+/// The SMTP side: a pooled transport and the sender. A configuration problem (no server, a bad URL or sender) is
+/// kept and reported with each delivery, so that it shows where admins look for failed deliveries.
+pub struct Mailer {
+    transport: Result<AsyncSmtpTransport<Tokio1Executor>, String>,
+    from: Result<Mailbox, String>,
+}
+
+impl Mailer {
+    /// `smtp_url`: `smtp://host:port` or `smtps://user:pass@host`; `from`: `Name <address>`. Call it inside the
+    /// Tokio runtime: the pooled transport starts its pool there.
+    pub fn new(smtp_url: Option<&str>, from: &str) -> Mailer {
+        let transport = match smtp_url {
+            None => Err("no SMTP server is configured (PARTNERDESK_SMTP_URL)".to_owned()),
+            Some(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map(|b| b.timeout(Some(TIMEOUT)).build())
+                .map_err(|e| format!("PARTNERDESK_SMTP_URL: {e}")),
+        };
+        let from = from.parse().map_err(|e| format!("PARTNERDESK_MAIL_FROM: {e}"));
+        Mailer { transport, from }
+    }
+
+    pub async fn send(&self, email: &Email<'_>) -> Result<(), SendError> {
+        let transport = self.transport.as_ref().map_err(|e| SendError(e.clone()))?;
+        let from = self.from.as_ref().map_err(|e| SendError(e.clone()))?;
+        let to: Mailbox = email.to.parse().map_err(|e| SendError(format!("recipient: {e}")))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(email.subject)
+            .message_id(email.message_id.map(str::to_owned))
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.to_owned(),
+                email.html.to_owned(),
+            ))
+            .map_err(|e| SendError(format!("building the message: {e}")))?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError(format!("SMTP: {e}")))
+    }
+}
+
+/// The webhook side: one HTTP client and the signing secret.
+pub struct Webhooks {
+    client: reqwest::Client,
+    secret: Vec<u8>,
+}
+
+impl Webhooks {
+    pub fn new(secret: Vec<u8>) -> Webhooks {
+        let client = reqwest::Client::builder().timeout(TIMEOUT).build().unwrap_or_default();
+        Webhooks { client, secret }
+    }
+
+    /// Posts `body` to `url`, signed, with the delivery's id so that receivers can drop a repeat.
+    pub async fn post(&self, url: &str, delivery: &str, body: &serde_json::Value) -> Result<(), SendError> {
+        let body = serde_json::to_vec(body).map_err(|e| SendError(e.to_string()))?;
+        let resp = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header(SIGNATURE_HEADER, sign(&self.secret, &body))
+            .header("x-partnerdesk-delivery", delivery)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SendError(format!("webhook: {}", e.without_url())))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(SendError(format!("webhook answered {}", resp.status())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_keyed_hmac() {
+        let a = sign(b"secret", b"{}");
+        assert!(a.starts_with("sha256=") && a.len() == 7 + 64);
+        assert_ne!(a, sign(b"other", b"{}"));
+        assert_eq!(a, sign(b"secret", b"{}"));
+    }
+
+    // lettre's pooled transport starts its pool on the Tokio runtime, as the server does.
+    #[tokio::test]
+    async fn configuration_problems_are_reported_not_panicked() {
+        let m = Mailer::new(None, "partnerdesk <pd@localhost>");
+        assert!(m.transport.is_err());
+        let m = Mailer::new(Some("smtp://127.0.0.1:2525"), "not an address");
+        assert!(m.from.is_err());
+    }
+}
