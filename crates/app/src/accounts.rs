@@ -89,14 +89,7 @@ pub async fn create_account(
     let name = required_text(&mut errors, "name", &input.name, 255);
     let role = match input.role.as_deref() {
         None => Role::EndUser,
-        Some(r) => Role::parse(r).unwrap_or_else(|| {
-            errors.push(
-                "role",
-                "InvalidValue",
-                format!("role must be one of {}", Role::choices()),
-            );
-            Role::EndUser
-        }),
+        Some(r) => Role::parse_field(&mut errors, "role", r).unwrap_or(Role::EndUser),
     };
     check_flags(&mut errors, role, input.is_account_manager, input.is_support_manager);
     if let Some(p) = &input.password

@@ -60,28 +60,14 @@ fn check_form(i: FormInput) -> Result<FormFields, AppError> {
         None => name.clone(),
     };
     let audience = match (i.audience.as_deref(), i.end_user_visible) {
-        (Some(a), _) => Audience::parse(a).unwrap_or_else(|| {
-            errors.push(
-                "audience",
-                "InvalidValue",
-                format!("audience must be one of {}", Audience::choices()),
-            );
-            Audience::Everyone
-        }),
+        (Some(a), _) => Audience::parse_field(&mut errors, "audience", a).unwrap_or(Audience::Everyone),
         (None, Some(false)) => Audience::Staff,
         (None, _) => Audience::Everyone,
     };
-    let priority = i.priority.as_deref().and_then(|p| {
-        let parsed = Priority::parse(p);
-        if parsed.is_none() {
-            errors.push(
-                "priority",
-                "InvalidValue",
-                format!("priority must be one of {}", Priority::choices()),
-            );
-        }
-        parsed
-    });
+    let priority = i
+        .priority
+        .as_deref()
+        .and_then(|p| Priority::parse_field(&mut errors, "priority", p));
     errors.into_result()?;
     Ok(FormFields {
         name,

@@ -1,5 +1,5 @@
 //! The one error type of the services. It says what went wrong in the product's terms; the HTTP layer
-//! (`partnerdesk_web::error::ApiError`) chooses status codes and bodies from it, and the CLI prints `message()`.
+//! (the web crate's API error) chooses status codes and bodies from it, and the CLI prints `message()`.
 
 use partnerdesk_core::accounts::NO_ACCOUNT_HELP;
 use partnerdesk_core::policy::Denied;
@@ -33,6 +33,25 @@ pub enum AppError {
     /// A byte range that cannot be served.
     #[error("range not satisfiable")]
     RangeNotSatisfiable,
+    /// The request does not fit the record's current state (a resumable upload's offset moved on, or another
+    /// request changed it meanwhile).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The record existed but may no longer be used (a resumable upload that expired).
+    #[error("gone: {0}")]
+    Gone(String),
+    /// Another request is working on the record right now (writing a resumable upload); retry shortly.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// The bytes received do not match the digest the client sent with them.
+    #[error("checksum mismatch: {0}")]
+    ChecksumMismatch(String),
+    /// A resumable upload's body goes past the length declared when it was created.
+    #[error("past the upload's length ({length} bytes)")]
+    PastLength { length: u64 },
+    /// This instance cannot finish the request now (it is shutting down); retry in a moment.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A service partnerdesk depends on (a partner's bucket) failed; the message says how.
     #[error("upstream: {0}")]
     Upstream(String),
@@ -79,7 +98,13 @@ impl AppError {
             AppError::BadRequest(msg)
             | AppError::Unauthenticated(msg)
             | AppError::Forbidden(msg)
-            | AppError::Upstream(msg) => msg.clone(),
+            | AppError::Upstream(msg)
+            | AppError::Conflict(msg)
+            | AppError::Gone(msg)
+            | AppError::Busy(msg)
+            | AppError::ChecksumMismatch(msg)
+            | AppError::Unavailable(msg) => msg.clone(),
+            AppError::PastLength { length } => format!("the body goes past Upload-Length ({length} bytes)"),
             AppError::AccountRequired => {
                 format!("Filing a ticket requires a partnerdesk account and signing in. {NO_ACCOUNT_HELP}")
             }
@@ -148,6 +173,13 @@ impl From<DbError> for AppError {
 
 impl From<partnerdesk_core::credentials::CredentialError> for AppError {
     fn from(e: partnerdesk_core::credentials::CredentialError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+/// File system errors (staging files) are not the caller's fault.
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
         AppError::Internal(e.to_string())
     }
 }

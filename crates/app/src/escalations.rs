@@ -8,9 +8,10 @@ use partnerdesk_core::escalations::EscalationStatus;
 use partnerdesk_core::policy::TicketScope;
 use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{Invalid, TicketId, UserId, tags};
+use partnerdesk_core::{Invalid, OrgId, TicketId, UserId, tags};
 use partnerdesk_db::escalations::{self, Escalation, NewEscalation};
-use partnerdesk_db::tickets::{self, NewComment};
+use partnerdesk_db::outbox::DeliveryKind;
+use partnerdesk_db::tickets::{self, NewComment, Ticket};
 use partnerdesk_db::users::{self, User};
 use partnerdesk_db::{AuditActor, Conn, DbError, organizations, outbox};
 use serde::Deserialize;
@@ -100,7 +101,7 @@ async fn notify(
     );
     let key = format!("escalation-{}-level-{}", e.id, e.level);
     let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{key}@partnerdesk>")});
-    outbox::enqueue(tx, "email", &format!("{key}-email"), &email).await?;
+    outbox::enqueue(tx, DeliveryKind::Email, &format!("{key}-email"), &email).await?;
     if let Some(url) = &state.settings.webhook_url {
         // Slack reads <...> as links and mentions: what partners wrote is escaped, never markup.
         let slack_escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
@@ -120,7 +121,7 @@ async fn notify(
         });
         outbox::enqueue(
             tx,
-            "webhook",
+            DeliveryKind::Webhook,
             &format!("{key}-webhook"),
             &json!({"url": url, "body": slack, "delivery": key}),
         )
@@ -135,8 +136,7 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
     let impact = required_text(&mut errors, "impact", input.impact.as_deref().unwrap_or_default(), 4000);
     let needed = required_text(&mut errors, "needed", input.needed.as_deref().unwrap_or_default(), 4000);
     let needed_by = parse_when(&mut errors, input.needed_by.as_deref());
-    let ticket_id = input.ticket_id;
-    if ticket_id.is_none() {
+    if input.ticket_id.is_none() {
         errors.push("ticket_id", "BlankValue", "name the ticket to escalate");
     }
     errors.into_result()?;
@@ -147,60 +147,70 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
             "escalations come from a partner organization's representatives",
         )
     })?;
-    // Only that organization's open tickets.
-    let ticket = match tickets::get(
-        &mut state.db.conn(),
-        TicketId(ticket_id.unwrap_or_default()),
-        TicketScope::Organization(org_id),
-    )
-    .await
-    {
-        Ok(t) if t.status.is_open_for_requester() => t,
-        Ok(_) => {
-            return Err(AppError::invalid(
-                "ticket_id",
-                "InvalidValue",
-                "only open tickets can be escalated",
-            ));
-        }
-        Err(DbError::NotFound) => {
-            return Err(AppError::invalid(
-                "ticket_id",
-                "InvalidValue",
-                "no open ticket of your organization has this number",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let org = organizations::get(&mut state.db.conn(), org_id, partnerdesk_core::policy::OrgScope::All).await?;
+    let mut tx = state.db.begin().await?;
+    let ticket = escalated_ticket(&mut tx, org_id, TicketId(input.ticket_id.unwrap_or_default())).await?;
+    let org = organizations::get(&mut tx, org_id, partnerdesk_core::policy::OrgScope::All).await?;
     let now = partnerdesk_db::now();
-    let (schedule, row) = escalations::schedule(&mut state.db.conn(), now).await?;
+    let (schedule, row) = escalations::schedule(&mut tx, now).await?;
     let chain = schedule.chain_at(now);
     let deadline = (!chain.is_empty()).then(|| now + TimeDelta::minutes(row.ack_timeout_minutes.max(1)));
     let manager = match chain.first() {
-        Some(id) => Some(users::get(&mut state.db.conn(), *id).await?),
+        Some(id) => Some(users::get(&mut tx, *id).await?),
         None => None,
     };
-    let audit = contact.audit_actor();
-    let mut tx = state.db.begin().await?;
-    let e = escalations::create(
-        &mut tx,
-        &NewEscalation {
-            ticket_id: ticket.id,
-            organization_id: org_id,
-            contact_user_id: contact.id,
-            impact: &impact,
-            needed: &needed,
-            needed_by,
-            via,
-            chain: &chain,
-            ack_deadline: deadline,
-        },
-        &audit,
-    )
-    .await?;
-    // The ticket is flagged and raised, and the conversation says what happens next.
-    let ticket = tickets::get(&mut tx, ticket.id, TicketScope::All).await?;
+    let new = NewEscalation {
+        ticket_id: ticket.id,
+        organization_id: org_id,
+        contact_user_id: contact.id,
+        impact: &impact,
+        needed: &needed,
+        needed_by,
+        via,
+        chain: &chain,
+        ack_deadline: deadline,
+    };
+    let e = escalations::create(&mut tx, &new, &contact.audit_actor()).await?;
+    flag_ticket(&mut tx, state, &ticket, contact, manager.as_ref(), (&impact, &needed)).await?;
+    match &manager {
+        Some(m) => notify(&mut tx, state, &e, m, &org.name, "").await?,
+        None => tracing::warn!(
+            escalation = e.id,
+            "nobody is on call and there is no fallback manager; the escalation waits on the dashboard"
+        ),
+    }
+    tx.commit().await?;
+    state.outbox_wakeup.notify_one();
+    Ok(e)
+}
+
+/// The ticket a partner escalates, read and locked in the escalation's transaction: one of the organization's
+/// open tickets.
+async fn escalated_ticket(conn: &mut Conn, org_id: OrgId, id: TicketId) -> Result<Ticket, AppError> {
+    match tickets::get_for_update(conn, id, TicketScope::Organization(org_id)).await {
+        Ok(t) if t.status.is_open_for_requester() => Ok(t),
+        Ok(_) => Err(AppError::invalid(
+            "ticket_id",
+            "InvalidValue",
+            "only open tickets can be escalated",
+        )),
+        Err(DbError::NotFound) => Err(AppError::invalid(
+            "ticket_id",
+            "InvalidValue",
+            "no open ticket of your organization has this number",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The ticket is flagged and raised, and the conversation says what happens next.
+async fn flag_ticket(
+    tx: &mut Conn,
+    state: &App,
+    ticket: &Ticket,
+    contact: &User,
+    manager: Option<&User>,
+    (impact, needed): (&str, &str),
+) -> Result<(), AppError> {
     let mut f = ticket.fields();
     let raise = state.settings.escalation_priority;
     if f.priority.is_none_or(|p| p < raise) {
@@ -211,7 +221,6 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
         f.status = TicketStatus::Open;
     }
     let who = manager
-        .as_ref()
         .map(|m| m.name.clone())
         .unwrap_or_else(|| "the support managers".into());
     let note = NewComment {
@@ -223,17 +232,8 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
         public: true,
         via: "escalation".into(),
     };
-    tickets::update(&mut tx, &ticket, &f, Some(&note), &audit).await?;
-    match &manager {
-        Some(m) => notify(&mut tx, state, &e, m, &org.name, "").await?,
-        None => tracing::warn!(
-            escalation = e.id,
-            "nobody is on call and there is no fallback manager; the escalation waits on the dashboard"
-        ),
-    }
-    tx.commit().await?;
-    state.outbox_wakeup.notify_one();
-    Ok(e)
+    tickets::update(tx, ticket, &f, Some(&note), &contact.audit_actor()).await?;
+    Ok(())
 }
 
 /// Acknowledges (or resolves) an escalation as `user`, a support manager or admin.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use partnerdesk_db::outbox::{self, Delivery};
+use partnerdesk_db::outbox::{self, Delivery, DeliveryKind};
 use partnerdesk_mail::Email;
 
 use crate::context::App;
@@ -23,8 +23,8 @@ pub fn backoff(attempts: i64) -> TimeDelta {
 async fn deliver(state: &App, d: &Delivery) -> Result<(), String> {
     let p = &d.payload;
     let text = |k: &str| p[k].as_str().unwrap_or_default();
-    let sent = match d.kind.as_str() {
-        "email" => {
+    let sent = match d.kind {
+        DeliveryKind::Email => {
             let email = Email {
                 to: text("to"),
                 subject: p["subject"].as_str().unwrap_or("partnerdesk"),
@@ -34,11 +34,10 @@ async fn deliver(state: &App, d: &Delivery) -> Result<(), String> {
             };
             state.mailer.send(&email).await
         }
-        "webhook" => {
+        DeliveryKind::Webhook => {
             let url = p["url"].as_str().ok_or("no webhook URL")?;
             state.webhooks.post(url, text("delivery"), &p["body"]).await
         }
-        other => return Err(format!("unknown delivery kind {other}")),
     };
     sent.map_err(|e| e.0)
 }

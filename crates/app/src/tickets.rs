@@ -73,28 +73,11 @@ pub struct Updated {
 }
 
 fn parse_status(errors: &mut Invalid, s: &str) -> Option<TicketStatus> {
-    let st = TicketStatus::parse(s);
-    if st.is_none() {
-        errors.push(
-            "status",
-            "InvalidValue",
-            format!("status must be one of {}", TicketStatus::choices()),
-        );
-    }
-    st
+    TicketStatus::parse_field(errors, "status", s)
 }
 
 fn parse_priority(errors: &mut Invalid, p: Option<&str>) -> Option<Priority> {
-    let p = p?;
-    let parsed = Priority::parse(p);
-    if parsed.is_none() {
-        errors.push(
-            "priority",
-            "InvalidValue",
-            format!("priority must be one of {}", Priority::choices()),
-        );
-    }
-    parsed
+    Priority::parse_field(errors, "priority", p?)
 }
 
 /// The comment body: plain `body`, or `html_body` as given. Blank is an error when `required`.

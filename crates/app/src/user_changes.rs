@@ -66,15 +66,10 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
             Err(inv) => errors.0.extend(inv.0),
         }
     }
-    if let Some(role) = &u.role {
-        match Role::parse(role) {
-            Some(r) => f.role = r,
-            None => errors.push(
-                "role",
-                "InvalidValue",
-                format!("role must be one of {}", Role::choices()),
-            ),
-        }
+    if let Some(role) = &u.role
+        && let Some(r) = Role::parse_field(&mut errors, "role", role)
+    {
+        f.role = r;
     }
     if let Some(s) = u.suspended {
         f.status = match (s, before.status) {

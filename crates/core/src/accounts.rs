@@ -23,6 +23,16 @@ macro_rules! string_enum {
             pub fn choices() -> String {
                 [$($s),*].join(", ")
             }
+
+            /// Parses `raw` as the value of input `field`; an unknown spelling adds "`field` must be one of …" to
+            /// `errors` (every caller answers the same 422).
+            pub fn parse_field(errors: &mut $crate::validation::Invalid, field: &str, raw: &str) -> Option<Self> {
+                let parsed = Self::parse(raw);
+                if parsed.is_none() {
+                    errors.push(field, "InvalidValue", format!("{field} must be one of {}", Self::choices()));
+                }
+                parsed
+            }
         }
 
         impl std::fmt::Display for $name {

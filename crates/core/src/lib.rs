@@ -2,6 +2,7 @@
 //! interface (`partnerdesk-web`) build on these types, so a rule lives in exactly one place.
 
 pub mod accounts;
+pub mod buckets;
 pub mod credentials;
 pub mod escalations;
 pub mod ids;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use partnerdesk_core::OrgId;
+use partnerdesk_core::buckets::DownloadMode;
 use serde::Serialize;
 
 use crate::audit::{self, AuditActor, Change};
@@ -21,7 +22,7 @@ pub struct BucketConnection {
     pub access_key_id: String,
     pub secret_sealed: String,
     pub key_id: String,
-    pub download_mode: String,
+    pub download_mode: DownloadMode,
     pub presign_ttl_secs: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -51,7 +52,7 @@ impl BucketConnection {
             path_style: self.path_style,
             access_key_id: &self.access_key_id,
             key_id: &self.key_id,
-            download_mode: &self.download_mode,
+            download_mode: self.download_mode.as_str(),
             presign_ttl_secs: self.presign_ttl_secs,
         }
     }
@@ -69,7 +70,8 @@ fn from_row(r: &Row) -> Result<BucketConnection, DbError> {
         access_key_id: r.text("access_key_id")?,
         secret_sealed: r.text("secret_sealed")?,
         key_id: r.text("key_id")?,
-        download_mode: r.text("download_mode")?,
+        download_mode: DownloadMode::parse(&r.text("download_mode")?)
+            .ok_or_else(|| DbError::Corrupt("bucket download mode".into()))?,
         presign_ttl_secs: r.i64("presign_ttl_secs")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,

@@ -9,10 +9,41 @@ use crate::conn::{Backend, Conn, Row};
 use crate::error::DbError;
 use crate::{args, now};
 
+/// What a delivery is: an e-mail over SMTP or a signed webhook call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryKind {
+    Email,
+    Webhook,
+}
+
+impl DeliveryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::Email => "email",
+            DeliveryKind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryKind> {
+        match s {
+            "email" => Some(DeliveryKind::Email),
+            "webhook" => Some(DeliveryKind::Webhook),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     pub id: i64,
-    pub kind: String,
+    pub kind: DeliveryKind,
     pub dedupe_key: String,
     pub payload: serde_json::Value,
     pub status: String,
@@ -26,7 +57,7 @@ pub struct Delivery {
 fn from_row(r: &Row) -> Result<Delivery, DbError> {
     Ok(Delivery {
         id: r.i64("id")?,
-        kind: r.text("kind")?,
+        kind: DeliveryKind::parse(&r.text("kind")?).ok_or_else(|| DbError::Corrupt("outbox kind".into()))?,
         dedupe_key: r.text("dedupe_key")?,
         payload: serde_json::from_str(&r.text("payload")?)
             .map_err(|e| DbError::Corrupt(format!("outbox payload: {e}")))?,
@@ -42,7 +73,7 @@ fn from_row(r: &Row) -> Result<Delivery, DbError> {
 /// Adds a delivery; a second one with the same `dedupe_key` is ignored (it is the same message).
 pub async fn enqueue(
     conn: &mut Conn,
-    kind: &str,
+    kind: DeliveryKind,
     dedupe_key: &str,
     payload: &serde_json::Value,
 ) -> Result<(), DbError> {
@@ -50,7 +81,7 @@ pub async fn enqueue(
     conn.execute(
         "INSERT INTO outbox (kind, dedupe_key, payload, status, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?) \
          ON CONFLICT (dedupe_key) DO NOTHING",
-        &args![kind, dedupe_key, payload.to_string(), t, t],
+        &args![kind.as_str(), dedupe_key, payload.to_string(), t, t],
     )
     .await?;
     Ok(())

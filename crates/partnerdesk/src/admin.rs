@@ -2,7 +2,7 @@
 //! (`partnerdesk_app::accounts`), run as the operator and audited as `cli`.
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use partnerdesk_app::AppError;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::directory;
@@ -17,84 +17,102 @@ use crate::config::Config;
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an organization.
-    CreateOrg {
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "")]
-        notes: String,
-        #[arg(long, default_value = "")]
-        details: String,
-        /// Mark it as an alliance (technology) partner: its tickets go to the partner queue.
-        #[arg(long)]
-        alliance_partner: bool,
-        /// E-mail of the staff account manager who sponsors it.
-        #[arg(long)]
-        account_manager: Option<String>,
-    },
+    CreateOrg(CreateOrgArgs),
     /// Create an account (active when a password is given on stdin with --password-stdin, else invited).
-    CreateUser {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_parser = ["end-user", "agent", "admin"])]
-        role: String,
-        /// Organization name.
-        #[arg(long)]
-        org: Option<String>,
-        #[arg(long)]
-        account_manager: bool,
-        #[arg(long)]
-        support_manager: bool,
-        /// Read the password from standard input (one line).
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    CreateUser(CreateUserArgs),
     /// Print a single-use, expiring link with which the user sets a password (creating the account first
     /// when --name and --role are given and it does not exist).
-    InviteUser {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long, value_parser = ["end-user", "agent", "admin"])]
-        role: Option<String>,
-        #[arg(long)]
-        org: Option<String>,
-    },
+    InviteUser(InviteUserArgs),
     /// Issue an API token for a user; it is printed once and stored hashed.
-    ApiToken {
-        #[arg(long)]
-        email: String,
-        #[arg(long, default_value = "")]
-        description: String,
-    },
+    ApiToken(ApiTokenArgs),
     /// Seal every stored secret again under the current secret key (after rotating PARTNERDESK_SECRET_KEY, with
     /// the old key in PARTNERDESK_SECRET_KEY_PREVIOUS until this has run).
     ResealSecrets,
     /// Create an agent group.
-    CreateGroup {
-        #[arg(long)]
-        name: String,
-    },
+    CreateGroup(CreateGroupArgs),
     /// Create a ticket form that routes to a group.
-    CreateForm {
-        #[arg(long)]
-        name: String,
-        /// Group name the form routes to.
-        #[arg(long)]
-        group: Option<String>,
-        #[arg(long, default_value = "everyone", value_parser = ["everyone", "partners", "staff"])]
-        audience: String,
-        #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
-        priority: Option<String>,
-        #[arg(long, value_delimiter = ',')]
-        tags: Vec<String>,
-        #[arg(long)]
-        default: bool,
-        #[arg(long, default_value_t = 0)]
-        position: i64,
-    },
+    CreateForm(CreateFormArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateOrgArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub notes: String,
+    #[arg(long, default_value = "")]
+    pub details: String,
+    /// Mark it as an alliance (technology) partner: its tickets go to the partner queue.
+    #[arg(long)]
+    pub alliance_partner: bool,
+    /// E-mail of the staff account manager who sponsors it.
+    #[arg(long)]
+    pub account_manager: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, value_parser = ["end-user", "agent", "admin"])]
+    pub role: String,
+    /// Organization name.
+    #[arg(long)]
+    pub org: Option<String>,
+    #[arg(long)]
+    pub account_manager: bool,
+    #[arg(long)]
+    pub support_manager: bool,
+    /// Read the password from standard input (one line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InviteUserArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_parser = ["end-user", "agent", "admin"])]
+    pub role: Option<String>,
+    #[arg(long)]
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiTokenArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateGroupArgs {
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateFormArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Group name the form routes to.
+    #[arg(long)]
+    pub group: Option<String>,
+    #[arg(long, default_value = "everyone", value_parser = ["everyone", "partners", "staff"])]
+    pub audience: String,
+    #[arg(long, value_parser = ["low", "normal", "high", "urgent"])]
+    pub priority: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    #[arg(long)]
+    pub default: bool,
+    #[arg(long, default_value_t = 0)]
+    pub position: i64,
 }
 
 /// Turns a service error into a message for the terminal.
@@ -132,184 +150,211 @@ async fn user_by_email(db: &Db, email: &str) -> Result<users::User> {
 
 pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
     let cli = AuditActor::cli();
+    let cli = &cli;
     match cmd {
-        AdminCommand::CreateOrg {
-            name,
-            notes,
-            details,
-            alliance_partner,
-            account_manager,
-        } => {
-            let account_manager_id = match account_manager {
-                Some(email) => {
-                    let u = user_by_email(db, &email).await?;
-                    if !u.is_account_manager {
-                        bail!("{email} is not an account manager (create it with --account-manager)");
-                    }
-                    Some(u.id)
-                }
-                None => None,
-            };
-            let input = OrgInput {
-                name: Some(name),
-                notes: Some(notes),
-                details: Some(details),
-                alliance_partner: Some(alliance_partner),
-                account_manager_id: Some(account_manager_id.map(|u| u.0)),
-                ..OrgInput::default()
-            };
-            let org = org_changes::create(db, &Actor::operator(), &cli, input)
-                .await
-                .map_err(explain)?;
-            println!("created organization {} '{}'", org.id, org.name);
+        AdminCommand::CreateOrg(a) => create_org(db, cli, a).await,
+        AdminCommand::CreateUser(a) => create_user(db, cli, a).await,
+        AdminCommand::InviteUser(a) => invite_user(db, cli, config, a).await,
+        AdminCommand::ApiToken(a) => api_token(db, cli, a).await,
+        AdminCommand::ResealSecrets => reseal_secrets(db, cli, config).await,
+        AdminCommand::CreateGroup(a) => create_group(db, cli, a).await,
+        AdminCommand::CreateForm(a) => create_form(db, cli, a).await,
+    }
+}
+
+async fn create_org(db: &Db, cli: &AuditActor, a: CreateOrgArgs) -> Result<()> {
+    let CreateOrgArgs {
+        name,
+        notes,
+        details,
+        alliance_partner,
+        account_manager,
+    } = a;
+    let account_manager_id = match account_manager {
+        Some(email) => {
+            let u = user_by_email(db, &email).await?;
+            if !u.is_account_manager {
+                bail!("{email} is not an account manager (create it with --account-manager)");
+            }
+            Some(u.id)
         }
-        AdminCommand::CreateUser {
-            email,
-            name,
-            role,
-            org,
-            account_manager,
-            support_manager,
-            password_stdin,
-        } => {
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .context("reading the password from stdin")?;
-                Some(line.trim_end_matches(['\r', '\n']).to_owned())
-            } else {
-                None
-            };
+        None => None,
+    };
+    let input = OrgInput {
+        name: Some(name),
+        notes: Some(notes),
+        details: Some(details),
+        alliance_partner: Some(alliance_partner),
+        account_manager_id: Some(account_manager_id.map(|u| u.0)),
+        ..OrgInput::default()
+    };
+    let org = org_changes::create(db, &Actor::operator(), cli, input)
+        .await
+        .map_err(explain)?;
+    println!("created organization {} '{}'", org.id, org.name);
+    Ok(())
+}
+
+async fn create_user(db: &Db, cli: &AuditActor, a: CreateUserArgs) -> Result<()> {
+    let CreateUserArgs {
+        email,
+        name,
+        role,
+        org,
+        account_manager,
+        support_manager,
+        password_stdin,
+    } = a;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        None
+    };
+    let input = NewAccount {
+        email,
+        name,
+        role: Some(role),
+        organization_id: org_id(db, org.as_deref()).await?,
+        is_account_manager: account_manager,
+        is_support_manager: support_manager,
+        password,
+    };
+    let user = accounts::create_account(db, Provisioner::Operator, cli, input)
+        .await
+        .map_err(explain)?;
+    println!(
+        "created user {} <{}> role={} status={}",
+        user.id, user.email, user.role, user.status
+    );
+    Ok(())
+}
+
+async fn invite_user(db: &Db, cli: &AuditActor, config: &Config, a: InviteUserArgs) -> Result<()> {
+    let InviteUserArgs { email, name, role, org } = a;
+    let user = match (users::by_email(&mut db.conn(), &email).await, name) {
+        (Ok(u), _) => u,
+        (Err(DbError::NotFound), Some(name)) => {
             let input = NewAccount {
                 email,
                 name,
-                role: Some(role),
+                role,
                 organization_id: org_id(db, org.as_deref()).await?,
-                is_account_manager: account_manager,
-                is_support_manager: support_manager,
-                password,
+                ..NewAccount::default()
             };
-            let user = accounts::create_account(db, Provisioner::Operator, &cli, input)
+            accounts::create_account(db, Provisioner::Operator, cli, input)
                 .await
-                .map_err(explain)?;
-            println!(
-                "created user {} <{}> role={} status={}",
-                user.id, user.email, user.role, user.status
-            );
+                .map_err(explain)?
         }
-        AdminCommand::InviteUser { email, name, role, org } => {
-            let user = match (users::by_email(&mut db.conn(), &email).await, name) {
-                (Ok(u), _) => u,
-                (Err(DbError::NotFound), Some(name)) => {
-                    let input = NewAccount {
-                        email,
-                        name,
-                        role,
-                        organization_id: org_id(db, org.as_deref()).await?,
-                        ..NewAccount::default()
-                    };
-                    accounts::create_account(db, Provisioner::Operator, &cli, input)
-                        .await
-                        .map_err(explain)?
-                }
-                (Err(DbError::NotFound), None) => {
-                    bail!("no account for {email}: give --name (and --role, --org) to create it")
-                }
-                (Err(e), _) => return Err(e.into()),
-            };
-            let inv = accounts::invite(
-                db,
-                Provisioner::Operator,
-                &cli,
-                &user,
-                &config.public_url,
-                config.invitation_ttl_hours,
-            )
-            .await
-            .map_err(explain)?;
-            println!("{}", inv.url);
-            eprintln!(
-                "single-use link for {}; expires {}",
-                user.email,
-                inv.expires_at.to_rfc3339()
-            );
+        (Err(DbError::NotFound), None) => {
+            bail!("no account for {email}: give --name (and --role, --org) to create it")
         }
-        AdminCommand::ApiToken { email, description } => {
-            let user = user_by_email(db, &email).await?;
-            let token = accounts::issue_api_token(db, Provisioner::Operator, &cli, &user, &description)
-                .await
-                .map_err(explain)?;
-            println!("{token}");
-            eprintln!(
-                "API token for {} (shown once; use Basic '{}/token:TOKEN' or 'Bearer TOKEN')",
-                user.email, user.email
-            );
+        (Err(e), _) => return Err(e.into()),
+    };
+    let inv = accounts::invite(
+        db,
+        Provisioner::Operator,
+        cli,
+        &user,
+        &config.public_url,
+        config.invitation_ttl_hours,
+    )
+    .await
+    .map_err(explain)?;
+    println!("{}", inv.url);
+    eprintln!(
+        "single-use link for {}; expires {}",
+        user.email,
+        inv.expires_at.to_rfc3339()
+    );
+    Ok(())
+}
+
+async fn api_token(db: &Db, cli: &AuditActor, a: ApiTokenArgs) -> Result<()> {
+    let ApiTokenArgs { email, description } = a;
+    let user = user_by_email(db, &email).await?;
+    let token = accounts::issue_api_token(db, Provisioner::Operator, cli, &user, &description)
+        .await
+        .map_err(explain)?;
+    println!("{token}");
+    eprintln!(
+        "API token for {} (shown once; use Basic '{}/token:TOKEN' or 'Bearer TOKEN')",
+        user.email, user.email
+    );
+    Ok(())
+}
+
+async fn reseal_secrets(db: &Db, cli: &AuditActor, config: &Config) -> Result<()> {
+    let sealer = crate::app::sealer(config)?;
+    let mut n = 0;
+    for c in partnerdesk_db::buckets::all(&mut db.conn()).await? {
+        if c.key_id == sealer.key_id() {
+            continue;
         }
-        AdminCommand::ResealSecrets => {
-            let sealer = crate::app::sealer(config)?;
-            let mut n = 0;
-            for c in partnerdesk_db::buckets::all(&mut db.conn()).await? {
-                if c.key_id == sealer.key_id() {
-                    continue;
-                }
-                let secret = sealer
-                    .open(&c.secret_sealed)
-                    .map_err(|e| anyhow!("organization {}: {e}", c.organization_id))?;
-                let sealed = sealer.seal(&secret).map_err(|e| anyhow!("{e}"))?;
-                let mut tx = db.begin().await?;
-                partnerdesk_db::buckets::reseal(&mut tx, &c, &sealed, sealer.key_id(), &cli).await?;
-                tx.commit().await?;
-                n += 1;
-            }
-            println!("resealed {n} secret(s) under key {}", sealer.key_id());
-        }
-        AdminCommand::CreateGroup { name } => {
-            let input = directory::GroupInput {
-                name: Some(name),
-                description: None,
-            };
-            let g = directory::create_group(db, &Actor::operator(), &cli, input)
-                .await
-                .map_err(explain)?;
-            println!("created group {} '{}'", g.id, g.name);
-        }
-        AdminCommand::CreateForm {
-            name,
-            group,
-            audience,
-            priority,
-            tags: form_tags,
-            default,
-            position,
-        } => {
-            let group_id = match group {
-                Some(g) => Some(
-                    groups::by_name(&mut db.conn(), &g)
-                        .await
-                        .map_err(|e| match e {
-                            DbError::NotFound => anyhow!("no group named '{g}'"),
-                            e => e.into(),
-                        })?
-                        .id,
-                ),
-                None => None,
-            };
-            let input = directory::FormInput {
-                name: Some(name),
-                position: Some(position),
-                default: Some(default),
-                audience: Some(audience),
-                group_id: group_id.map(|g| g.0),
-                priority,
-                tags: Some(form_tags),
-                ..directory::FormInput::default()
-            };
-            let form = directory::create_form(db, &Actor::operator(), &cli, input)
-                .await
-                .map_err(explain)?;
-            println!("created ticket form {} '{}'", form.id, form.name);
-        }
+        let secret = sealer
+            .open(&c.secret_sealed)
+            .map_err(|e| anyhow!("organization {}: {e}", c.organization_id))?;
+        let sealed = sealer.seal(&secret).map_err(|e| anyhow!("{e}"))?;
+        let mut tx = db.begin().await?;
+        partnerdesk_db::buckets::reseal(&mut tx, &c, &sealed, sealer.key_id(), cli).await?;
+        tx.commit().await?;
+        n += 1;
     }
+    println!("resealed {n} secret(s) under key {}", sealer.key_id());
+    Ok(())
+}
+
+async fn create_group(db: &Db, cli: &AuditActor, a: CreateGroupArgs) -> Result<()> {
+    let CreateGroupArgs { name } = a;
+    let input = directory::GroupInput {
+        name: Some(name),
+        description: None,
+    };
+    let g = directory::create_group(db, &Actor::operator(), cli, input)
+        .await
+        .map_err(explain)?;
+    println!("created group {} '{}'", g.id, g.name);
+    Ok(())
+}
+
+async fn create_form(db: &Db, cli: &AuditActor, a: CreateFormArgs) -> Result<()> {
+    let CreateFormArgs {
+        name,
+        group,
+        audience,
+        priority,
+        tags: form_tags,
+        default,
+        position,
+    } = a;
+    let group_id = match group {
+        Some(g) => Some(
+            groups::by_name(&mut db.conn(), &g)
+                .await
+                .map_err(|e| match e {
+                    DbError::NotFound => anyhow!("no group named '{g}'"),
+                    e => e.into(),
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let input = directory::FormInput {
+        name: Some(name),
+        position: Some(position),
+        default: Some(default),
+        audience: Some(audience),
+        group_id: group_id.map(|g| g.0),
+        priority,
+        tags: Some(form_tags),
+        ..directory::FormInput::default()
+    };
+    let form = directory::create_form(db, &Actor::operator(), cli, input)
+        .await
+        .map_err(explain)?;
+    println!("created ticket form {} '{}'", form.id, form.name);
     Ok(())
 }

@@ -3,11 +3,14 @@
 
 use anyhow::{Result, anyhow};
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
-use partnerdesk_core::tickets::{Audience, Priority};
-use partnerdesk_db::forms::{self, FormFields};
-use partnerdesk_db::organizations::{self, OrgFields};
+use partnerdesk_app::directory;
+use partnerdesk_app::org_changes::{self, OrgInput};
+use partnerdesk_core::OrgId;
+use partnerdesk_core::policy::Actor;
+use partnerdesk_db::groups::Group;
+use partnerdesk_db::organizations::Organization;
 use partnerdesk_db::users::User;
-use partnerdesk_db::{AuditActor, Db, groups, users};
+use partnerdesk_db::{AuditActor, Db, users};
 
 pub const DEMO_PASSWORD: &str = "partnerdesk-demo";
 
@@ -20,50 +23,7 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
         return Ok(());
     }
     let cli = AuditActor::cli();
-    let mut tx = db.begin().await?;
-    let partner_queue = groups::create(&mut tx, "Partner Queue", "Alliance partner tickets", &cli).await?;
-    let general = groups::create(&mut tx, "General Support", "Everything else", &cli).await?;
-    let form = |name: &str, audience, group, priority, tags: &[&str], default, position| FormFields {
-        name: name.into(),
-        display_name: name.into(),
-        position,
-        active: true,
-        is_default: default,
-        audience,
-        group_id: Some(group),
-        priority: Some(priority),
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-    };
-    forms::create(
-        &mut tx,
-        &form(
-            "Alliance Partner",
-            Audience::Partners,
-            partner_queue.id,
-            Priority::High,
-            &["alliance_partner"],
-            false,
-            0,
-        ),
-        &cli,
-    )
-    .await?;
-    forms::create(
-        &mut tx,
-        &form(
-            "General Support",
-            Audience::Everyone,
-            general.id,
-            Priority::Normal,
-            &[],
-            true,
-            1,
-        ),
-        &cli,
-    )
-    .await?;
-    tx.commit().await?;
-
+    forms_and_queues(db, &cli).await?;
     let person = |email: &str, name: &str, role: &str, org: Option<i64>, am: bool| NewAccount {
         email: email.into(),
         name: name.into(),
@@ -80,22 +40,7 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
     };
     let admin = create(person("admin@vendor.example", "Avery Admin", "admin", None, false)).await?;
     let agent = create(person("agent@vendor.example", "Alex Agent", "agent", None, true)).await?;
-    let mut tx = db.begin().await?;
-    let org = organizations::create(
-        &mut tx,
-        &OrgFields {
-            name: "Acme Integrations".into(),
-            notes: "Strategic alliance partner. Always check their integration version first; escalate data-loss reports to the support manager on call.".into(),
-            details: "Integration: Acme Connector 4.x. Contract: Premier (24x7).".into(),
-            domain_names: vec!["acme.example".into()],
-            tags: vec!["premier".into()],
-            alliance_partner: true,
-            account_manager_id: Some(agent.id),
-        },
-        &cli,
-    )
-    .await?;
-    tx.commit().await?;
+    let org = acme(db, &cli, &agent).await?;
     let partner = create(person(
         "pat@acme.example",
         "Pat Partner",
@@ -104,8 +49,82 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
         false,
     ))
     .await?;
-    // The agent is on call, the admin is the fallback; Acme gets its escalation link.
-    let mut tx = db.begin().await?;
+    on_call(db, &cli, &agent, &admin).await?;
+    println!("demo data created. Sign in at {public_url} (password '{DEMO_PASSWORD}' for everyone):");
+    let token = escalation_link(db, &cli, config, org.id).await?;
+    println!("  Acme's escalation link: {public_url}/escalate/{token}");
+    for (who, u) in [
+        ("admin", &admin),
+        ("agent and Acme's account manager", &agent),
+        ("partner at Acme Integrations", &partner),
+    ] {
+        print_person(db, who, u, public_url).await?;
+    }
+    Ok(())
+}
+
+/// The partner queue with the Alliance Partner form, and general support with the default form.
+async fn forms_and_queues(db: &Db, cli: &AuditActor) -> Result<()> {
+    let operator = Actor::operator();
+    let group = |name: &str, description: &str| directory::GroupInput {
+        name: Some(name.into()),
+        description: Some(description.into()),
+    };
+    let partner_queue = directory::create_group(db, &operator, cli, group("Partner Queue", "Alliance partner tickets"))
+        .await
+        .map_err(explain)?;
+    let general = directory::create_group(db, &operator, cli, group("General Support", "Everything else"))
+        .await
+        .map_err(explain)?;
+    let form = |name: &str, audience: &str, group: &Group, priority: &str, tags: &[&str], default, position| {
+        directory::FormInput {
+            name: Some(name.into()),
+            audience: Some(audience.into()),
+            group_id: Some(group.id.0),
+            priority: Some(priority.into()),
+            tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+            default: Some(default),
+            position: Some(position),
+            ..directory::FormInput::default()
+        }
+    };
+    let partner_form = form(
+        "Alliance Partner",
+        "partners",
+        &partner_queue,
+        "high",
+        &["alliance_partner"],
+        false,
+        0,
+    );
+    directory::create_form(db, &operator, cli, partner_form)
+        .await
+        .map_err(explain)?;
+    let general_form = form("General Support", "everyone", &general, "normal", &[], true, 1);
+    directory::create_form(db, &operator, cli, general_form)
+        .await
+        .map_err(explain)?;
+    Ok(())
+}
+
+/// The alliance partner, with notes for agents and the agent as its account manager.
+async fn acme(db: &Db, cli: &AuditActor, agent: &User) -> Result<Organization> {
+    let input = OrgInput {
+        name: Some("Acme Integrations".into()),
+        notes: Some("Strategic alliance partner. Always check their integration version first; escalate data-loss reports to the support manager on call.".into()),
+        details: Some("Integration: Acme Connector 4.x. Contract: Premier (24x7).".into()),
+        domain_names: Some(vec!["acme.example".into()]),
+        tags: Some(vec!["premier".into()]),
+        alliance_partner: Some(true),
+        account_manager_id: Some(Some(agent.id.0)),
+    };
+    org_changes::create(db, &Actor::operator(), cli, input)
+        .await
+        .map_err(explain)
+}
+
+/// The agent is on call, the admin is the fallback.
+async fn on_call(db: &Db, cli: &AuditActor, agent: &User, admin: &User) -> Result<()> {
     let starts = (partnerdesk_db::now() - chrono::TimeDelta::days(1))
         .format("%Y-%m-%dT09:00")
         .to_string();
@@ -117,32 +136,32 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
         fallback_user_id: Some(admin.id),
         ack_timeout_minutes: 30,
     };
-    partnerdesk_db::escalations::save_schedule(&mut tx, &schedule, &cli).await?;
+    let mut tx = db.begin().await?;
+    partnerdesk_db::escalations::save_schedule(&mut tx, &schedule, cli).await?;
     tx.commit().await?;
+    Ok(())
+}
 
-    println!("demo data created. Sign in at {public_url} (password '{DEMO_PASSWORD}' for everyone):");
+/// A fresh escalation link for `org`; returns its token.
+async fn escalation_link(db: &Db, cli: &AuditActor, config: &crate::config::Config, org: OrgId) -> Result<String> {
     let sealer = crate::app::sealer(config)?;
     let token = partnerdesk_core::credentials::new_token().map_err(|e| anyhow!("{e}"))?;
     let sealed = sealer.seal(&token).map_err(|e| anyhow!("{e}"))?;
     let mut tx = db.begin().await?;
     partnerdesk_db::escalations::set_link(
         &mut tx,
-        org.id,
+        org,
         &partnerdesk_core::credentials::token_digest(&token),
         &sealed,
-        &cli,
+        cli,
     )
     .await?;
     tx.commit().await?;
-    println!("  Acme's escalation link: {public_url}/escalate/{token}");
-    for (who, u) in [
-        ("admin", &admin),
-        ("agent and Acme's account manager", &agent),
-        ("partner at Acme Integrations", &partner),
-    ] {
-        print_person(db, who, u, public_url).await?;
-    }
-    Ok(())
+    Ok(token)
+}
+
+fn explain(e: partnerdesk_app::AppError) -> anyhow::Error {
+    anyhow!("{}", e.message())
 }
 
 async fn print_person(db: &Db, who: &str, u: &User, public_url: &str) -> Result<()> {

@@ -35,6 +35,12 @@ impl ApiError {
             AppError::TooLarge { .. } | AppError::FileTooLarge { .. } => "PayloadTooLarge",
             AppError::TooManyRequests { .. } => "TooManyRequests",
             AppError::Upstream(_) => "BadGateway",
+            AppError::Conflict(_) => "Conflict",
+            AppError::Gone(_) => "Gone",
+            AppError::Busy(_) => "Locked",
+            AppError::ChecksumMismatch(_) => "ChecksumMismatch",
+            AppError::PastLength { .. } => "PayloadTooLarge",
+            AppError::Unavailable(_) => "ServiceUnavailable",
             AppError::RangeNotSatisfiable => "RangeNotSatisfiable",
             AppError::Internal(_) => "InternalError",
         };
@@ -53,6 +59,13 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::TooLarge { .. } | AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Gone(_) => StatusCode::GONE,
+        AppError::Busy(_) => StatusCode::LOCKED,
+        // tus's own status for a checksum that does not match.
+        AppError::ChecksumMismatch(_) => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+        AppError::PastLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

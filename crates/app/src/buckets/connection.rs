@@ -1,6 +1,7 @@
 //! Connecting an organization's bucket: validating and sealing the connection, saving it, and testing it.
 
 use chrono::{DateTime, Utc};
+use partnerdesk_core::buckets::DownloadMode;
 use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::validation::required_text;
 use partnerdesk_core::{Invalid, OrgId};
@@ -47,7 +48,7 @@ impl From<&BucketConnection> for ConnectionView {
             access_key_id: c.access_key_id.clone(),
             has_secret: true,
             key_id: c.key_id.clone(),
-            download_mode: c.download_mode.clone(),
+            download_mode: c.download_mode.as_str().to_owned(),
             presign_ttl_secs: c.presign_ttl_secs,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -116,14 +117,10 @@ pub fn apply_connection(
         &pick(input.access_key_id, before.map(|b| &b.access_key_id), ""),
         128,
     );
-    let download_mode = pick(input.download_mode, before.map(|b| &b.download_mode), "stream");
-    if !matches!(download_mode.as_str(), "stream" | "presign") {
-        errors.push(
-            "download_mode",
-            "InvalidValue",
-            "download_mode must be stream or presign",
-        );
-    }
+    let download_mode = match input.download_mode {
+        Some(m) => DownloadMode::parse_field(&mut errors, "download_mode", &m).unwrap_or(DownloadMode::Stream),
+        None => before.map_or(DownloadMode::Stream, |b| b.download_mode),
+    };
     let ttl = input
         .presign_ttl_secs
         .or(before.map(|b| b.presign_ttl_secs))

@@ -1,5 +1,6 @@
 //! Files on tickets: attachments (up to 20 MB, Zendesk's uploads API and the pages) and resumable uploads.
 
 pub mod attachments;
+mod receive;
 pub mod resumable;
 pub mod writers;

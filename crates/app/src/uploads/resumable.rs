@@ -1,12 +1,53 @@
-//! The resumable (tus) uploads' storage: where an upload's bytes wait while it is received, and removing them.
-//! The protocol itself is `partnerdesk_web::api::tus`.
+//! Resumable (tus) uploads: finding the upload a caller may write to, receiving a chunk of it, filing it as an
+//! attachment when the last byte arrives, and removing it. The protocol itself is `partnerdesk_web::api::tus`.
+//!
+//! State lives in the database (`large_uploads`): offset, the sha256 state after that offset, and for object
+//! storage the multipart upload with its part ids. On local disk chunks are appended to a staging file that is
+//! renamed into place when complete; on object storage chunks are buffered on disk into parts (8 MiB) and the
+//! remainder between requests is kept as a small object, so that any instance can continue an upload.
+//! Memory stays flat: bodies are streamed to disk in 1 MiB writes (see `receive`).
+//!
+//! A chunk is received in its own task, so that when the client goes away mid-chunk the bytes received are still
+//! recorded (unless a checksum was asked for, in which case the chunk is discarded, as the protocol says).
 
 use std::path::PathBuf;
 
+use bytes::Bytes;
+use futures::Stream;
 use partnerdesk_db::files::{self, LargeUpload};
+use partnerdesk_db::users::User;
+use partnerdesk_db::{now, tickets};
+use sha2::digest::common::hazmat::SerializableState;
+use sha2::{Digest, Sha256};
 
 use crate::context::App;
 use crate::error::AppError;
+use crate::uploads::receive::Chunk;
+
+/// The digest a client asked a chunk to be checked against (tus's checksum extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha1,
+    Sha256,
+}
+
+impl Algorithm {
+    /// `sha1` or `sha256`, as the protocol names them.
+    pub fn parse(name: &str) -> Option<Algorithm> {
+        match name {
+            "sha1" => Some(Algorithm::Sha1),
+            "sha256" => Some(Algorithm::Sha256),
+            _ => None,
+        }
+    }
+}
+
+/// A chunk's expected digest: when the bytes received do not match it, the chunk does not count.
+#[derive(Debug, Clone)]
+pub struct Checksum {
+    pub algorithm: Algorithm,
+    pub expected: Vec<u8>,
+}
 
 /// Where upload `id` is assembled (local disk) or buffered between parts (object storage).
 pub fn staging(app: &App, id: &str, suffix: &str) -> PathBuf {
@@ -16,6 +57,110 @@ pub fn staging(app: &App, id: &str, suffix: &str) -> PathBuf {
 /// The object that keeps the bytes not yet in a part between two requests (object storage).
 pub fn rest_key(u: &LargeUpload) -> String {
     format!("{}.rest", u.blob_key)
+}
+
+/// The sha256 state of an upload that has no bytes yet.
+pub fn initial_hash_state() -> String {
+    hash_state(&Sha256::new())
+}
+
+pub(crate) fn hash_state(h: &Sha256) -> String {
+    hex::encode(h.serialize())
+}
+
+pub(crate) fn restore_hash(state: &str) -> Result<Sha256, AppError> {
+    let bytes = hex::decode(state).map_err(|_| AppError::Internal("stored hash state is not hex".into()))?;
+    let arr = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| AppError::Internal("stored hash state has the wrong size".into()))?;
+    Sha256::deserialize(arr).map_err(|_| AppError::Internal("stored hash state is invalid".into()))
+}
+
+/// Loads an upload the caller may write to: its ticket must be visible to them. `NotFound` means no such
+/// upload (or not one of theirs); an incomplete upload on a closed ticket is `Forbidden`, an expired one `Gone`.
+pub async fn load(app: &App, who: &User, id: &str) -> Result<LargeUpload, AppError> {
+    if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::NotFound);
+    }
+    // A store `NotFound` (of the upload or of a ticket the caller cannot see) is answered as `NotFound`.
+    let u = files::get_large(&mut app.db.conn(), id).await?;
+    let ticket = tickets::get(&mut app.db.conn(), u.ticket_id, who.actor().ticket_scope()).await?;
+    // An upload is its uploader's (staff may look after any).
+    if u.owner_id != who.id && !who.role.is_staff() {
+        return Err(AppError::NotFound);
+    }
+    if u.completed_at.is_none() && ticket.status.is_frozen() {
+        return Err(AppError::Forbidden(
+            "the ticket was closed; files can no longer be added to it".into(),
+        ));
+    }
+    if u.completed_at.is_none() && u.expires_at <= now() {
+        return Err(AppError::Gone("this upload expired; start it again".into()));
+    }
+    Ok(u)
+}
+
+/// Receives one chunk at `offset` in a task of its own (see the module comment) and returns the new state.
+/// Bytes before an interrupted body (or a server shutdown) are kept: the client resumes from the new offset.
+pub async fn write<S, E>(
+    app: App,
+    who: User,
+    u: LargeUpload,
+    offset: u64,
+    checksum: Option<Checksum>,
+    body: S,
+) -> Result<LargeUpload, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let guard = app
+        .tus_writers
+        .claim(&u.id)
+        .ok_or_else(|| AppError::Busy("another request is writing this upload; retry shortly".into()))?;
+    let task = tokio::spawn(async move {
+        let _guard = guard;
+        Chunk {
+            app: &app,
+            who: &who,
+            u,
+            offset,
+            checksum,
+        }
+        .receive(body)
+        .await
+    });
+    task.await.map_err(AppError::internal)?
+}
+
+/// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
+pub async fn refinish(app: &App, who: &User, u: LargeUpload) -> Result<LargeUpload, AppError> {
+    let _guard = app
+        .tus_writers
+        .claim(&u.id)
+        .ok_or_else(|| AppError::Busy("the upload is being written; try again".into()))?;
+    let path = staging(app, &u.id, if app.blobs.is_local() { "" } else { ".buf" });
+    let hasher = restore_hash(&u.hash_state)?;
+    let offset = u.offset as u64;
+    let mut chunk = Chunk {
+        app,
+        who,
+        u,
+        offset,
+        checksum: None,
+    };
+    chunk.finish(&path, hasher).await?;
+    Ok(chunk.u)
+}
+
+/// Ends an upload at the client's request (tus's termination), unless a request is writing it right now.
+pub async fn terminate(app: &App, u: &LargeUpload) -> Result<(), AppError> {
+    let _guard = app
+        .tus_writers
+        .claim(&u.id)
+        .ok_or_else(|| AppError::Busy("the upload is being written; try again".into()))?;
+    discard(app, u).await
 }
 
 /// Removes an upload's staged bytes and its record (a completed upload keeps its attachment).
@@ -33,4 +178,29 @@ pub async fn discard(app: &App, u: &LargeUpload) -> Result<(), AppError> {
     }
     files::delete_large(&mut app.db.conn(), &u.id).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_state_round_trips() -> Result<(), String> {
+        let mut h = Sha256::new();
+        h.update(b"hello ");
+        let mut restored = restore_hash(&hash_state(&h)).map_err(|e| e.to_string())?;
+        restored.update(b"world");
+        assert_eq!(
+            hex::encode(restored.finalize()),
+            hex::encode(Sha256::digest(b"hello world"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn algorithms() {
+        assert_eq!(Algorithm::parse("sha1"), Some(Algorithm::Sha1));
+        assert_eq!(Algorithm::parse("sha256"), Some(Algorithm::Sha256));
+        assert_eq!(Algorithm::parse("md5"), None);
+    }
 }

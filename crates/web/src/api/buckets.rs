@@ -20,6 +20,8 @@ use partnerdesk_app::AppError;
 use crate::api::uploads::AttachmentView;
 use partnerdesk_app::buckets::connection::{self, ConnectionInput, ConnectionView};
 
+use partnerdesk_core::buckets::DownloadMode;
+
 use crate::auth::AnyUser;
 use crate::downloads::content_disposition;
 use crate::error::ApiError;
@@ -175,7 +177,7 @@ pub async fn download(
         .presign
         .as_deref()
         .is_some_and(|p| !matches!(p, "" | "0" | "false" | "no"));
-    if wants_url || c.download_mode == "presign" {
+    if wants_url || c.download_mode == DownloadMode::Presign {
         let (url, expires_at) = bucket_access::presign(&state, &user, org, &key).await?;
         return Ok(if wants_url {
             Json(json!({"url": url, "expires_at": expires_at})).into_response()

@@ -1,17 +1,9 @@
 //! The large-file uploader: a tus 1.0 server at `/api/v2/large_uploads` (core, creation, creation-with-upload,
 //! termination, checksum with sha1 and sha256, expiration). Unmodified tus clients work with it.
 //!
-//! State lives in the database (`large_uploads`): offset, the sha256 state after that offset, and for object
-//! storage the multipart upload with its part ids. On local disk chunks are appended to a staging file that is
-//! renamed into place when complete; on object storage chunks are buffered on disk into parts (8 MiB) and the
-//! remainder between PATCHes is kept as a small object, so that any instance can continue an upload.
-//! Memory stays flat: bodies are streamed to disk in 1 MiB writes.
-//!
-//! A PATCH is processed in its own task, so that when the client goes away mid-chunk the bytes received are still
-//! recorded (unless a checksum was asked for, in which case the chunk is discarded, as the protocol says).
-
-use std::io::SeekFrom;
-use std::path::PathBuf;
+//! Only the protocol lives here (headers, status codes, the handlers). Receiving the bytes, keeping an upload's
+//! state and filing the finished file is `partnerdesk_app::uploads::resumable`, whose module comment says where
+//! the state and the bytes are kept.
 
 use axum::Router;
 use axum::body::Body;
@@ -21,27 +13,19 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use base64::Engine;
-use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt;
 use partnerdesk_core::TicketId;
-use partnerdesk_core::policy::TicketScope;
-use partnerdesk_db::files::{self, LargeUpload, NewAttachment};
-use partnerdesk_db::tickets::{self, NewComment};
+use partnerdesk_db::files::{self, LargeUpload};
+use partnerdesk_db::tickets;
 use partnerdesk_db::users::User;
 use partnerdesk_db::{DbError, now};
-use sha1::Sha1;
-use sha2::digest::common::hazmat::SerializableState;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-
-use partnerdesk_app::uploads::resumable::{discard, rest_key, staging};
 
 use partnerdesk_app::AppError;
+use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe_file_name};
+use partnerdesk_app::uploads::resumable::{self, Algorithm, Checksum};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe_file_name};
 
 pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
@@ -180,48 +164,12 @@ pub fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, TusError> {
     Ok(out)
 }
 
-fn hash_state(h: &Sha256) -> String {
-    hex::encode(h.serialize())
-}
-
-fn restore_hash(state: &str) -> Result<Sha256, TusError> {
-    let bytes = hex::decode(state).map_err(|_| AppError::Internal("stored hash state is not hex".into()))?;
-    let arr = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| AppError::Internal("stored hash state has the wrong size".into()))?;
-    Sha256::deserialize(arr).map_err(|_| AppError::Internal("stored hash state is invalid".into()).into())
-}
-
-/// Loads an upload the caller may write to: its ticket must be visible to them.
+/// An upload the caller may write to; any that is not theirs, or does not exist, is "no such upload".
 async fn load(state: &AppState, who: &User, id: &str) -> Result<LargeUpload, TusError> {
-    if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(TusError::new(404, "no such upload"));
-    }
-    let u = files::get_large(&mut state.db.conn(), id).await.map_err(|e| match e {
-        DbError::NotFound => TusError::new(404, "no such upload"),
+    resumable::load(state, who, id).await.map_err(|e| match e {
+        AppError::NotFound => TusError::new(404, "no such upload"),
         e => e.into(),
-    })?;
-    let ticket = tickets::get(&mut state.db.conn(), u.ticket_id, who.actor().ticket_scope())
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => TusError::new(404, "no such upload"),
-            e => TusError::from(e),
-        })?;
-    // An upload is its uploader's (staff may look after any).
-    if u.owner_id != who.id && !who.role.is_staff() {
-        return Err(TusError::new(404, "no such upload"));
-    }
-    if u.completed_at.is_none() && ticket.status.is_frozen() {
-        return Err(TusError::new(
-            403,
-            "the ticket was closed; files can no longer be added to it",
-        ));
-    }
-    if u.completed_at.is_none() && u.expires_at <= now() {
-        return Err(TusError::new(410, "this upload expired; start it again"));
-    }
-    Ok(u)
+    })
 }
 
 pub fn router() -> Router<AppState> {
@@ -307,7 +255,7 @@ async fn create(
         metadata: raw_meta,
         length: length as i64,
         offset: 0,
-        hash_state: hash_state(&Sha256::new()),
+        hash_state: resumable::initial_hash_state(),
         blob_key: new_blob_key("large")?,
         multipart_id: None,
         parts: Vec::new(),
@@ -320,7 +268,7 @@ async fn create(
     let location = state.url(&format!("/api/v2/large_uploads/{id}"));
     let with_body = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some(OFFSET_OCTET_STREAM);
     let upload = if with_body || length == 0 {
-        write(state.clone(), who, upload, 0, None, body).await?
+        resumable::write(state.clone(), who, upload, 0, None, body.into_data_stream()).await?
     } else {
         upload
     };
@@ -344,7 +292,7 @@ async fn head(
     require_version(&headers)?;
     let mut u = load(&state, &who, &id).await?;
     if u.completed_at.is_none() && u.offset == u.length {
-        u = refinish(&state, &who, u).await?;
+        u = resumable::refinish(&state, &who, u).await?;
     }
     let mut resp = StatusCode::OK.into_response();
     let h = resp.headers_mut();
@@ -387,15 +335,13 @@ async fn patch(
             let expected = base64::engine::general_purpose::STANDARD
                 .decode(value.trim())
                 .map_err(|_| TusError::new(400, "Upload-Checksum value is not base64"))?;
-            match alg {
-                "sha1" | "sha256" => Some((alg.to_owned(), expected)),
-                other => {
-                    return Err(TusError::new(
-                        400,
-                        format!("checksum algorithm '{other}' is not supported; use {CHECKSUMS}"),
-                    ));
-                }
-            }
+            let algorithm = Algorithm::parse(alg).ok_or_else(|| {
+                TusError::new(
+                    400,
+                    format!("checksum algorithm '{alg}' is not supported; use {CHECKSUMS}"),
+                )
+            })?;
+            Some(Checksum { algorithm, expected })
         }
     };
     let u = load(&state, &who, &id).await?;
@@ -404,7 +350,7 @@ async fn patch(
     }
     if u.offset == u.length {
         // Every byte arrived but making it an attachment failed earlier: finish it now (never re-stage it).
-        let u = refinish(&state, &who, u).await?;
+        let u = resumable::refinish(&state, &who, u).await?;
         let mut resp = StatusCode::NO_CONTENT.into_response();
         tus_headers(resp.headers_mut());
         set(resp.headers_mut(), "upload-offset", u.offset.to_string());
@@ -419,7 +365,7 @@ async fn patch(
         set(resp.headers_mut(), "upload-offset", u.offset.to_string());
         return Ok(resp);
     }
-    let u = write(state, who, u, offset, checksum, body).await?;
+    let u = resumable::write(state, who, u, offset, checksum, body.into_data_stream()).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let h = resp.headers_mut();
     tus_headers(h);
@@ -438,339 +384,12 @@ async fn terminate(
 ) -> Result<Response, TusError> {
     require_version(&headers)?;
     let u = load(&state, &who, &id).await?;
-    let _guard = state
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| TusError::new(423, "the upload is being written; try again"))?;
-    discard(&state, &u).await?;
+    resumable::terminate(&state, &u).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     tus_headers(resp.headers_mut());
     Ok(resp)
 }
 
-/// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
-async fn refinish(state: &AppState, who: &User, u: LargeUpload) -> Result<LargeUpload, TusError> {
-    let _guard = state
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| TusError::new(423, "the upload is being written; try again"))?;
-    let path = staging(state, &u.id, if state.blobs.is_local() { "" } else { ".buf" });
-    let hasher = restore_hash(&u.hash_state)?;
-    let offset = u.offset as u64;
-    let mut chunk = Chunk {
-        state,
-        who,
-        u,
-        offset,
-        checksum: None,
-    };
-    chunk.finish(&path, hasher).await?;
-    Ok(chunk.u)
-}
-
-/// Receives one chunk at `offset` in a task of its own (see the module comment) and returns the new state.
-async fn write(
-    state: AppState,
-    who: User,
-    u: LargeUpload,
-    offset: u64,
-    checksum: Option<(String, Vec<u8>)>,
-    body: Body,
-) -> Result<LargeUpload, TusError> {
-    let guard = state
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| TusError::new(423, "another request is writing this upload; retry shortly"))?;
-    let task = tokio::spawn(async move {
-        let _guard = guard;
-        Chunk {
-            state: &state,
-            who: &who,
-            u,
-            offset,
-            checksum,
-        }
-        .receive(body)
-        .await
-    });
-    task.await
-        .map_err(|e| TusError::from(AppError::Internal(e.to_string())))?
-}
-
-struct Chunk<'a> {
-    state: &'a AppState,
-    who: &'a User,
-    u: LargeUpload,
-    offset: u64,
-    checksum: Option<(String, Vec<u8>)>,
-}
-
-enum Check {
-    Sha1(Sha1),
-    Sha256(Sha256),
-}
-
-impl Chunk<'_> {
-    /// The file this chunk is appended to: the whole upload (local) or the bytes not yet in parts (object storage).
-    async fn open_target(&self) -> Result<(PathBuf, tokio::fs::File), TusError> {
-        let local = self.state.blobs.is_local();
-        let path = staging(self.state, &self.u.id, if local { "" } else { ".buf" });
-        let mut f = tokio::fs::OpenOptions::new()
-            .create(true)
-            .read(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .await?;
-        let keep = if local {
-            self.offset
-        } else {
-            self.offset - self.u.flushed as u64
-        };
-        // The local buffer is trusted only when this instance recorded it at exactly this offset (a failed
-        // write may have left it changed); otherwise the remainder comes from where the last writer left it.
-        let marker = staging(self.state, &self.u.id, ".at");
-        let trusted = tokio::fs::read_to_string(&marker)
-            .await
-            .ok()
-            .and_then(|m| m.trim().parse::<u64>().ok())
-            == Some(self.offset)
-            && f.metadata().await?.len() == keep;
-        let _ = tokio::fs::remove_file(&marker).await;
-        if !local && !trusted && keep > 0 {
-            let rest = self.state.blobs.get_small(&rest_key(&self.u)).await?;
-            if rest.len() as u64 != keep {
-                return Err(AppError::Internal(format!(
-                    "upload {} remainder is {} bytes, expected {keep}",
-                    self.u.id,
-                    rest.len()
-                ))
-                .into());
-            }
-            f.set_len(0).await?;
-            f.write_all(&rest).await?;
-        }
-        // Anything past the recorded offset is from a write that was never recorded: drop it.
-        f.set_len(keep).await?;
-        f.seek(SeekFrom::Start(keep)).await?;
-        Ok((path, f))
-    }
-
-    async fn receive(mut self, body: Body) -> Result<LargeUpload, TusError> {
-        let (path, file) = self.open_target().await?;
-        let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
-        let mut hasher = restore_hash(&self.u.hash_state)?;
-        let mut check = self.checksum.as_ref().map(|(alg, _)| {
-            if alg == "sha1" {
-                Check::Sha1(Sha1::new())
-            } else {
-                Check::Sha256(Sha256::new())
-            }
-        });
-        let room = self.u.length as u64 - self.offset;
-        let mut written: u64 = 0;
-        let mut failure: Option<TusError> = None;
-        let mut stream = body.into_data_stream();
-        loop {
-            // On shutdown, stop reading: what arrived is recorded and the client resumes on the next start.
-            let next = tokio::select! {
-                next = stream.next() => next,
-                () = self.state.shutdown.cancelled() => {
-                    failure = Some(TusError::new(503, "the server is restarting; resume the upload in a moment"));
-                    break;
-                }
-            };
-            let Some(next) = next else { break };
-            let chunk: Bytes = match next {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::info!(upload = %self.u.id, written, error = %e, "upload interrupted");
-                    failure = Some(TusError::new(400, "the request body was interrupted"));
-                    break;
-                }
-            };
-            if written + chunk.len() as u64 > room {
-                failure = Some(TusError::new(
-                    413,
-                    format!("the body goes past Upload-Length ({} bytes)", self.u.length),
-                ));
-                break;
-            }
-            out.write_all(&chunk).await?;
-            hasher.update(&chunk);
-            match &mut check {
-                Some(Check::Sha1(h)) => h.update(&chunk),
-                Some(Check::Sha256(h)) => h.update(&chunk),
-                None => {}
-            }
-            written += chunk.len() as u64;
-            if check.is_none()
-                && !self.state.blobs.is_local()
-                && out.get_ref().metadata().await?.len() + out.buffer().len() as u64 >= self.state.settings.part_size
-            {
-                out.flush().await?;
-                self.flush_parts(&path, false).await?;
-                // flush_parts rewrote the buffer file with what was not sent: append after that.
-                out.get_mut().seek(SeekFrom::End(0)).await?;
-            }
-        }
-        out.flush().await?;
-        let file = out.into_inner();
-        if let Some((_, expected)) = &self.checksum {
-            let got = match check {
-                Some(Check::Sha1(h)) => h.finalize().to_vec(),
-                Some(Check::Sha256(h)) => h.finalize().to_vec(),
-                None => Vec::new(),
-            };
-            if failure.is_some() || &got != expected {
-                // The chunk does not count: cut the file back to where it was.
-                let keep = if self.state.blobs.is_local() {
-                    self.offset
-                } else {
-                    self.offset - self.u.flushed as u64
-                };
-                file.set_len(keep).await?;
-                return Err(
-                    failure.unwrap_or_else(|| TusError::new(460, "Upload-Checksum does not match the bytes received"))
-                );
-            }
-        }
-        file.sync_data().await?;
-        drop(file);
-        let from = self.u.offset;
-        self.u.offset = (self.offset + written) as i64;
-        self.u.hash_state = hash_state(&hasher);
-        let complete = self.u.offset == self.u.length;
-        if !self.state.blobs.is_local() {
-            self.flush_parts(&path, complete).await?;
-            if !complete {
-                let rest = tokio::fs::read(&path).await?;
-                self.state
-                    .blobs
-                    .put_small(&rest_key(&self.u), Bytes::from(rest))
-                    .await?;
-            }
-        }
-        if !files::save_progress(&mut self.state.db.conn(), &self.u, from).await? {
-            return Err(TusError::new(409, "the upload was changed by another request"));
-        }
-        if !self.state.blobs.is_local() && !complete {
-            tokio::fs::write(staging(self.state, &self.u.id, ".at"), self.u.offset.to_string()).await?;
-        }
-        if complete {
-            self.finish(&path, hasher).await?;
-        }
-        match failure {
-            // Bytes before an interruption are kept: the client resumes from the new offset.
-            Some(e) if e.0 != StatusCode::BAD_REQUEST && e.0 != StatusCode::SERVICE_UNAVAILABLE => Err(e),
-            _ => Ok(self.u),
-        }
-    }
-
-    /// Sends full parts from the buffer file to object storage (and, when `last`, whatever remains).
-    async fn flush_parts(&mut self, path: &PathBuf, last: bool) -> Result<(), TusError> {
-        let part = self.state.settings.part_size;
-        let mut f = tokio::fs::File::open(path).await?;
-        let len = f.metadata().await?.len();
-        if len < part && !(last && (len > 0 || self.u.parts.is_empty())) {
-            return Ok(());
-        }
-        let mut sent = 0u64;
-        while len - sent >= part || (last && (len - sent > 0 || self.u.parts.is_empty())) {
-            let n = (len - sent).min(part);
-            let mut buf = vec![0u8; n as usize];
-            f.read_exact(&mut buf).await?;
-            if self.u.multipart_id.is_none() {
-                self.u.multipart_id = Some(self.state.blobs.create_multipart(&self.u.blob_key).await?);
-            }
-            let mp = self.u.multipart_id.clone().unwrap_or_default();
-            let id = self
-                .state
-                .blobs
-                .put_part(&self.u.blob_key, &mp, self.u.parts.len(), Bytes::from(buf))
-                .await?;
-            self.u.parts.push(id);
-            sent += n;
-            self.u.flushed += n as i64;
-            if n == 0 {
-                break;
-            }
-        }
-        // Keep only what was not sent.
-        let mut rest = Vec::new();
-        f.read_to_end(&mut rest).await?;
-        drop(f);
-        tokio::fs::write(path, &rest).await?;
-        Ok(())
-    }
-
-    /// The last byte arrived: the file becomes an attachment of the ticket, announced by a comment.
-    async fn finish(&mut self, path: &PathBuf, hasher: Sha256) -> Result<(), TusError> {
-        let state = self.state;
-        if let Some(target) = state.blobs.local_path(&self.u.blob_key) {
-            if let Some(dir) = target.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            // On a retry after a failed finish the file may already be in place.
-            let staged = tokio::fs::try_exists(path).await.unwrap_or(false);
-            if staged || !tokio::fs::try_exists(&target).await.unwrap_or(false) {
-                tokio::fs::rename(path, &target).await?;
-            }
-        } else {
-            let mp = self.u.multipart_id.clone().unwrap_or_default();
-            if let Err(e) = state
-                .blobs
-                .complete_multipart(&self.u.blob_key, &mp, &self.u.parts)
-                .await
-            {
-                // Completed by an earlier attempt whose bookkeeping then failed: the object is there, whole.
-                if state.blobs.size(&self.u.blob_key).await.ok() != Some(self.u.length as u64) {
-                    return Err(e.into());
-                }
-            }
-            let _ = state.blobs.delete(&rest_key(&self.u)).await;
-            let _ = tokio::fs::remove_file(path).await;
-        }
-        let sha256 = hex::encode(hasher.finalize());
-        let mut tx = state.db.begin().await?;
-        let ticket = tickets::get(&mut tx, self.u.ticket_id, TicketScope::All).await?;
-        let note = NewComment {
-            author_id: Some(self.who.id),
-            body: format!(
-                "Uploaded {} ({}) with the large-file uploader.",
-                self.u.file_name,
-                partnerdesk_core::text::human_size(self.u.length as u64)
-            ),
-            public: true,
-            via: "upload".into(),
-        };
-        let (_, comment, _) =
-            tickets::update(&mut tx, &ticket, &ticket.fields(), Some(&note), &self.who.audit_actor()).await?;
-        let attachment = files::add_attachment(
-            &mut tx,
-            &NewAttachment {
-                upload_id: None,
-                ticket_id: Some(ticket.id),
-                comment_id: comment.map(|c| c.id),
-                file_name: &self.u.file_name,
-                content_type: &self.u.content_type,
-                size: self.u.length,
-                sha256: &sha256,
-                blob_key: &self.u.blob_key,
-                uploader_id: self.who.id,
-            },
-        )
-        .await?;
-        files::complete_large(&mut tx, &self.u.id, attachment.id).await?;
-        tx.commit().await?;
-        self.u.completed_at = Some(now());
-        self.u.attachment_id = Some(attachment.id);
-        tracing::info!(upload = %self.u.id, size = self.u.length, %sha256, "large upload complete");
-        Ok(())
-    }
-}
-
-/// 1536 → "1.5 KB".
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -787,18 +406,5 @@ mod tests {
             ])
         );
         assert!(parse_metadata("filename !!!").is_err());
-    }
-
-    #[test]
-    fn hash_state_round_trips() -> Result<(), String> {
-        let mut h = Sha256::new();
-        h.update(b"hello ");
-        let mut restored = restore_hash(&hash_state(&h)).map_err(|e| e.1)?;
-        restored.update(b"world");
-        assert_eq!(
-            hex::encode(restored.finalize()),
-            hex::encode(Sha256::digest(b"hello world"))
-        );
-        Ok(())
     }
 }

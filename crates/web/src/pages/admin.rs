@@ -1,319 +1,35 @@
-//! Admin pages: organizations (notes and details with their history, partner flag, account manager), users
-//! (create, invite, suspend, reactivate), groups and ticket forms. Account managers reach the organizations they
-//! manage and provision their end-users; everything else is for admins. Every change goes through the same
-//! services as the API, so it is authorised and audited the same way.
+//! Admin pages: users (create, invite, suspend, reactivate), groups and ticket forms; the organization pages
+//! are in `organizations`. Account managers provision the end-users of the organizations they manage;
+//! everything else is for admins. Every change goes through the same services as the API, so it is authorised
+//! and audited the same way.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::tickets::{Audience, Priority};
-use partnerdesk_core::{GroupId, OrgId, UserId};
+use partnerdesk_core::{GroupId, UserId};
 use partnerdesk_db::forms::{self};
-use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::organizations;
 use partnerdesk_db::users::{self, UserFilter};
-use partnerdesk_db::{Window, audit, groups};
+use partnerdesk_db::{Window, groups};
 use serde::Deserialize;
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 
 use partnerdesk_app::directory::{self, FormInput, GroupInput};
-use partnerdesk_app::org_changes::{self, OrgInput};
 
 use crate::error::ApiError;
-use crate::pages::views::{self, Choice};
+use crate::pages::organizations::org_page;
+use crate::pages::views::{self, Choice, UserRow};
 use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;
 use crate::state::AppState;
 
 fn admin_only(s: &SignedIn) -> Result<(), PageError> {
     s.user.actor().may_administer().map_err(|e| ApiError::from(e).into())
-}
-
-/// Organizations an account manager (or admin) may manage.
-fn manages(s: &SignedIn, org: &Organization) -> bool {
-    s.user.actor().may_edit_org(org.account_manager_id).is_ok()
-}
-
-pub struct OrgRow {
-    pub id: i64,
-    pub name: String,
-    pub partner: bool,
-    pub manager: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin_orgs.html")]
-struct OrgsPage {
-    layout: Layout,
-    rows: Vec<OrgRow>,
-    is_admin: bool,
-    managers: Vec<Choice>,
-}
-
-pub async fn organizations(State(state): State<AppState>, s: SignedIn) -> Result<Response, PageError> {
-    let actor = s.user.actor();
-    if !(actor.is_admin() || (actor.is_staff() && actor.is_account_manager)) {
-        return Err(PageError::forbidden(
-            "Organizations are managed by admins and account managers.",
-        ));
-    }
-    let mut conn = state.db.conn();
-    let all = organizations::list(&mut conn, OrgScope::All, Window::first(1000))
-        .await?
-        .items;
-    let visible: Vec<&Organization> = all.iter().filter(|o| manages(&s, o)).collect();
-    let people = views::names(&mut conn, visible.iter().filter_map(|o| o.account_manager_id)).await?;
-    let rows = visible
-        .iter()
-        .map(|o| OrgRow {
-            id: o.id.0,
-            name: o.name.clone(),
-            partner: o.alliance_partner,
-            manager: o
-                .account_manager_id
-                .map(|m| views::name_of(&people, Some(m)))
-                .unwrap_or_default(),
-        })
-        .collect();
-    let managers = manager_choices(&state, None).await?;
-    Ok(render(&OrgsPage {
-        layout: Layout::new("Organizations", Some(&s)),
-        rows,
-        is_admin: actor.is_admin(),
-        managers,
-    })?
-    .into_response())
-}
-
-async fn manager_choices(state: &AppState, current: Option<UserId>) -> Result<Vec<Choice>, PageError> {
-    let staff = users::assignable(&mut state.db.conn()).await?;
-    let items = std::iter::once((String::new(), "—".to_owned())).chain(
-        staff
-            .iter()
-            .filter(|u| u.is_account_manager)
-            .map(|u| (u.id.to_string(), u.name.clone())),
-    );
-    Ok(Choice::list(items, &current.map(|c| c.to_string()).unwrap_or_default()))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OrgForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    notes: String,
-    #[serde(default)]
-    details: String,
-    #[serde(default)]
-    domain_names: String,
-    #[serde(default)]
-    tags: String,
-    alliance_partner: Option<String>,
-    #[serde(default)]
-    account_manager_id: String,
-}
-
-/// The form's fields as the API would send them; an account manager's page has no admin-only fields.
-fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
-    let list = |v: &str| Some(v.split([',', ' ']).map(str::to_owned).collect());
-    let account_manager_id = match f.account_manager_id.trim() {
-        "" => None,
-        id => Some(
-            id.parse::<i64>()
-                .map_err(|_| AppError::invalid("account_manager_id", "InvalidValue", "choose an account manager"))?,
-        ),
-    };
-    Ok(OrgInput {
-        name: Some(f.name),
-        notes: Some(f.notes.replace("\r\n", "\n")),
-        details: Some(f.details.replace("\r\n", "\n")),
-        domain_names: list(&f.domain_names),
-        tags: list(&f.tags),
-        alliance_partner: admin.then_some(f.alliance_partner.is_some()),
-        account_manager_id: admin.then_some(account_manager_id),
-    })
-}
-
-pub async fn create_organization(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Form(f): Form<OrgForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    let input = org_input(f, true)?;
-    let org = org_changes::create(&state.db, &s.user.actor(), &s.user.audit_actor(), input).await?;
-    Ok(Redirect::to(&format!("/admin/organizations/{}", org.id)).into_response())
-}
-
-pub struct UserRow {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub role: &'static str,
-    pub status: &'static str,
-    pub suspended: bool,
-}
-
-pub struct NotesChange {
-    pub at: String,
-    pub who: String,
-    pub notes: String,
-    pub details: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin_org.html")]
-struct OrgPage {
-    layout: Layout,
-    id: i64,
-    name: String,
-    notes: String,
-    details: String,
-    domain_names: String,
-    tags: String,
-    partner: bool,
-    is_admin: bool,
-    managers: Vec<Choice>,
-    users: Vec<UserRow>,
-    history: Vec<NotesChange>,
-    invitation: Option<String>,
-    bucket: Option<partnerdesk_app::buckets::connection::ConnectionView>,
-    bucket_notice: Option<String>,
-    bucket_access: Vec<crate::pages::buckets::AccessRow>,
-    escalation_link: Option<String>,
-}
-
-async fn org_page(
-    state: &AppState,
-    s: &SignedIn,
-    id: i64,
-    invitation: Option<String>,
-    bucket_notice: Option<String>,
-) -> Result<OrgPage, PageError> {
-    let mut conn = state.db.conn();
-    let org = organizations::get(&mut conn, OrgId(id), OrgScope::All).await?;
-    if !manages(s, &org) {
-        return Err(PageError::forbidden(
-            "Only admins and this organization's account manager may manage it.",
-        ));
-    }
-    let members = users::list(
-        &mut conn,
-        &UserFilter {
-            organization_id: Some(org.id),
-            role: None,
-        },
-        Window::first(500),
-    )
-    .await?
-    .items;
-    let trail = audit::for_organization(&mut conn, org.id.0, Window::first(500)).await?;
-    let mut history: Vec<NotesChange> = trail
-        .items
-        .iter()
-        .filter(|e| e.entity_type == "organization" && e.action != "organization.delete")
-        .filter(|e| {
-            let field = |v: &Option<serde_json::Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).cloned();
-            e.before.is_none()
-                || field(&e.before, "notes") != field(&e.after, "notes")
-                || field(&e.before, "details") != field(&e.after, "details")
-        })
-        .map(|e| NotesChange {
-            at: views::when(&e.created_at),
-            who: e.actor_label.clone(),
-            notes: e
-                .after
-                .as_ref()
-                .and_then(|a| a.get("notes"))
-                .and_then(|n| n.as_str())
-                .unwrap_or("")
-                .to_owned(),
-            details: e
-                .after
-                .as_ref()
-                .and_then(|a| a.get("details"))
-                .and_then(|n| n.as_str())
-                .unwrap_or("")
-                .to_owned(),
-        })
-        .collect();
-    history.reverse();
-    Ok(OrgPage {
-        layout: Layout::new(org.name.clone(), Some(s)),
-        id: org.id.0,
-        name: org.name.clone(),
-        notes: org.notes.clone(),
-        details: org.details.clone(),
-        domain_names: org.domain_names.join(" "),
-        tags: org.tags.join(" "),
-        partner: org.alliance_partner,
-        is_admin: s.user.actor().is_admin(),
-        managers: manager_choices(state, org.account_manager_id).await?,
-        users: members
-            .iter()
-            .map(|u| UserRow {
-                id: u.id.0,
-                name: u.name.clone(),
-                email: u.email.clone(),
-                role: u.role.as_str(),
-                status: u.status.as_str(),
-                suspended: u.status == partnerdesk_core::accounts::UserStatus::Suspended,
-            })
-            .collect(),
-        history,
-        invitation,
-        bucket: match partnerdesk_db::buckets::for_org(&mut state.db.conn(), org.id).await {
-            Ok(c) => Some(partnerdesk_app::buckets::connection::ConnectionView::from(&c)),
-            Err(partnerdesk_db::DbError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        bucket_notice,
-        bucket_access: crate::pages::buckets::access_rows(state, org.id).await?,
-        escalation_link: if s.user.actor().is_admin() {
-            partnerdesk_app::oncall::current_link(state, org.id).await?
-        } else {
-            None
-        },
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct OrgQuery {
-    bucket: Option<String>,
-    bucket_test: Option<String>,
-}
-
-pub async fn organization(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Path(id): Path<i64>,
-    Query(q): Query<OrgQuery>,
-) -> Result<Response, PageError> {
-    let notice = match (q.bucket.as_deref(), q.bucket_test) {
-        (_, Some(t)) if t == "ok" => Some("Connection test: the bucket answered and can be listed.".to_owned()),
-        (_, Some(t)) => Some(format!("Connection test failed: {t}")),
-        (Some("saved"), None) => Some("Bucket connection saved.".to_owned()),
-        _ => None,
-    };
-    Ok(render(&org_page(&state, &s, id, None, notice).await?)?.into_response())
-}
-
-pub async fn update_organization(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Path(id): Path<i64>,
-    Form(f): Form<OrgForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    let actor = s.user.actor();
-    let input = org_input(f, actor.is_admin())?;
-    org_changes::update(&state.db, &actor, &s.user.audit_actor(), OrgId(id), input).await?;
-    Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response())
 }
 
 #[derive(Template)]
@@ -335,17 +51,7 @@ async fn users_page(state: &AppState, s: &SignedIn, invitation: Option<String>) 
         .items;
     Ok(UsersPage {
         layout: Layout::new("Users", Some(s)),
-        users: all
-            .iter()
-            .map(|u| UserRow {
-                id: u.id.0,
-                name: u.name.clone(),
-                email: u.email.clone(),
-                role: u.role.as_str(),
-                status: u.status.as_str(),
-                suspended: u.status == partnerdesk_core::accounts::UserStatus::Suspended,
-            })
-            .collect(),
+        users: views::user_rows(&all),
         orgs: Choice::list(
             std::iter::once((String::new(), "—".to_owned()))
                 .chain(orgs.iter().map(|o| (o.id.to_string(), o.name.clone()))),

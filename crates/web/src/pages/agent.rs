@@ -9,10 +9,13 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::{OrgScope, TicketScope};
 use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
-use partnerdesk_core::{GroupId, OrgId, TicketId};
-use partnerdesk_db::audit;
-use partnerdesk_db::tickets::{self, TicketFilter};
-use partnerdesk_db::{Window, forms, groups, organizations, users};
+use partnerdesk_core::{FormId, GroupId, OrgId, TicketId, UserId};
+use partnerdesk_db::audit::{self, AuditEntry};
+use partnerdesk_db::groups::{self, Group};
+use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::tickets::{self, Ticket, TicketFilter};
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{Conn, Window, forms};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -77,30 +80,36 @@ const UNSOLVED: [TicketStatus; 4] = [
     TicketStatus::Hold,
 ];
 
-pub async fn queue(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Query(q): Query<QueueQuery>,
-) -> Result<Response, PageError> {
-    staff_only(&s)?;
-    let mut conn = state.db.conn();
-    // Groups that partner forms route to come first: the partner queue is where alliance tickets land.
-    let partner_groups: Vec<GroupId> = forms::list(&mut conn)
+/// All groups, the partner queue first: groups that partner forms route to are where alliance tickets land.
+async fn queue_groups(conn: &mut Conn) -> Result<Vec<Group>, PageError> {
+    let partner_groups: Vec<GroupId> = forms::list(conn)
         .await?
         .iter()
         .filter(|f| f.audience == Audience::Partners)
         .filter_map(|f| f.group_id)
         .collect();
-    let mut all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
+    let mut all_groups = groups::list(conn, Window::first(200)).await?.items;
     all_groups.sort_by_key(|g| (!partner_groups.contains(&g.id), g.name.to_lowercase()));
-    let default_view = all_groups
-        .first()
-        .map(|g| g.id.to_string())
-        .unwrap_or_else(|| "all".into());
-    let view = q.view.clone().filter(|v| !v.is_empty()).unwrap_or(default_view);
+    Ok(all_groups)
+}
 
-    let mut filter = TicketFilter::scoped(TicketScope::All);
-    let heading = match view.as_str() {
+/// What the query asks for, checked: the filter to list with, and the values the page links back with.
+struct QueueSelection {
+    filter: TicketFilter,
+    heading: String,
+    view: String,
+    status: String,
+    priority: String,
+    page: i64,
+}
+
+fn bad_filter(message: String) -> PageError {
+    PageError::new(axum::http::StatusCode::BAD_REQUEST, "Bad filter", message)
+}
+
+/// Narrows `filter` to the view (a group id, `unassigned`, `mine` or `all`) and returns the page's heading.
+fn apply_view(filter: &mut TicketFilter, view: &str, s: &SignedIn, all_groups: &[Group]) -> Result<String, PageError> {
+    Ok(match view {
         "unassigned" => {
             filter.unassigned = true;
             "Unassigned".to_owned()
@@ -122,44 +131,53 @@ pub async fn queue(
             filter.group_id = Some(gid);
             g.name.clone()
         }
-    };
+    })
+}
+
+/// Reads the query; without a view, the first group's queue (the partner queue) opens.
+fn queue_selection(q: &QueueQuery, s: &SignedIn, all_groups: &[Group]) -> Result<QueueSelection, PageError> {
+    let default_view = all_groups
+        .first()
+        .map(|g| g.id.to_string())
+        .unwrap_or_else(|| "all".into());
+    let view = q.view.clone().filter(|v| !v.is_empty()).unwrap_or(default_view);
+    let mut filter = TicketFilter::scoped(TicketScope::All);
+    let heading = apply_view(&mut filter, &view, s, all_groups)?;
     let status = q.status.clone().unwrap_or_else(|| "unsolved".into());
     filter.statuses = match status.as_str() {
         "unsolved" => UNSOLVED.to_vec(),
         "any" => Vec::new(),
-        other => vec![TicketStatus::parse(other).ok_or_else(|| {
-            PageError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "Bad filter",
-                format!("unknown status '{other}'"),
-            )
-        })?],
+        other => vec![TicketStatus::parse(other).ok_or_else(|| bad_filter(format!("unknown status '{other}'")))?],
     };
     let priority = q.priority.clone().unwrap_or_else(|| "any".into());
     filter.priority = match priority.as_str() {
         "any" => None,
-        other => Some(Priority::parse(other).ok_or_else(|| {
-            PageError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "Bad filter",
-                format!("unknown priority '{other}'"),
-            )
-        })?),
+        other => Some(Priority::parse(other).ok_or_else(|| bad_filter(format!("unknown priority '{other}'")))?),
     };
-    let page = q.page.unwrap_or(1).max(1);
-    let list = tickets::list(&mut conn, &filter, Window::newest(page, PER_PAGE)).await?;
-    let people = views::names(&mut conn, list.items.iter().map(|t| t.requester_id)).await?;
-    let mut org_ids: Vec<OrgId> = list.items.iter().filter_map(|t| t.organization_id).collect();
+    Ok(QueueSelection {
+        filter,
+        heading,
+        view,
+        status,
+        priority,
+        page: q.page.unwrap_or(1).max(1),
+    })
+}
+
+/// The listed tickets with their requesters' and organizations' names.
+async fn queue_rows(conn: &mut Conn, list: &[Ticket]) -> Result<Vec<QueueRow>, PageError> {
+    let people = views::names(conn, list.iter().map(|t| t.requester_id)).await?;
+    let mut org_ids: Vec<OrgId> = list.iter().filter_map(|t| t.organization_id).collect();
     org_ids.sort();
     org_ids.dedup();
-    let orgs: HashMap<OrgId, String> = organizations::by_ids(&mut conn, &org_ids)
+    let orgs: HashMap<OrgId, String> = organizations::by_ids(conn, &org_ids)
         .await?
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
-    let rows = views::ticket_rows(&list.items, &people)
+    Ok(views::ticket_rows(list, &people)
         .into_iter()
-        .zip(&list.items)
+        .zip(list)
         .map(|(row, t)| QueueRow {
             t: row,
             org: t
@@ -167,8 +185,11 @@ pub async fn queue(
                 .and_then(|o| orgs.get(&o).cloned())
                 .unwrap_or_default(),
         })
-        .collect();
+        .collect())
+}
 
+/// The queue tabs: each group, then unassigned, mine and all.
+fn queue_links(all_groups: &[Group], view: &str) -> Vec<QueueLink> {
     let mut queues: Vec<QueueLink> = all_groups
         .iter()
         .map(|g| (g.id.to_string(), g.name.clone()))
@@ -184,8 +205,11 @@ pub async fn queue(
         })
         .collect();
     queues.dedup_by(|a, b| a.href == b.href);
-    let link = |p: i64| format!("/agent?view={view}&status={status}&priority={priority}&page={p}");
-    let statuses = Choice::list(
+    queues
+}
+
+fn status_filter_choices(current: &str) -> Vec<Choice> {
+    Choice::list(
         [
             ("unsolved".to_owned(), "Unsolved".to_owned()),
             ("any".to_owned(), "Any".to_owned()),
@@ -196,24 +220,43 @@ pub async fn queue(
                 .iter()
                 .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
         ),
-        &status,
-    );
-    let priorities = Choice::list(
+        current,
+    )
+}
+
+fn priority_filter_choices(current: &str) -> Vec<Choice> {
+    Choice::list(
         [("any".to_owned(), "Any".to_owned())].into_iter().chain(
             Priority::ALL
                 .iter()
                 .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),
         ),
-        &priority,
-    );
+        current,
+    )
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    staff_only(&s)?;
+    let mut conn = state.db.conn();
+    let all_groups = queue_groups(&mut conn).await?;
+    let sel = queue_selection(&q, &s, &all_groups)?;
+    let page = sel.page;
+    let list = tickets::list(&mut conn, &sel.filter, Window::newest(page, PER_PAGE)).await?;
+    let rows = queue_rows(&mut conn, &list.items).await?;
+    let (view, status, priority) = (&sel.view, &sel.status, &sel.priority);
+    let link = |p: i64| format!("/agent?view={view}&status={status}&priority={priority}&page={p}");
     let body = QueuePage {
-        layout: Layout::new(heading.clone(), Some(&s)),
-        heading,
-        queues,
+        layout: Layout::new(sel.heading.clone(), Some(&s)),
+        heading: sel.heading.clone(),
+        queues: queue_links(&all_groups, view),
         rows,
         view: view.clone(),
-        statuses,
-        priorities,
+        statuses: status_filter_choices(status),
+        priorities: priority_filter_choices(priority),
         page,
         has_more: list.has_more,
         prev_href: link(page - 1),
@@ -301,79 +344,68 @@ fn changes(before: Option<&Value>, after: Option<&Value>) -> String {
     out.join("; ")
 }
 
-pub async fn show_ticket(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
-    staff_only(&s)?;
-    let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
-    let mut conn = state.db.conn();
-    let comments = tickets::comments(&mut conn, t.id, true, Window::first(1000)).await?;
-    let mut ids: Vec<_> = comments.items.iter().filter_map(|c| c.author_id).collect();
-    ids.push(t.requester_id);
-    let org = match t.organization_id {
-        Some(o) => Some(organizations::get(&mut conn, o, OrgScope::All).await?),
-        None => None,
-    };
-    if let Some(by) = org.as_ref().and_then(|o| o.notes_updated_by_id) {
-        ids.push(by);
-    }
-    let people = views::names(&mut conn, ids).await?;
-    let banner = org.map(|o| NotesBanner {
-        org_id: o.id.0,
-        org_name: o.name.clone(),
-        notes: o.notes.clone(),
-        details: o.details.clone(),
-        changed: match o.notes_updated_at {
+/// The banner of the ticket's organization: its notes and who changed them last.
+fn notes_banner(org: Organization, people: &HashMap<UserId, User>) -> NotesBanner {
+    NotesBanner {
+        org_id: org.id.0,
+        org_name: org.name.clone(),
+        notes: org.notes.clone(),
+        details: org.details.clone(),
+        changed: match org.notes_updated_at {
             Some(at) => format!(
                 "Last changed by {} on {}",
-                views::name_of(&people, o.notes_updated_by_id),
+                views::name_of(people, org.notes_updated_by_id),
                 views::when(&at)
             ),
             None => "No notes yet".into(),
         },
-    });
-    let form = match t.ticket_form_id {
-        Some(f) => forms::get(&mut conn, f)
+    }
+}
+
+async fn form_name(conn: &mut Conn, form: Option<FormId>) -> String {
+    match form {
+        Some(f) => forms::get(conn, f)
             .await
             .map(|f| f.display_name)
             .unwrap_or_else(|_| format!("form {f}")),
         None => "none".into(),
-    };
-    let all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
-    let staff = users::assignable(&mut conn).await?;
-    let trail = audit::for_entity(&mut conn, "ticket", t.id.0, Window::first(500)).await?;
+    }
+}
+
+/// A link to the organization's bucket, if it has one connected.
+async fn bucket_link(conn: &mut Conn, t: &Ticket) -> Result<Option<String>, PageError> {
+    let Some(org) = t.organization_id else { return Ok(None) };
+    match partnerdesk_db::buckets::for_org(conn, org).await {
+        Ok(_) => Ok(Some(format!("/agent/organizations/{org}/bucket?ticket={}", t.id))),
+        Err(partnerdesk_db::DbError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn audit_rows(trail: &[AuditEntry]) -> Vec<AuditRow> {
+    trail
+        .iter()
+        .map(|e| AuditRow {
+            at: views::when(&e.created_at),
+            who: e.actor_label.clone(),
+            action: e.action.clone(),
+            changes: changes(e.before.as_ref(), e.after.as_ref()),
+        })
+        .collect()
+}
+
+/// The `<select>`s of the ticket's fields: status, priority, group and assignee, the current value selected.
+struct FieldChoices {
+    statuses: Vec<Choice>,
+    priorities: Vec<Choice>,
+    groups: Vec<Choice>,
+    assignees: Vec<Choice>,
+}
+
+fn field_choices(t: &Ticket, all_groups: &[Group], staff: &[User]) -> FieldChoices {
     let current = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
     let none = ("".to_owned(), "—".to_owned());
-    let page = TicketPage {
-        layout: Layout::new(format!("#{} {}", t.id, t.subject), Some(&s)),
-        id: t.id.0,
-        subject: t.subject.clone(),
-        status: t.status.as_str(),
-        banner,
-        requester: views::name_of(&people, Some(t.requester_id)),
-        requester_email: people.get(&t.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
-        created: views::when(&t.created_at),
-        form,
-        routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
-        misrouted: t.routing.get("misrouted").and_then(|v| v.as_bool()) == Some(true),
-        tags: t.tags.join(" "),
-        comments: views::comment_rows(
-            &comments.items,
-            &people,
-            &views::files_of(&mut conn, &comments.items).await?,
-        ),
-        public_url: state.settings.public_url.clone(),
-        escalation: crate::pages::portal::escalation_state(&state, t.id).await?,
-        bucket_link: match t.organization_id {
-            Some(org) => match partnerdesk_db::buckets::for_org(&mut conn, org).await {
-                Ok(_) => Some(format!("/agent/organizations/{org}/bucket?ticket={}", t.id)),
-                Err(partnerdesk_db::DbError::NotFound) => None,
-                Err(e) => return Err(e.into()),
-            },
-            None => None,
-        },
+    FieldChoices {
         statuses: Choice::list(
             TicketStatus::ALL
                 .iter()
@@ -396,16 +428,59 @@ pub async fn show_ticket(
             std::iter::once(none).chain(staff.iter().map(|u| (u.id.to_string(), u.name.clone()))),
             &current(t.assignee_id.map(|u| u.0)),
         ),
-        audit: trail
-            .items
-            .iter()
-            .map(|e| AuditRow {
-                at: views::when(&e.created_at),
-                who: e.actor_label.clone(),
-                action: e.action.clone(),
-                changes: changes(e.before.as_ref(), e.after.as_ref()),
-            })
-            .collect(),
+    }
+}
+
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    staff_only(&s)?;
+    let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
+    let mut conn = state.db.conn();
+    let comments = tickets::comments(&mut conn, t.id, true, Window::first(1000)).await?;
+    let mut ids: Vec<_> = comments.items.iter().filter_map(|c| c.author_id).collect();
+    ids.push(t.requester_id);
+    let org = match t.organization_id {
+        Some(o) => Some(organizations::get(&mut conn, o, OrgScope::All).await?),
+        None => None,
+    };
+    if let Some(by) = org.as_ref().and_then(|o| o.notes_updated_by_id) {
+        ids.push(by);
+    }
+    let people = views::names(&mut conn, ids).await?;
+    let banner = org.map(|o| notes_banner(o, &people));
+    let form = form_name(&mut conn, t.ticket_form_id).await;
+    let all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
+    let staff = users::assignable(&mut conn).await?;
+    let trail = audit::for_entity(&mut conn, "ticket", t.id.0, Window::first(500)).await?;
+    let files = views::files_of(&mut conn, &comments.items).await?;
+    let escalation = crate::pages::portal::escalation_state(&state, t.id).await?;
+    let bucket_link = bucket_link(&mut conn, &t).await?;
+    let choices = field_choices(&t, &all_groups, &staff);
+    let page = TicketPage {
+        layout: Layout::new(format!("#{} {}", t.id, t.subject), Some(&s)),
+        id: t.id.0,
+        subject: t.subject.clone(),
+        status: t.status.as_str(),
+        banner,
+        requester: views::name_of(&people, Some(t.requester_id)),
+        requester_email: people.get(&t.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
+        created: views::when(&t.created_at),
+        form,
+        routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
+        misrouted: t.routing.get("misrouted").and_then(|v| v.as_bool()) == Some(true),
+        tags: t.tags.join(" "),
+        comments: views::comment_rows(&comments.items, &people, &files),
+        public_url: state.settings.public_url.clone(),
+        escalation,
+        bucket_link,
+        statuses: choices.statuses,
+        priorities: choices.priorities,
+        groups: choices.groups,
+        assignees: choices.assignees,
+        audit: audit_rows(&trail.items),
     };
     Ok(render(&page)?.into_response())
 }

@@ -7,6 +7,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::{OrgId, TicketId};
+use partnerdesk_db::buckets::BucketConnection;
 use serde::Deserialize;
 
 use crate::pages::views;
@@ -14,6 +15,7 @@ use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use partnerdesk_app::buckets::access as bucket_access;
+use partnerdesk_app::buckets::client::BucketObject;
 use partnerdesk_app::buckets::connection::{ConnectionInput, save, test_connection};
 
 pub struct FolderRow {
@@ -83,6 +85,107 @@ pub async fn access_rows(state: &AppState, org: OrgId) -> Result<Vec<AccessRow>,
         .collect())
 }
 
+/// Sorts one page of objects by the column the user picked (`-` first for descending; by name otherwise).
+fn sort_objects(objects: &mut [BucketObject], sort: &str) {
+    match sort {
+        "size" => objects.sort_by_key(|o| o.size),
+        "-size" => objects.sort_by_key(|o| std::cmp::Reverse(o.size)),
+        "modified" => objects.sort_by(|a, b| a.last_modified.cmp(&b.last_modified)),
+        "-modified" => objects.sort_by(|a, b| b.last_modified.cmp(&a.last_modified)),
+        "-name" => objects.sort_by(|a, b| b.name.cmp(&a.name)),
+        _ => objects.sort_by(|a, b| a.name.cmp(&b.name)),
+    }
+}
+
+/// Links to places in the organization's bucket; they keep the ticket an object would be attached to.
+struct BucketLinks {
+    org: i64,
+    ticket_q: String,
+}
+
+impl BucketLinks {
+    fn new(org: i64, ticket: Option<i64>) -> BucketLinks {
+        BucketLinks {
+            org,
+            ticket_q: ticket.map(|t| format!("&ticket={t}")).unwrap_or_default(),
+        }
+    }
+
+    fn at(&self, prefix: &str) -> String {
+        format!(
+            "/agent/organizations/{}/bucket?prefix={}{}",
+            self.org,
+            enc(prefix),
+            self.ticket_q
+        )
+    }
+
+    /// The folder above `prefix`, if it is not the top.
+    fn parent(&self, prefix: &str) -> Option<String> {
+        (!prefix.is_empty()).then(|| {
+            let trimmed = prefix.trim_end_matches('/');
+            let up = trimmed
+                .rsplit_once('/')
+                .map(|(p, _)| format!("{p}/"))
+                .unwrap_or_default();
+            self.at(&up)
+        })
+    }
+
+    /// The column headers: a second click on the sorted column reverses it; the page shown stays the same.
+    fn sort_links(&self, prefix: &str, sort: &str, after: Option<&String>) -> Vec<(String, String)> {
+        [("name", "Name"), ("size", "Size"), ("modified", "Last modified")]
+            .iter()
+            .map(|(key, label)| {
+                let next = if sort == *key {
+                    format!("-{key}")
+                } else {
+                    (*key).to_owned()
+                };
+                let after = after.map(|a| format!("&after={}", enc(a))).unwrap_or_default();
+                ((*label).to_owned(), format!("{}&sort={next}{after}", self.at(prefix)))
+            })
+            .collect()
+    }
+}
+
+/// Which bucket this is, for the page's heading.
+fn connection_summary(c: &BucketConnection) -> String {
+    format!(
+        "{} at {}{}",
+        c.bucket,
+        c.endpoint,
+        if c.prefix.is_empty() {
+            String::new()
+        } else {
+            format!(", under {}", c.prefix)
+        }
+    )
+}
+
+fn folder_rows(prefixes: &[String], prefix: &str, links: &BucketLinks) -> Vec<FolderRow> {
+    prefixes
+        .iter()
+        .map(|p| FolderRow {
+            name: p.strip_prefix(prefix).unwrap_or(p).to_owned(),
+            href: links.at(p),
+        })
+        .collect()
+}
+
+fn object_rows(objects: &[BucketObject], prefix: &str, org: i64) -> Vec<ObjectRow> {
+    objects
+        .iter()
+        .map(|obj| ObjectRow {
+            key: obj.name.clone(),
+            name: obj.name.strip_prefix(prefix).unwrap_or(&obj.name).to_owned(),
+            size: partnerdesk_core::text::human_size(obj.size),
+            modified: obj.last_modified.clone().unwrap_or_default(),
+            download: format!("/api/v2/organizations/{org}/bucket/download?key={}", enc(&obj.name)),
+        })
+        .collect()
+}
+
 pub async fn browse(
     State(state): State<AppState>,
     s: SignedIn,
@@ -93,79 +196,22 @@ pub async fn browse(
     let (o, c) = bucket_access::connection(&state, &s.user.actor(), org).await?;
     let mut listing = bucket_access::list(&state, &s.user, org, &q.prefix, Some("/"), 200, q.after.as_deref()).await?;
     let sort = q.sort.clone().unwrap_or_else(|| "name".into());
-    match sort.as_str() {
-        "size" => listing.objects.sort_by_key(|o| o.size),
-        "-size" => listing.objects.sort_by_key(|o| std::cmp::Reverse(o.size)),
-        "modified" => listing.objects.sort_by(|a, b| a.last_modified.cmp(&b.last_modified)),
-        "-modified" => listing.objects.sort_by(|a, b| b.last_modified.cmp(&a.last_modified)),
-        "-name" => listing.objects.sort_by(|a, b| b.name.cmp(&a.name)),
-        _ => listing.objects.sort_by(|a, b| a.name.cmp(&b.name)),
-    }
-    let ticket_q = q.ticket.map(|t| format!("&ticket={t}")).unwrap_or_default();
-    let here = |prefix: &str| format!("/agent/organizations/{id}/bucket?prefix={}{ticket_q}", enc(prefix));
-    let parent = (!q.prefix.is_empty()).then(|| {
-        let trimmed = q.prefix.trim_end_matches('/');
-        let up = trimmed
-            .rsplit_once('/')
-            .map(|(p, _)| format!("{p}/"))
-            .unwrap_or_default();
-        here(&up)
-    });
+    sort_objects(&mut listing.objects, &sort);
+    let links = BucketLinks::new(id, q.ticket);
     let page = BrowsePage {
         layout: Layout::new(format!("{} bucket", o.name), Some(&s)),
         org_id: id,
         org_name: o.name.clone(),
-        summary: format!(
-            "{} at {}{}",
-            c.bucket,
-            c.endpoint,
-            if c.prefix.is_empty() {
-                String::new()
-            } else {
-                format!(", under {}", c.prefix)
-            }
-        ),
+        summary: connection_summary(&c),
         prefix: q.prefix.clone(),
-        parent,
-        folders: listing
-            .prefixes
-            .iter()
-            .map(|p| FolderRow {
-                name: p.strip_prefix(q.prefix.as_str()).unwrap_or(p).to_owned(),
-                href: here(p),
-            })
-            .collect(),
-        objects: listing
-            .objects
-            .iter()
-            .map(|obj| ObjectRow {
-                key: obj.name.clone(),
-                name: obj.name.strip_prefix(q.prefix.as_str()).unwrap_or(&obj.name).to_owned(),
-                size: partnerdesk_core::text::human_size(obj.size),
-                modified: obj.last_modified.clone().unwrap_or_default(),
-                download: format!("/api/v2/organizations/{id}/bucket/download?key={}", enc(&obj.name)),
-            })
-            .collect(),
+        parent: links.parent(&q.prefix),
+        folders: folder_rows(&listing.prefixes, &q.prefix, &links),
+        objects: object_rows(&listing.objects, &q.prefix, id),
         next: listing
             .next_token
             .as_ref()
-            .map(|t| format!("{}&after={}&sort={}", here(&q.prefix), enc(t), enc(&sort))),
-        sort_links: [("name", "Name"), ("size", "Size"), ("modified", "Last modified")]
-            .iter()
-            .map(|(key, label)| {
-                let next = if sort == *key {
-                    format!("-{key}")
-                } else {
-                    (*key).to_owned()
-                };
-                let after = q
-                    .after
-                    .as_ref()
-                    .map(|a| format!("&after={}", enc(a)))
-                    .unwrap_or_default();
-                ((*label).to_owned(), format!("{}&sort={next}{after}", here(&q.prefix)))
-            })
-            .collect(),
+            .map(|t| format!("{}&after={}&sort={}", links.at(&q.prefix), enc(t), enc(&sort))),
+        sort_links: links.sort_links(&q.prefix, &sort, q.after.as_ref()),
         ticket: q.ticket,
         access: access_rows(&state, org).await?,
         notice: q.notice.clone(),

@@ -1,6 +1,6 @@
 //! Escalation pages: the personalised form behind each partner's link (no sign-in; the contact must be a
 //! provisioned user of that organization; rate-limited), the same form inside the portal, the acknowledge page
-//! the e-mail links to, the escalations dashboard, and the admin's on-call page.
+//! the e-mail links to, and the escalations dashboard. The admin's on-call page is in `oncall`.
 
 use std::net::SocketAddr;
 
@@ -13,15 +13,13 @@ use partnerdesk_core::policy::{OrgScope, TicketScope};
 use partnerdesk_core::{OrgId, UserId, credentials};
 use partnerdesk_db::escalations::{self, Escalation};
 use partnerdesk_db::tickets::TicketFilter;
-use partnerdesk_db::{DbError, Window, organizations, outbox, tickets, users};
+use partnerdesk_db::{DbError, Window, organizations, tickets, users};
 use serde::Deserialize;
 
 use partnerdesk_app::AppError;
 
-use partnerdesk_app::oncall::{self, OverrideInput};
 use partnerdesk_core::escalations::EscalationStatus;
 
-use crate::error::ApiError;
 use crate::pages::views::{self, Choice};
 use crate::pages::{Layout, PageError, render};
 use crate::session::{self, SignedIn, constant_time_eq};
@@ -67,6 +65,49 @@ pub struct EscalateForm {
     needed: String,
     #[serde(default)]
     needed_by: String,
+}
+
+impl EscalatePage {
+    /// The form behind an organization's link: no one is signed in, so the contact says who they are. Filled in
+    /// with what was sent, so a refused submission keeps the text.
+    fn for_link(org_name: String, token: &str, csrf: String, f: &EscalateForm, errors: Vec<String>) -> EscalatePage {
+        EscalatePage {
+            layout: Layout::new(format!("Escalate: {org_name}"), None),
+            action: format!("/escalate/{token}"),
+            csrf,
+            org_name,
+            tickets: Vec::new(),
+            ask_contact: true,
+            contact: f.contact.clone(),
+            impact: f.impact.clone(),
+            needed: f.needed.clone(),
+            needed_by: f.needed_by.clone(),
+            errors,
+        }
+    }
+
+    /// The portal's form: the signed-in partner is the contact and picks one of their open tickets.
+    fn for_portal(
+        s: &SignedIn,
+        org_name: String,
+        tickets: Vec<Choice>,
+        f: &EscalateForm,
+        errors: Vec<String>,
+    ) -> EscalatePage {
+        EscalatePage {
+            layout: Layout::new("Escalate a ticket", Some(s)),
+            action: "/portal/escalate".into(),
+            csrf: s.csrf.clone(),
+            org_name,
+            tickets,
+            ask_contact: false,
+            contact: String::new(),
+            impact: f.impact.clone(),
+            needed: f.needed.clone(),
+            needed_by: f.needed_by.clone(),
+            errors,
+        }
+    }
 }
 
 async fn open_tickets(state: &AppState, org: OrgId, selected: Option<i64>) -> Result<Vec<Choice>, PageError> {
@@ -127,19 +168,7 @@ pub async fn link_form(
     let org = org_of_link(&state, &token).await?;
     let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
     let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
-    let page = EscalatePage {
-        layout: Layout::new(format!("Escalate: {}", o.name), None),
-        action: format!("/escalate/{token}"),
-        csrf,
-        org_name: o.name,
-        tickets: Vec::new(),
-        ask_contact: true,
-        contact: String::new(),
-        impact: String::new(),
-        needed: String::new(),
-        needed_by: String::new(),
-        errors: Vec::new(),
-    };
+    let page = EscalatePage::for_link(o.name, &token, csrf, &EscalateForm::default(), Vec::new());
     Ok((jar, render(&page)?).into_response())
 }
 
@@ -189,19 +218,7 @@ pub async fn link_submit(
         Ok(e) => Ok(render(&done_page(&state, &e, None).await?)?.into_response()),
         Err(msg) => {
             let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
-            let page = EscalatePage {
-                layout: Layout::new(format!("Escalate: {}", o.name), None),
-                action: format!("/escalate/{token}"),
-                csrf,
-                org_name: o.name,
-                tickets: Vec::new(),
-                ask_contact: true,
-                contact: f.contact.clone(),
-                impact: f.impact.clone(),
-                needed: f.needed.clone(),
-                needed_by: f.needed_by.clone(),
-                errors: vec![msg],
-            };
+            let page = EscalatePage::for_link(o.name, &token, csrf, &f, vec![msg]);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
         }
     }
@@ -223,19 +240,8 @@ pub async fn portal_form(
         .organization_id
         .ok_or_else(|| PageError::forbidden("Escalations come from partner organizations' representatives."))?;
     let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
-    let page = EscalatePage {
-        layout: Layout::new("Escalate a ticket", Some(&s)),
-        action: "/portal/escalate".into(),
-        csrf: s.csrf.clone(),
-        org_name: o.name,
-        tickets: open_tickets(&state, org, q.ticket).await?,
-        ask_contact: false,
-        contact: String::new(),
-        impact: String::new(),
-        needed: String::new(),
-        needed_by: String::new(),
-        errors: Vec::new(),
-    };
+    let tickets = open_tickets(&state, org, q.ticket).await?;
+    let page = EscalatePage::for_portal(&s, o.name, tickets, &EscalateForm::default(), Vec::new());
     Ok(render(&page)?.into_response())
 }
 
@@ -253,19 +259,9 @@ pub async fn portal_submit(
         Ok(e) => Ok(render(&done_page(&state, &e, Some(&s)).await?)?.into_response()),
         Err(AppError::Invalid(inv)) => {
             let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;
-            let page = EscalatePage {
-                layout: Layout::new("Escalate a ticket", Some(&s)),
-                action: "/portal/escalate".into(),
-                csrf: s.csrf.clone(),
-                org_name: o.name,
-                tickets: open_tickets(&state, org, f.ticket_id.as_deref().and_then(|t| t.parse().ok())).await?,
-                ask_contact: false,
-                contact: String::new(),
-                impact: f.impact.clone(),
-                needed: f.needed.clone(),
-                needed_by: f.needed_by.clone(),
-                errors: inv.0.into_iter().map(|e| e.message).collect(),
-            };
+            let tickets = open_tickets(&state, org, f.ticket_id.as_deref().and_then(|t| t.parse().ok())).await?;
+            let errors = inv.0.into_iter().map(|e| e.message).collect();
+            let page = EscalatePage::for_portal(&s, o.name, tickets, &f, errors);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
@@ -293,6 +289,21 @@ pub struct AckQuery {
     sig: String,
 }
 
+impl AckPage {
+    fn new(title: &str, id: i64, e: Escalation, q: AckQuery, done: bool) -> AckPage {
+        AckPage {
+            layout: Layout::new(title, None),
+            id,
+            ticket: e.ticket_id.0,
+            status: e.status.as_str().into(),
+            impact: e.impact,
+            user: q.user,
+            sig: q.sig,
+            done,
+        }
+    }
+}
+
 fn check_sig(state: &AppState, e: &Escalation, q: &AckQuery) -> Result<(), PageError> {
     if constant_time_eq(
         ack_signature(state, e.id, UserId(q.user), e.level).as_bytes(),
@@ -316,17 +327,7 @@ pub async fn ack_form(
 ) -> Result<Response, PageError> {
     let e = escalations::get(&mut state.db.conn(), id).await?;
     check_sig(&state, &e, &q)?;
-    let page = AckPage {
-        layout: Layout::new("Acknowledge escalation", None),
-        id,
-        ticket: e.ticket_id.0,
-        status: e.status.as_str().into(),
-        impact: e.impact,
-        user: q.user,
-        sig: q.sig,
-        done: false,
-    };
-    Ok(render(&page)?.into_response())
+    Ok(render(&AckPage::new("Acknowledge escalation", id, e, q, false))?.into_response())
 }
 
 pub async fn ack_submit(
@@ -338,17 +339,7 @@ pub async fn ack_submit(
     check_sig(&state, &current, &q)?;
     let user = users::get(&mut state.db.conn(), UserId(q.user)).await?;
     let e = escalating::transition(&state, id, &user, EscalationStatus::Acknowledged).await?;
-    let page = AckPage {
-        layout: Layout::new("Escalation acknowledged", None),
-        id,
-        ticket: e.ticket_id.0,
-        status: e.status.as_str().into(),
-        impact: e.impact,
-        user: q.user,
-        sig: q.sig,
-        done: true,
-    };
-    Ok(render(&page)?.into_response())
+    Ok(render(&AckPage::new("Escalation acknowledged", id, e, q, true))?.into_response())
 }
 
 pub struct EscalationRow {
@@ -375,14 +366,6 @@ struct DashboardPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct DashboardQuery {
     status: Option<String>,
-}
-
-fn age(minutes: i64) -> String {
-    match minutes {
-        m if m < 60 => format!("{m} min"),
-        m if m < 48 * 60 => format!("{} h {} min", m / 60, m % 60),
-        m => format!("{} days", m / (24 * 60)),
-    }
 }
 
 pub async fn dashboard(
@@ -419,7 +402,7 @@ pub async fn dashboard(
                 .unwrap_or_default(),
             impact: e.impact.clone(),
             status: e.status.as_str().into(),
-            age: age((now - e.created_at).num_minutes()),
+            age: views::age((now - e.created_at).num_minutes()),
             notified: e
                 .notified_user_id
                 .map(|u| views::name_of(&people, Some(u)))
@@ -469,232 +452,4 @@ pub async fn transition(
     };
     escalating::transition(&state, id, &s.user, to).await?;
     Ok(Redirect::to("/agent/escalations").into_response())
-}
-
-pub struct OverrideRow {
-    pub who: String,
-    pub from: String,
-    pub to: String,
-}
-
-pub struct FailedRow {
-    pub id: i64,
-    pub kind: String,
-    pub status: String,
-    pub attempts: i64,
-    pub error: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin_oncall.html")]
-struct OnCallPage {
-    layout: Layout,
-    managers: Vec<Choice>,
-    members: String,
-    starts_local: String,
-    time_zone: String,
-    period_days: i64,
-    fallback: Vec<Choice>,
-    ack_timeout_minutes: i64,
-    on_call: String,
-    chain: String,
-    overrides: Vec<OverrideRow>,
-    failed: Vec<FailedRow>,
-    notice: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
-}
-
-pub async fn oncall(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Query(q): Query<NoticeQuery>,
-) -> Result<Response, PageError> {
-    s.user.actor().may_administer().map_err(ApiError::from)?;
-    let mut conn = state.db.conn();
-    let now = partnerdesk_db::now();
-    let (schedule, row) = escalations::schedule(&mut conn, now).await?;
-    let staff = users::assignable(&mut conn).await?;
-    let managers: Vec<_> = staff.iter().filter(|u| u.is_support_manager).collect();
-    let name = |id: UserId| {
-        staff
-            .iter()
-            .find(|u| u.id == id)
-            .map(|u| u.name.clone())
-            .unwrap_or_else(|| format!("user {id}"))
-    };
-    let page = OnCallPage {
-        layout: Layout::new("On call", Some(&s)),
-        managers: Choice::list(
-            managers
-                .iter()
-                .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email))),
-            "",
-        ),
-        members: row.members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(","),
-        starts_local: row.starts_local.clone(),
-        time_zone: row.time_zone.clone(),
-        period_days: row.period_days,
-        fallback: Choice::list(
-            std::iter::once((String::new(), "—".to_owned()))
-                .chain(managers.iter().map(|u| (u.id.to_string(), u.name.clone()))),
-            &row.fallback_user_id.map(|f| f.to_string()).unwrap_or_default(),
-        ),
-        ack_timeout_minutes: row.ack_timeout_minutes,
-        on_call: schedule
-            .on_call_at(now)
-            .map(|(u, r)| format!("{} ({r:?})", name(u)))
-            .unwrap_or_else(|| "nobody".into()),
-        chain: schedule
-            .chain_at(now)
-            .into_iter()
-            .map(name)
-            .collect::<Vec<_>>()
-            .join(" → "),
-        overrides: schedule
-            .overrides
-            .iter()
-            .map(|o| OverrideRow {
-                who: name(o.user),
-                from: views::when(&o.starts),
-                to: views::when(&o.ends),
-            })
-            .collect(),
-        failed: outbox::troubled(&mut conn, 50)
-            .await?
-            .into_iter()
-            .map(|d| FailedRow {
-                id: d.id,
-                kind: d.kind,
-                status: d.status,
-                attempts: d.attempts,
-                error: d.last_error.unwrap_or_default(),
-            })
-            .collect(),
-        notice: q.notice,
-    };
-    Ok(render(&page)?.into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct ScheduleForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    members: String,
-    #[serde(default)]
-    starts_local: String,
-    #[serde(default)]
-    time_zone: String,
-    #[serde(default)]
-    period_days: String,
-    #[serde(default)]
-    fallback_user_id: String,
-    #[serde(default)]
-    ack_timeout_minutes: String,
-}
-
-pub async fn save_oncall(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Form(f): Form<ScheduleForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    let members = f
-        .members
-        .split([',', ' '])
-        .filter(|m| !m.trim().is_empty())
-        .map(|m| m.trim().parse::<i64>())
-        .collect::<Result<Vec<_>, _>>();
-    let members = members.map_err(|_| {
-        PageError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Please check your input",
-            "Members are user ids separated by commas.",
-        )
-    })?;
-    let input = oncall::ScheduleInput {
-        members,
-        starts_local: f.starts_local.trim().to_owned(),
-        time_zone: f.time_zone.trim().to_owned(),
-        period_days: f.period_days.trim().parse().ok(),
-        fallback_user_id: f.fallback_user_id.trim().parse().ok(),
-        ack_timeout_minutes: f.ack_timeout_minutes.trim().parse().ok(),
-    };
-    oncall::save_schedule(&state, &s.user, input).await?;
-    Ok(Redirect::to("/admin/oncall?notice=Schedule%20saved.").into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct LinkForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-/// Rotates an organization's escalation link from its admin page.
-pub async fn rotate_link(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Path(id): Path<i64>,
-    Form(f): Form<LinkForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    oncall::rotate_link(&state, &s.user, OrgId(id)).await?;
-    Ok(Redirect::to(&format!("/admin/organizations/{id}?bucket=link#escalation")).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct OverrideForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    user_id: String,
-    #[serde(default)]
-    starts_at: String,
-    #[serde(default)]
-    ends_at: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// Adds an override from the on-call page (times in UTC).
-pub async fn add_override(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Form(f): Form<OverrideForm>,
-) -> Result<Response, PageError> {
-    s.check_csrf(&f.csrf)?;
-    s.user.actor().may_administer().map_err(ApiError::from)?;
-    let parse = |field: &str, v: &str| {
-        chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
-            .map(|t| t.and_utc())
-            .map_err(|_| {
-                PageError::from(AppError::invalid(
-                    field,
-                    "InvalidValue",
-                    format!("{field} must look like 2026-12-24T09:00 (UTC)"),
-                ))
-            })
-    };
-    let (starts, ends) = (parse("starts_at", &f.starts_at)?, parse("ends_at", &f.ends_at)?);
-    let user_id = f.user_id.trim().parse::<i64>().map_err(|_| {
-        PageError::from(ApiError::from(AppError::invalid(
-            "user_id",
-            "InvalidValue",
-            "choose a support manager",
-        )))
-    })?;
-    let input = OverrideInput {
-        user_id,
-        starts_at: starts,
-        ends_at: ends,
-        reason: Some(f.reason),
-    };
-    oncall::add_override(&state, &s.user, &input)
-        .await
-        .map_err(ApiError::from)?;
-    Ok(Redirect::to("/admin/oncall?notice=Override%20added.").into_response())
 }

@@ -7,6 +7,8 @@ mod agent;
 pub mod buckets;
 mod escalations;
 mod multipart;
+mod oncall;
+mod organizations;
 pub mod portal;
 
 mod signin;
@@ -275,23 +277,20 @@ pub fn router() -> Router<AppState> {
         )
         .route("/agent/escalations", get(escalations::dashboard))
         .route("/agent/escalations/{id}", post(escalations::transition))
-        .route("/admin/oncall", get(escalations::oncall).post(escalations::save_oncall))
-        .route("/admin/oncall/overrides", post(escalations::add_override))
-        .route(
-            "/admin/organizations/{id}/escalation_link",
-            post(escalations::rotate_link),
-        )
+        .route("/admin/oncall", get(oncall::oncall).post(oncall::save_oncall))
+        .route("/admin/oncall/overrides", post(oncall::add_override))
+        .route("/admin/organizations/{id}/escalation_link", post(oncall::rotate_link))
         .route("/agent/organizations/{id}/bucket", get(buckets::browse))
         .route("/agent/tickets/{id}/bucket", post(buckets::attach))
         .route("/admin/organizations/{id}/bucket", post(buckets::connect))
         .route("/admin/organizations/{id}/bucket/test", post(buckets::test))
         .route(
             "/admin/organizations",
-            get(admin::organizations).post(admin::create_organization),
+            get(organizations::organizations).post(organizations::create_organization),
         )
         .route(
             "/admin/organizations/{id}",
-            get(admin::organization).post(admin::update_organization),
+            get(organizations::organization).post(organizations::update_organization),
         )
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}/status", post(admin::set_user_status))

@@ -14,6 +14,15 @@ pub fn when(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// How long ago, roughly: minutes, then hours, then days.
+pub fn age(minutes: i64) -> String {
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
 /// Names of the given users, by id.
 pub async fn names(conn: &mut Conn, ids: impl IntoIterator<Item = UserId>) -> Result<HashMap<UserId, User>, DbError> {
     let mut ids: Vec<UserId> = ids.into_iter().collect();
@@ -55,6 +64,30 @@ pub fn ticket_rows(tickets: &[Ticket], people: &HashMap<UserId, User>) -> Vec<Ti
             priority: t.priority.map(|p| p.as_str()).unwrap_or("-"),
             requester: name_of(people, Some(t.requester_id)),
             updated: when(&t.updated_at),
+        })
+        .collect()
+}
+
+/// A user as the admin pages list them (the users page and an organization's page).
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    pub suspended: bool,
+}
+
+pub fn user_rows(users: &[User]) -> Vec<UserRow> {
+    users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id.0,
+            name: u.name.clone(),
+            email: u.email.clone(),
+            role: u.role.as_str(),
+            status: u.status.as_str(),
+            suspended: u.status == partnerdesk_core::accounts::UserStatus::Suspended,
         })
         .collect()
 }
