@@ -251,12 +251,7 @@ pub async fn set_suspended(
         ));
     }
     let mut f = user.fields();
-    f.status = match (suspended, user.status) {
-        (true, _) => UserStatus::Suspended,
-        (false, UserStatus::Suspended) if user.has_password => UserStatus::Active,
-        (false, UserStatus::Suspended) => UserStatus::Invited,
-        (false, other) => other,
-    };
+    f.status = user.status.after_suspension(suspended, user.has_password);
     let mut tx = db.begin().await?;
     let after = users::update(&mut tx, user, &f, audit).await?;
     if suspended {

@@ -38,6 +38,11 @@ pub async fn update(db: &Db, actor: &Actor, audit: &AuditActor, id: UserId, u: U
     let before = users::get_for_update(&mut tx, id).await?;
     let f = plan(&mut tx, actor, &before, u).await?;
     let after = users::update(&mut tx, &before, &f, audit).await?;
+    // A suspension ends every session at once, whoever suspends and however: reactivating the account later
+    // must not bring an old cookie back to life.
+    if after.status == UserStatus::Suspended && before.status != UserStatus::Suspended {
+        partnerdesk_db::sessions::delete_for_user(&mut tx, id).await?;
+    }
     tx.commit().await?;
     Ok(after)
 }
@@ -72,12 +77,7 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
         f.role = r;
     }
     if let Some(s) = u.suspended {
-        f.status = match (s, before.status) {
-            (true, _) => UserStatus::Suspended,
-            (false, UserStatus::Suspended) if before.has_password => UserStatus::Active,
-            (false, UserStatus::Suspended) => UserStatus::Invited,
-            (false, other) => other,
-        };
+        f.status = before.status.after_suspension(s, before.has_password);
     }
     f.is_account_manager = u.account_manager.unwrap_or(f.is_account_manager);
     f.is_support_manager = u.support_manager.unwrap_or(f.is_support_manager);

@@ -60,6 +60,19 @@ string_enum!(
     UserStatus { Active = "active", Invited = "invited", Suspended = "suspended" }
 );
 
+impl UserStatus {
+    /// The status after suspending (`true`) or reactivating (`false`) an account now in `self`: a reactivated
+    /// account is active again when it has a password, else it waits for its invitation.
+    pub fn after_suspension(self, suspended: bool, has_password: bool) -> UserStatus {
+        match (suspended, self) {
+            (true, _) => UserStatus::Suspended,
+            (false, UserStatus::Suspended) if has_password => UserStatus::Active,
+            (false, UserStatus::Suspended) => UserStatus::Invited,
+            (false, other) => other,
+        }
+    }
+}
+
 impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Agent | Role::Admin)

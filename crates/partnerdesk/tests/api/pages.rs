@@ -332,6 +332,29 @@ db_test!(end_users_never_see_internal_or_org_notes, |app: TestApp| async move {
     );
 });
 
+db_test!(
+    reactivation_through_the_api_does_not_revive_old_sessions,
+    |app: TestApp| async move {
+        let (admin, partner, _) = partner_world(&app).await;
+        let mut b = Browser::new(&app);
+        b.sign_in(&partner.email, PASSWORD).await;
+        assert_eq!(b.get("/portal").await.0, StatusCode::OK);
+        let path = format!("/api/v2/users/{}", partner.id);
+        for suspended in [true, false] {
+            let (s, _) = app.put(&path, &admin, json!({"user": {"suspended": suspended}})).await;
+            assert_eq!(s, StatusCode::OK);
+        }
+        let (s, loc, _) = b.get("/portal").await;
+        assert_eq!(
+            (s, loc.starts_with("/signin")),
+            (StatusCode::SEE_OTHER, true),
+            "the old session still works"
+        );
+        b.sign_in(&partner.email, PASSWORD).await;
+        assert_eq!(b.get("/portal").await.0, StatusCode::OK);
+    }
+);
+
 db_test!(suspended_user_loses_session_at_once, |app: TestApp| async move {
     let (admin, partner, _) = partner_world(&app).await;
     let mut b = Browser::new(&app);

@@ -272,15 +272,21 @@ async fn create(
     } else {
         upload
     };
-    let mut resp = StatusCode::CREATED.into_response();
+    let mut resp = progress(StatusCode::CREATED, &upload);
+    set(resp.headers_mut(), "location", location);
+    Ok(resp)
+}
+
+/// An answer that tells the client how far the upload got: its offset, and until when an incomplete one may go on.
+fn progress(status: StatusCode, u: &LargeUpload) -> Response {
+    let mut resp = status.into_response();
     let h = resp.headers_mut();
     tus_headers(h);
-    set(h, "location", location);
-    set(h, "upload-offset", upload.offset.to_string());
-    if upload.completed_at.is_none() {
-        set(h, "upload-expires", http_date(upload.expires_at));
+    set(h, "upload-offset", u.offset.to_string());
+    if u.completed_at.is_none() {
+        set(h, "upload-expires", http_date(u.expires_at));
     }
-    Ok(resp)
+    resp
 }
 
 async fn head(
@@ -294,14 +300,9 @@ async fn head(
     if u.completed_at.is_none() && u.offset == u.length {
         u = resumable::refinish(&state, &who, u).await?;
     }
-    let mut resp = StatusCode::OK.into_response();
+    let mut resp = progress(StatusCode::OK, &u);
     let h = resp.headers_mut();
-    tus_headers(h);
-    set(h, "upload-offset", u.offset.to_string());
     set(h, "upload-length", u.length.to_string());
-    if u.completed_at.is_none() {
-        set(h, "upload-expires", http_date(u.expires_at));
-    }
     // The metadata exactly as the client sent it, as the protocol asks.
     if !u.metadata.is_empty() {
         set(h, "upload-metadata", u.metadata.clone());
@@ -366,14 +367,7 @@ async fn patch(
         return Ok(resp);
     }
     let u = resumable::write(state, who, u, offset, checksum, body.into_data_stream()).await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    let h = resp.headers_mut();
-    tus_headers(h);
-    set(h, "upload-offset", u.offset.to_string());
-    if u.completed_at.is_none() {
-        set(h, "upload-expires", http_date(u.expires_at));
-    }
-    Ok(resp)
+    Ok(progress(StatusCode::NO_CONTENT, &u))
 }
 
 async fn terminate(
