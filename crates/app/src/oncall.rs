@@ -6,7 +6,7 @@ use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::{Invalid, OrgId, UserId};
 use partnerdesk_db::escalations::{self, ScheduleRow};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{DbError, organizations};
+use partnerdesk_db::{Conn, DbError, organizations};
 use serde::Deserialize;
 
 use crate::context::App;
@@ -60,8 +60,10 @@ pub async fn save_schedule(state: &App, user: &User, s: ScheduleInput) -> Result
             "ack_timeout_minutes must be between 1 and 1440",
         );
     }
+    // The people are checked in the transaction that saves them, so nobody stops being a manager in between.
+    let mut tx = state.db.begin().await?;
     for id in s.members.iter().chain(s.fallback_user_id.iter()) {
-        check_support_manager(state, &mut errors, "members", *id).await?;
+        check_support_manager(&mut tx, &mut errors, "members", *id).await?;
     }
     errors.into_result()?;
     let row = ScheduleRow {
@@ -72,7 +74,6 @@ pub async fn save_schedule(state: &App, user: &User, s: ScheduleInput) -> Result
         fallback_user_id: s.fallback_user_id.map(UserId),
         ack_timeout_minutes: timeout,
     };
-    let mut tx = state.db.begin().await?;
     escalations::save_schedule(&mut tx, &row, &user.audit_actor()).await?;
     tx.commit().await?;
     Ok(row)
@@ -85,9 +86,9 @@ pub async fn add_override(state: &App, user: &User, o: &OverrideInput) -> Result
     if o.ends_at <= o.starts_at {
         errors.push("ends_at", "InvalidValue", "ends_at must be after starts_at");
     }
-    check_support_manager(state, &mut errors, "user_id", o.user_id).await?;
-    errors.into_result()?;
     let mut tx = state.db.begin().await?;
+    check_support_manager(&mut tx, &mut errors, "user_id", o.user_id).await?;
+    errors.into_result()?;
     let id = escalations::add_override(
         &mut tx,
         UserId(o.user_id),
@@ -102,8 +103,8 @@ pub async fn add_override(state: &App, user: &User, o: &OverrideInput) -> Result
 }
 
 /// Adds an error on `field` unless user `id` is an active support manager, who may take escalations.
-async fn check_support_manager(state: &App, errors: &mut Invalid, field: &str, id: i64) -> Result<(), AppError> {
-    match users::get(&mut state.db.conn(), UserId(id)).await {
+async fn check_support_manager(conn: &mut Conn, errors: &mut Invalid, field: &str, id: i64) -> Result<(), AppError> {
+    match users::get(conn, UserId(id)).await {
         Ok(u) if u.may_take_escalations() => Ok(()),
         Ok(_) | Err(DbError::NotFound) => {
             errors.push(field, "InvalidValue", format!("user {id} is not a support manager"));

@@ -352,10 +352,7 @@ async fn patch(
     if u.offset == u.length {
         // Every byte arrived but making it an attachment failed earlier: finish it now (never re-stage it).
         let u = resumable::refinish(&state, &who, u).await?;
-        let mut resp = StatusCode::NO_CONTENT.into_response();
-        tus_headers(resp.headers_mut());
-        set(resp.headers_mut(), "upload-offset", u.offset.to_string());
-        return Ok(resp);
+        return Ok(progress(StatusCode::NO_CONTENT, &u));
     }
     if u.offset as u64 != offset {
         let mut resp = TusError::new(
