@@ -10,6 +10,7 @@ use partnerdesk_db::organizations::{self, Organization};
 use partnerdesk_db::users::{self, InvitationState, User, UserFields};
 use partnerdesk_db::{AuditActor, Conn, Db, DbError};
 
+use crate::App;
 use crate::error::AppError;
 
 /// Who asks: a signed-in user (checked against the policy) or the operator at the command line (trusted:
@@ -188,45 +189,50 @@ pub async fn issue_api_token(
     Ok(token)
 }
 
-/// Uses an invitation link: sets the password and activates the account.
-pub async fn accept_invitation(db: &Db, token: &str, password: &str) -> Result<User, AppError> {
+/// Uses an invitation link: sets the password and activates the account. Every other link of the account is
+/// revoked and every session of it ends, so that a stale link or a stolen cookie stops working.
+pub async fn accept_invitation(app: &App, token: &str, password: &str) -> Result<User, AppError> {
     credentials::check_new_password(password)?;
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&password))
-        .await
-        .map_err(AppError::internal)??;
-    let mut tx = db.begin().await?;
-    let user = match users::claim_invitation(&mut tx, &credentials::token_digest(token.trim())).await {
+    let digest = credentials::token_digest(token.trim());
+    // A link that cannot be used is refused before any hashing, so that made-up tokens cost the server nothing.
+    match users::invitation_state(&mut app.db.conn(), &digest).await {
+        Ok(InvitationState::Usable) => {}
+        Ok(state) => return Err(invitation_refused(Some(state))),
+        Err(DbError::NotFound) => return Err(invitation_refused(None)),
+        Err(e) => return Err(e.into()),
+    }
+    let hash = app.hashing.hash(password.to_owned()).await?;
+    let mut tx = app.db.begin().await?;
+    let user = match users::claim_invitation(&mut tx, &digest).await {
         Ok(Ok(user)) => user,
-        Ok(Err(InvitationState::Used)) => {
-            return Err(AppError::invalid(
-                "token",
-                "InvalidValue",
-                "this invitation link has already been used",
-            ));
-        }
-        Ok(Err(_)) => {
-            return Err(AppError::invalid(
-                "token",
-                "InvalidValue",
-                "this invitation link has expired; ask your account manager for a new one",
-            ));
-        }
-        Err(DbError::NotFound) => {
-            return Err(AppError::invalid(
-                "token",
-                "InvalidValue",
-                format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
-            ));
-        }
+        Ok(Err(state)) => return Err(invitation_refused(Some(state))),
+        Err(DbError::NotFound) => return Err(invitation_refused(None)),
         Err(e) => return Err(e.into()),
     };
     if user.status == UserStatus::Suspended {
         return Err(AppError::invalid("token", "InvalidValue", "this account is suspended"));
     }
     let user = users::set_password(&mut tx, &user, &hash, &user.audit_actor()).await?;
+    partnerdesk_db::sessions::delete_for_user(&mut tx, user.id).await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// Why a link was refused, in the words its user is shown (`None`: no such link).
+fn invitation_refused(state: Option<InvitationState>) -> AppError {
+    let message = match state {
+        Some(InvitationState::Used) => "this invitation link has already been used".to_owned(),
+        Some(InvitationState::Revoked) => {
+            "this invitation link was replaced by a newer one or the password is already set; use the latest link \
+             you received, or ask your account manager for a new one"
+                .to_owned()
+        }
+        Some(InvitationState::Expired | InvitationState::Usable) => {
+            "this invitation link has expired; ask your account manager for a new one".to_owned()
+        }
+        None => format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
+    };
+    AppError::invalid("token", "InvalidValue", message)
 }
 
 /// Suspends or reactivates an account. Suspension also ends the user's browser sessions; their API tokens stop

@@ -11,7 +11,7 @@ use partnerdesk_mail::{Mailer, Webhooks};
 use crate::ratelimit::RateLimiter;
 use crate::uploads::writers::Writers;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// The address users reach partnerdesk at, without a trailing slash; used in links and API `url` fields.
     pub public_url: String,
@@ -52,6 +52,35 @@ pub struct Settings {
     pub worker_interval_ms: u64,
 }
 
+/// Written by hand so that the SMTP URL (which may carry a password) and the signing keys never reach a log.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "[redacted]" } else { "[none]" };
+        f.debug_struct("Settings")
+            .field("public_url", &self.public_url)
+            .field("max_json_bytes", &self.max_json_bytes)
+            .field("invitation_ttl_hours", &self.invitation_ttl_hours)
+            .field("login_attempts", &self.login_attempts)
+            .field("login_window_secs", &self.login_window_secs)
+            .field("max_attachment_bytes", &self.max_attachment_bytes)
+            .field("max_large_upload_bytes", &self.max_large_upload_bytes)
+            .field("upload_token_ttl_hours", &self.upload_token_ttl_hours)
+            .field("large_upload_ttl_hours", &self.large_upload_ttl_hours)
+            .field("staging_dir", &self.staging_dir)
+            .field("part_size", &self.part_size)
+            .field("own_bucket", &self.own_bucket)
+            .field("smtp_url", &redacted(self.smtp_url.is_some()))
+            .field("mail_from", &self.mail_from)
+            .field("webhook_url", &redacted(self.webhook_url.is_some()))
+            .field("webhook_secret", &redacted(!self.webhook_secret.is_empty()))
+            .field("allow_private_bucket_endpoints", &self.allow_private_bucket_endpoints)
+            .field("ack_secret", &redacted(!self.ack_secret.is_empty()))
+            .field("escalation_priority", &self.escalation_priority)
+            .field("worker_interval_ms", &self.worker_interval_ms)
+            .finish()
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -87,6 +116,8 @@ pub struct App {
     pub sealer: Arc<partnerdesk_core::sealing::Sealer>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<RateLimiter>,
+    /// Password hashing, bounded in how many run at once (each holds ~19 MiB).
+    pub hashing: Arc<crate::passwords::Hashing>,
     /// Resumable uploads being written by this instance.
     pub tus_writers: Arc<Writers>,
     /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
@@ -118,6 +149,7 @@ impl App {
             sealer: Arc::new(sealer),
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
+            hashing: Arc::default(),
             tus_writers: Arc::default(),
             shutdown: Default::default(),
             instance_id: partnerdesk_core::credentials::new_token()
@@ -134,5 +166,25 @@ impl App {
     /// An absolute URL for `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.settings.public_url, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_credentials_and_keys() {
+        let s = Settings {
+            smtp_url: Some("smtps://mailer:hunter2@mail.example".into()),
+            webhook_secret: b"webhook-key-bytes".to_vec(),
+            ack_secret: b"ack-key-bytes".to_vec(),
+            ..Settings::default()
+        };
+        let debug = format!("{s:?}");
+        for secret in ["hunter2", "webhook-key", "ack-key", "119, 101"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("public_url"));
     }
 }

@@ -49,6 +49,9 @@ pub enum AppError {
     /// A resumable upload's body goes past the length declared when it was created.
     #[error("past the upload's length ({length} bytes)")]
     PastLength { length: u64 },
+    /// Too many requests of this kind are being worked on (password checks); retry shortly.
+    #[error("overloaded; retry after {retry_after_secs}s")]
+    Overloaded { retry_after_secs: u64 },
     /// This instance cannot finish the request now (it is shutting down); retry in a moment.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -90,6 +93,16 @@ impl AppError {
         }
     }
 
+    /// How long the client should wait before trying again, for the errors that say so (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after_secs } | AppError::Overloaded { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
     /// What a person is told: one sentence, never internal details.
     pub fn message(&self) -> String {
         match self {
@@ -115,6 +128,9 @@ impl AppError {
             ),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts. Try again in {retry_after_secs} seconds.")
+            }
+            AppError::Overloaded { retry_after_secs } => {
+                format!("The server is busy. Try again in {retry_after_secs} seconds.")
             }
             AppError::RangeNotSatisfiable => "The requested range is not satisfiable.".into(),
             AppError::Internal(_) => "Something went wrong on our side; it has been logged.".into(),

@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_escalations.sql"),
         postgres: include_str!("../migrations/postgres/0005_escalations.sql"),
     },
+    Migration {
+        version: 6,
+        name: "invitation_revocation",
+        sqlite: include_str!("../migrations/sqlite/0006_invitation_revocation.sql"),
+        postgres: include_str!("../migrations/postgres/0006_invitation_revocation.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -242,6 +242,8 @@ pub async fn password_hash(conn: &mut Conn, id: UserId) -> Result<Option<String>
 
 /// Sets a password; an invited account becomes active (a suspended one stays suspended).
 pub async fn set_password(conn: &mut Conn, user: &User, hash: &str, actor: &AuditActor) -> Result<User, DbError> {
+    // A link must not set the password again once the person has chosen one.
+    revoke_invitations(conn, user.id).await?;
     conn.execute(
         "UPDATE users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
         &args![hash, now(), user.id.0],
@@ -301,6 +303,8 @@ pub async fn add_invitation(
     expires_at: DateTime<Utc>,
     actor: &AuditActor,
 ) -> Result<i64, DbError> {
+    // Only the latest link works.
+    revoke_invitations(conn, user.id).await?;
     let id = conn
         .insert(
             "INSERT INTO invitations (user_id, digest, expires_at, created_by_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -320,12 +324,43 @@ pub async fn add_invitation(
     Ok(id)
 }
 
+/// Revokes every invitation of `user` not used yet.
+async fn revoke_invitations(conn: &mut Conn, user: UserId) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE invitations SET revoked_at = ? WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+        &args![now(), user.0],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Why an invitation cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationState {
     Usable,
     Used,
     Expired,
+    /// A newer invitation was issued, or the password was set another way.
+    Revoked,
+}
+
+/// Whether the invitation with this digest could be used now (`NotFound` when there is none).
+pub async fn invitation_state(conn: &mut Conn, digest: &str) -> Result<InvitationState, DbError> {
+    let row = conn
+        .fetch_one(
+            "SELECT used_at, revoked_at, expires_at FROM invitations WHERE digest = ?",
+            &args![digest],
+        )
+        .await?;
+    Ok(if row.opt_time("used_at")?.is_some() {
+        InvitationState::Used
+    } else if row.opt_time("revoked_at")?.is_some() {
+        InvitationState::Revoked
+    } else if row.time("expires_at")? <= now() {
+        InvitationState::Expired
+    } else {
+        InvitationState::Usable
+    })
 }
 
 /// Claims the invitation with this digest (marks it used) and returns its user. The claim is one conditional
@@ -334,7 +369,8 @@ pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<Us
     let t = now();
     let claimed = conn
         .fetch_optional(
-            "UPDATE invitations SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id",
+            "UPDATE invitations SET used_at = ? WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL \
+             AND expires_at > ? RETURNING user_id",
             &args![t, digest, t],
         )
         .await?;
@@ -342,10 +378,15 @@ pub async fn claim_invitation(conn: &mut Conn, digest: &str) -> Result<Result<Us
         return Ok(Ok(get(conn, UserId(row.i64("user_id")?)).await?));
     }
     let row = conn
-        .fetch_one("SELECT used_at FROM invitations WHERE digest = ?", &args![digest])
+        .fetch_one(
+            "SELECT used_at, revoked_at FROM invitations WHERE digest = ?",
+            &args![digest],
+        )
         .await?;
     Ok(Err(if row.opt_time("used_at")?.is_some() {
         InvitationState::Used
+    } else if row.opt_time("revoked_at")?.is_some() {
+        InvitationState::Revoked
     } else {
         InvitationState::Expired
     }))

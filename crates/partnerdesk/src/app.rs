@@ -42,6 +42,8 @@ pub fn settings(config: &Config) -> Settings {
         webhook_url: config.escalation_webhook_url.clone(),
         worker_interval_ms: config.worker_interval_ms,
         allow_private_bucket_endpoints: config.bucket_allow_private_endpoints,
+        login_attempts: config.login_attempts,
+        login_window_secs: config.login_window_secs,
         ..Settings::default()
     }
 }

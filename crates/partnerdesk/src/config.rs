@@ -58,6 +58,9 @@ pub struct Config {
     pub worker_interval_ms: u64,
     /// Allow partner bucket endpoints on internal addresses (a MinIO next door; tests).
     pub bucket_allow_private_endpoints: bool,
+    /// Failed sign-ins allowed per account and per address in `login_window_secs`.
+    pub login_attempts: u32,
+    pub login_window_secs: u64,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -85,6 +88,8 @@ struct FileConfig {
     mail_from: Option<String>,
     escalation_webhook_url: Option<String>,
     worker_interval_ms: Option<u64>,
+    login_attempts: Option<u32>,
+    login_window_secs: Option<u64>,
 }
 
 impl Config {
@@ -129,10 +134,18 @@ impl Config {
                 Some("true" | "1")
             ),
             worker_interval_ms: env
-                .num("PARTNERDESK_WORKER_INTERVAL_MS")?
-                .map(|n| n.max(10) as u64)
+                .positive::<u64>("PARTNERDESK_WORKER_INTERVAL_MS")?
+                .map(|n| n.max(10))
                 .or(fc.worker_interval_ms)
                 .unwrap_or(1000),
+            login_attempts: env
+                .positive("PARTNERDESK_LOGIN_ATTEMPTS")?
+                .or(fc.login_attempts)
+                .unwrap_or(10),
+            login_window_secs: env
+                .positive("PARTNERDESK_LOGIN_WINDOW_SECS")?
+                .or(fc.login_window_secs)
+                .unwrap_or(15 * 60),
         })
     }
 
@@ -195,6 +208,19 @@ impl Env<'_> {
                     .with_context(|| format!("{name} must be an integer, not '{v}'"))
             })
             .transpose()
+    }
+
+    /// `NAME` as a positive integer that fits `T`. Zero, a negative number or one too large is an error: cast
+    /// with `as`, -1 would wrap to the largest value and pass every check.
+    fn positive<T: TryFrom<i64>>(&self, name: &str) -> Result<Option<T>> {
+        match self.num(name)? {
+            None => Ok(None),
+            Some(n) if n > 0 => match T::try_from(n) {
+                Ok(v) => Ok(Some(v)),
+                Err(_) => bail!("{name} is too large: {n}"),
+            },
+            Some(n) => bail!("{name} must be a positive integer, not {n}"),
+        }
     }
 }
 
@@ -269,28 +295,24 @@ struct Limits {
 /// always was: the reading order decides which of several bad settings is reported.
 fn limits_and_blob_store(env: &Env<'_>, fc: &mut FileConfig) -> Result<(Limits, Option<partnerdesk_blob::S3Config>)> {
     let max_json_bytes = env
-        .num("PARTNERDESK_MAX_JSON_BYTES")?
-        .map(|n| n as usize)
+        .positive("PARTNERDESK_MAX_JSON_BYTES")?
         .or(fc.max_json_bytes)
         .unwrap_or(1024 * 1024);
     let invitation_ttl_hours = env
-        .num("PARTNERDESK_INVITATION_TTL_HOURS")?
+        .positive("PARTNERDESK_INVITATION_TTL_HOURS")?
         .or(fc.invitation_ttl_hours)
         .unwrap_or(72);
     let db_max_connections = env
-        .num("PARTNERDESK_DB_MAX_CONNECTIONS")?
-        .map(|n| n as u32)
+        .positive("PARTNERDESK_DB_MAX_CONNECTIONS")?
         .or(fc.db_max_connections)
         .unwrap_or(16);
     let blob_s3 = blob_store(env, fc)?;
     let max_attachment_bytes = env
-        .num("PARTNERDESK_MAX_ATTACHMENT_BYTES")?
-        .map(|n| n as u64)
+        .positive("PARTNERDESK_MAX_ATTACHMENT_BYTES")?
         .or(fc.max_attachment_bytes)
         .unwrap_or(20 * 1024 * 1024);
     let max_large_upload_bytes = env
-        .num("PARTNERDESK_MAX_LARGE_UPLOAD_BYTES")?
-        .map(|n| n as u64)
+        .positive("PARTNERDESK_MAX_LARGE_UPLOAD_BYTES")?
         .or(fc.max_large_upload_bytes)
         .unwrap_or(100 * 1024 * 1024 * 1024);
     let limits = Limits {
@@ -422,6 +444,35 @@ mod tests {
         assert!(load(&[("PARTNERDESK_DATABASE_URL", "mysql://x")]).is_err());
         assert!(load(&[("PARTNERDESK_PUBLIC_URL", "ftp://x")]).is_err());
         assert!(load(&[("PARTNERDESK_LOG_FORMAT", "xml")]).is_err());
+    }
+
+    #[test]
+    fn negative_and_zero_numbers_are_refused_not_wrapped() {
+        for name in [
+            "PARTNERDESK_MAX_JSON_BYTES",
+            "PARTNERDESK_MAX_ATTACHMENT_BYTES",
+            "PARTNERDESK_MAX_LARGE_UPLOAD_BYTES",
+            "PARTNERDESK_DB_MAX_CONNECTIONS",
+            "PARTNERDESK_INVITATION_TTL_HOURS",
+            "PARTNERDESK_WORKER_INTERVAL_MS",
+            "PARTNERDESK_LOGIN_ATTEMPTS",
+            "PARTNERDESK_LOGIN_WINDOW_SECS",
+        ] {
+            for bad in ["-1", "0"] {
+                let err = load(&[(name, bad)]).map(|_| ()).expect_err(name);
+                assert!(err.to_string().contains(name), "{err}");
+            }
+        }
+        let err = load(&[("PARTNERDESK_DB_MAX_CONNECTIONS", "99999999999")])
+            .map(|_| ())
+            .expect_err("too large");
+        assert!(err.to_string().contains("too large"), "{err}");
+        assert_eq!(
+            load(&[("PARTNERDESK_LOGIN_ATTEMPTS", "3")])
+                .map(|c| c.login_attempts)
+                .ok(),
+            Some(3)
+        );
     }
 
     #[test]

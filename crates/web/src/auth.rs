@@ -14,6 +14,7 @@ use partnerdesk_db::users::{self, User};
 use partnerdesk_db::{AuditActor, DbError};
 
 use partnerdesk_app::AppError;
+use partnerdesk_app::signin::{self, SignIn};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -105,39 +106,15 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
             user
         }
         Credentials::Password { email, password } => {
-            let (email_key, ip_key) = (
-                format!("email:{}", email.trim().to_lowercase()),
-                format!("ip:{}", client_ip(parts)),
-            );
-            for key in [&email_key, &ip_key] {
-                state
-                    .login_limiter
-                    .check(key)
-                    .map_err(|secs| AppError::TooManyRequests { retry_after_secs: secs })?;
-            }
-            let found = match users::by_email(&mut conn, &email).await {
-                Ok(u) => Some((users::password_hash(&mut conn, u.id).await?, u)),
-                Err(DbError::NotFound) => None,
-                Err(e) => return Err(e.into()),
-            };
-            // Hash even when there is no such user, so that timing does not tell which addresses exist.
-            let hash = found
-                .as_ref()
-                .and_then(|(h, _)| h.clone())
-                .unwrap_or_else(|| DUMMY_HASH.clone());
-            let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
-                .await
-                .map_err(AppError::internal)?;
-            match found {
-                Some((Some(_), user)) if ok => {
-                    state.login_limiter.succeed(&email_key);
-                    user
+            match signin::with_password(state, &email, &password, &client_ip(parts)).await? {
+                SignIn::Active(user) => user,
+                SignIn::Suspended => {
+                    return Err(AppError::Unauthenticated(
+                        "This account is suspended. Contact your account manager.".into(),
+                    )
+                    .into());
                 }
-                _ => {
-                    state.login_limiter.fail(&email_key);
-                    state.login_limiter.fail(&ip_key);
-                    return Err(failed());
-                }
+                SignIn::Mismatch => return Err(failed()),
             }
         }
     };
@@ -148,14 +125,6 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
     }
     Ok(Some(user))
 }
-
-/// An argon2id hash (same parameters as real ones) verified against when the account does not exist.
-pub fn dummy_hash() -> &'static str {
-    &DUMMY_HASH
-}
-
-static DUMMY_HASH: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| credentials::hash_password("no such account").unwrap_or_default());
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

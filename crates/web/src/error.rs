@@ -34,6 +34,7 @@ impl ApiError {
             AppError::Forbidden(_) => "Forbidden",
             AppError::TooLarge { .. } | AppError::FileTooLarge { .. } => "PayloadTooLarge",
             AppError::TooManyRequests { .. } => "TooManyRequests",
+            AppError::Overloaded { .. } => "ServiceUnavailable",
             AppError::Upstream(_) => "BadGateway",
             AppError::Conflict(_) => "Conflict",
             AppError::Gone(_) => "Gone",
@@ -65,9 +66,18 @@ pub fn status_of(e: &AppError) -> StatusCode {
         // tus's own status for a checksum that does not match.
         AppError::ChecksumMismatch(_) => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
         AppError::PastLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Unavailable(_) | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `Retry-After` on the answers that ask the client to come back later, on the API and on pages alike.
+pub fn set_retry_after(resp: &mut Response, e: &AppError) {
+    if let Some(secs) = e.retry_after()
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
 }
 
@@ -104,13 +114,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Basic realm=\"partnerdesk\""),
                 );
             }
-            AppError::TooManyRequests { retry_after_secs } => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-            }
             _ => {}
         }
+        set_retry_after(&mut resp, &self.0);
         resp
     }
 }

@@ -10,6 +10,7 @@ mod accounts;
 mod bad_input;
 mod buckets;
 mod concurrency;
+mod credentials;
 mod escalations;
 mod files;
 mod mail;

@@ -18,6 +18,8 @@ pub struct Browser {
     client: reqwest::Client,
     cookies: HashMap<String, String>,
     set_cookie_lines: Vec<String>,
+    /// The headers of the last answer.
+    pub last_headers: reqwest::header::HeaderMap,
 }
 
 impl Browser {
@@ -28,10 +30,11 @@ impl Browser {
             client,
             cookies: HashMap::new(),
             set_cookie_lines: Vec::new(),
+            last_headers: Default::default(),
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -51,6 +54,7 @@ impl Browser {
             }
             self.set_cookie_lines.push(line);
         }
+        self.last_headers = resp.headers().clone();
         let status = resp.status();
         let location = resp
             .headers()
@@ -256,6 +260,8 @@ db_test!(sign_in_is_rate_limited, |app: TestApp| async move {
     }
     let (s, _, body) = b.sign_in(&partner.email, PASSWORD).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let wait: u64 = b.last_headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1, "Retry-After {wait}");
     assert!(!b.cookies.contains_key("pd_session"));
 });
 

@@ -284,6 +284,6 @@ pub async fn accept_invitation(
     State(state): State<AppState>,
     ZJson(body): ZJson<SetPasswordInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = accounts::accept_invitation(&state.db, &body.token, &body.password).await?;
+    let user = accounts::accept_invitation(&state, &body.token, &body.password).await?;
     Ok(user_json(&state, &user))
 }

@@ -185,13 +185,10 @@ pub async fn link_submit(
         format!("esc-ip:{}", addr.ip()),
         format!("esc-link:{}", credentials::token_digest(&token)),
     ];
-    for k in &keys {
-        if let Err(secs) = state.escalation_limiter.check(k) {
-            return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
-        }
-    }
-    for k in &keys {
-        state.escalation_limiter.fail(k);
+    // Counted before the submission is looked at, so that simultaneous submissions cannot pass the limit.
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if let Err(secs) = state.escalation_limiter.reserve(&keys) {
+        return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
     }
     let org = org_of_link(&state, &token).await?;
     let o = organizations::get(&mut state.db.conn(), org, OrgScope::All).await?;

@@ -71,6 +71,8 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub messages: Vec<String>,
+    /// Seconds for `Retry-After`, when the person is asked to come back later.
+    pub retry_after: Option<u64>,
 }
 
 impl PageError {
@@ -79,6 +81,7 @@ impl PageError {
             status,
             title: title.into(),
             messages: vec![message.into()],
+            retry_after: None,
         }
     }
 
@@ -116,6 +119,7 @@ impl From<AppError> for PageError {
             status,
             title: title.into(),
             messages,
+            retry_after: e.retry_after(),
         }
     }
 }
@@ -175,10 +179,14 @@ impl IntoResponse for PageError {
             status: self.status.as_u16(),
             messages: self.messages,
         };
-        match page.render() {
+        let mut resp = match page.render() {
             Ok(html) => (self.status, Html(html)).into_response(),
             Err(_) => (self.status, "error").into_response(),
+        };
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
+        resp
     }
 }
 

@@ -8,13 +8,11 @@ use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use partnerdesk_core::accounts::{NO_ACCOUNT_HELP, UserStatus};
-use partnerdesk_core::credentials;
-use partnerdesk_db::{DbError, users};
+use partnerdesk_core::accounts::NO_ACCOUNT_HELP;
 use serde::Deserialize;
 
-use partnerdesk_app::AppError;
 use partnerdesk_app::accounts;
+use partnerdesk_app::signin::{self as signing_in, SignIn};
 
 use crate::pages::{Layout, PageError, home_for, render};
 use crate::session::{self, SignedIn};
@@ -111,43 +109,19 @@ pub async fn submit(
     Form(f): Form<SignInForm>,
 ) -> Result<Response, PageError> {
     session::check_anonymous_csrf(&jar, &f.csrf)?;
-    let email_key = format!("email:{}", f.email.trim().to_lowercase());
-    let ip_key = format!("ip:{}", addr.ip());
-    for key in [&email_key, &ip_key] {
-        if let Err(secs) = state.login_limiter.check(key) {
-            return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
-        }
-    }
-    let found = match users::by_email(&mut state.db.conn(), &f.email).await {
-        Ok(u) => Some((users::password_hash(&mut state.db.conn(), u.id).await?, u)),
-        Err(DbError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let hash = found
-        .as_ref()
-        .and_then(|(h, _)| h.clone())
-        .unwrap_or_else(|| crate::auth::dummy_hash().to_owned());
-    let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
-        .await
-        .map_err(AppError::internal)?;
-    let user = match found {
-        Some((Some(_), user)) if ok && user.status != UserStatus::Suspended => user,
-        other => {
-            let suspended = matches!(&other, Some((_, u)) if u.status == UserStatus::Suspended) && ok;
-            state.login_limiter.fail(&email_key);
-            state.login_limiter.fail(&ip_key);
+    let user = match signing_in::with_password(&state, &f.email, &f.password, &addr.ip().to_string()).await? {
+        SignIn::Active(user) => user,
+        refused => {
             let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
-            let error = if suspended {
-                "This account is suspended. Contact your account manager.".to_owned()
+            let error = if matches!(refused, SignIn::Suspended) {
+                "This account is suspended. Contact your account manager."
             } else {
-                "That email and password do not match an account.".to_owned()
+                "That email and password do not match an account."
             };
-            let body = render(&page(csrf, f.next, f.email, Some(error), None))?;
+            let body = render(&page(csrf, f.next, f.email, Some(error.to_owned()), None))?;
             return Ok((StatusCode::UNAUTHORIZED, jar, body).into_response());
         }
     };
-    state.login_limiter.succeed(&email_key);
     let jar = session::start(&state, jar, &user).await?;
     let to = safe_next(&f.next).unwrap_or(home_for(&user)).to_owned();
     Ok((jar, Redirect::to(&to)).into_response())
@@ -221,7 +195,7 @@ pub async fn set_password(
     let result = if f.password != f.confirm {
         Err("The two passwords differ.".to_owned())
     } else {
-        accounts::accept_invitation(&state.db, &f.token, &f.password)
+        accounts::accept_invitation(&state, &f.token, &f.password)
             .await
             .map_err(|e| PageError::from(e).messages.join(" "))
     };
