@@ -100,8 +100,14 @@ async fn notify(
         ack = esc(&ack),
     );
     let key = format!("escalation-{}-level-{}", e.id, e.level);
-    let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{key}@partnerdesk>")});
-    outbox::enqueue(tx, DeliveryKind::Email, &format!("{key}-email"), &email).await?;
+    // Past the end of its chain an escalation goes to every support manager: one e-mail each, one webhook.
+    let email_key = if everyone_notified(e) {
+        format!("{key}-to-{}-email", manager.id)
+    } else {
+        format!("{key}-email")
+    };
+    let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{email_key}@partnerdesk>")});
+    outbox::enqueue(tx, DeliveryKind::Email, &email_key, &email).await?;
     if let Some(url) = &state.settings.webhook_url {
         // Slack reads <...> as links and mentions: what partners wrote is escaped, never markup.
         let slack_escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
@@ -130,6 +136,46 @@ async fn notify(
     Ok(())
 }
 
+/// Whether `e` has gone past the end of its chain (or had none), and so went to every support manager.
+pub fn everyone_notified(e: &Escalation) -> bool {
+    usize::try_from(e.level).is_ok_and(|level| level >= e.chain.len())
+}
+
+/// The schedule's chain without the people who can no longer take escalations (suspended, or no longer support
+/// managers since the schedule was saved).
+async fn usable_chain(tx: &mut Conn, chain: Vec<UserId>) -> Result<Vec<UserId>, AppError> {
+    let people = users::by_ids(tx, &chain).await?;
+    Ok(chain
+        .into_iter()
+        .filter(|id| people.iter().any(|u| u.id == *id && u.may_take_escalations()))
+        .collect())
+}
+
+/// Sends `e` to every support manager (every admin when there is none), so that an escalation always reaches
+/// somebody: its chain was empty, or nobody in it acknowledged. It stays open on the dashboard, without a deadline.
+async fn notify_everyone(
+    tx: &mut Conn,
+    state: &App,
+    e: &Escalation,
+    org_name: &str,
+    subject_prefix: &str,
+) -> Result<(), AppError> {
+    let mut people = users::escalation_takers(tx).await?;
+    if people.is_empty() {
+        people = users::active_admins(tx).await?;
+    }
+    tracing::warn!(
+        escalation = e.id,
+        level = e.level,
+        recipients = people.len(),
+        "escalation sent to every support manager"
+    );
+    for person in &people {
+        notify(tx, state, e, person, org_name, subject_prefix).await?;
+    }
+    Ok(())
+}
+
 /// Files an escalation as `contact` (a provisioned user of the ticket's organization).
 pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &str) -> Result<Escalation, AppError> {
     let mut errors = Invalid::default();
@@ -152,7 +198,7 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
     let org = organizations::get(&mut tx, org_id, partnerdesk_core::policy::OrgScope::All).await?;
     let now = partnerdesk_db::now();
     let (schedule, row) = escalations::schedule(&mut tx, now).await?;
-    let chain = schedule.chain_at(now);
+    let chain = usable_chain(&mut tx, schedule.chain_at(now)).await?;
     let deadline = (!chain.is_empty()).then(|| now + TimeDelta::minutes(row.ack_timeout_minutes.max(1)));
     let manager = match chain.first() {
         Some(id) => Some(users::get(&mut tx, *id).await?),
@@ -172,11 +218,11 @@ pub async fn submit(state: &App, contact: &User, input: EscalationInput, via: &s
     let e = escalations::create(&mut tx, &new, &contact.audit_actor()).await?;
     flag_ticket(&mut tx, state, &ticket, contact, manager.as_ref(), (&impact, &needed)).await?;
     match &manager {
-        Some(m) => notify(&mut tx, state, &e, m, &org.name, "").await?,
-        None => tracing::warn!(
-            escalation = e.id,
-            "nobody is on call and there is no fallback manager; the escalation waits on the dashboard"
-        ),
+        Some(m) => {
+            tracing::info!(escalation = e.id, level = 0, manager = %m.id, "escalation sent to the manager on call");
+            notify(&mut tx, state, &e, m, &org.name, "").await?
+        }
+        None => notify_everyone(&mut tx, state, &e, &org.name, "[nobody on call] ").await?,
     }
     tx.commit().await?;
     state.outbox_wakeup.notify_one();
@@ -281,10 +327,23 @@ pub async fn check_timeouts(state: &App, now: DateTime<Utc>) -> Result<usize, Ap
         else {
             continue;
         };
-        if let Some(next) = after.notified_user_id {
-            let manager = users::get(&mut tx, next).await?;
-            let org = organizations::get(&mut tx, e.organization_id, partnerdesk_core::policy::OrgScope::All).await?;
-            notify(&mut tx, state, &after, &manager, &org.name, "[not acknowledged] ").await?;
+        let org = organizations::get(&mut tx, e.organization_id, partnerdesk_core::policy::OrgScope::All).await?;
+        match after.notified_user_id {
+            Some(next) if !everyone_notified(&after) => {
+                tracing::info!(escalation = e.id, level = after.level, manager = %next, "not acknowledged in time: sent to the next manager");
+                let manager = users::get(&mut tx, next).await?;
+                notify(&mut tx, state, &after, &manager, &org.name, "[not acknowledged] ").await?;
+            }
+            _ => {
+                notify_everyone(
+                    &mut tx,
+                    state,
+                    &after,
+                    &org.name,
+                    "[not acknowledged by anyone on call] ",
+                )
+                .await?
+            }
         }
         tx.commit().await?;
         state.outbox_wakeup.notify_one();

@@ -89,8 +89,9 @@ impl Schedule {
         self.fallback.map(|u| (u, Reason::Fallback))
     }
 
-    /// Whom an escalation raised at `t` goes to, in order, while nobody acknowledges it: the manager on call, the
-    /// next member of the rotation, then the fallback (each person once).
+    /// Whom an escalation raised at `t` goes to, in order, while nobody acknowledges it: every distinct candidate
+    /// of the override on call, the rotation's manager now, the rotation's next manager and the fallback (each
+    /// person once). An override does not push the rotation's current manager out of the chain.
     pub fn chain_at(&self, t: DateTime<Utc>) -> Vec<UserId> {
         let mut chain = Vec::new();
         let mut push = |u: Option<UserId>| {
@@ -101,8 +102,16 @@ impl Schedule {
             }
         };
         push(self.on_call_at(t).map(|(u, _)| u));
-        let shift = self.rotation.as_ref().and_then(|r| r.shift_at(t));
-        push(self.rotation.as_ref().zip(shift).and_then(|(r, s)| r.member(s + 1)));
+        if let Some(r) = &self.rotation {
+            match r.shift_at(t) {
+                Some(shift) => {
+                    push(r.member(shift));
+                    push(r.member(shift + 1));
+                }
+                // Before the rotation starts, its first manager is the next one.
+                None => push(r.member(0)),
+            }
+        }
         push(self.fallback);
         chain
     }
@@ -206,7 +215,19 @@ mod tests {
             }],
             ..s.clone()
         };
-        assert_eq!(covered.chain_at(t), vec![UserId(7), UserId(2), UserId(9)]);
+        assert_eq!(covered.chain_at(t), vec![UserId(7), UserId(1), UserId(2), UserId(9)]);
+        // The override puts the rotation's *next* manager on call: the current one still follows.
+        let swapped = Schedule {
+            overrides: vec![Override {
+                user: UserId(2),
+                starts: t - TimeDelta::hours(1),
+                ends: t + TimeDelta::hours(1),
+                seq: 1,
+            }],
+            rotation: Some(berlin_weekly(&[1, 2])),
+            fallback: None,
+        };
+        assert_eq!(swapped.chain_at(t), vec![UserId(2), UserId(1)]);
     }
 
     fn zones() -> impl Strategy<Value = Tz> {
@@ -253,6 +274,43 @@ mod tests {
             } else {
                 prop_assert!(matches!(got, Some(UserId(1..=3))));
             }
+        }
+
+        /// Over random rotations and overrides: the chain starts with whoever is on call, never repeats a person,
+        /// always holds the rotation's current manager, and is empty only when the schedule names nobody.
+        #[test]
+        fn chains_are_complete_and_distinct(
+            members in prop::collection::vec(1i64..6, 0..5),
+            overrides in prop::collection::vec((1i64..8, 0i64..500, 1i64..300), 0..4),
+            fallback in prop::option::of(1i64..8),
+            probe in -200i64..1000,
+        ) {
+            let base = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).single().unwrap_or_default();
+            let h = |x: i64| base + TimeDelta::hours(x);
+            let s = Schedule {
+                rotation: Some(berlin_weekly(&members)),
+                overrides: overrides.iter().enumerate().map(|(i, (u, start, len))| Override {
+                    user: UserId(*u), starts: h(*start), ends: h(start + len), seq: i as i64,
+                }).collect(),
+                fallback: fallback.map(UserId),
+            };
+            let t = h(probe);
+            let chain = s.chain_at(t);
+            let mut distinct = chain.clone();
+            distinct.sort();
+            distinct.dedup();
+            prop_assert_eq!(distinct.len(), chain.len(), "a person repeats: {:?}", chain);
+            // Before the rotation starts with no fallback nobody is on call, but the rotation's first manager is told.
+            if let Some((on_call, _)) = s.on_call_at(t) {
+                prop_assert_eq!(chain.first().copied(), Some(on_call));
+            }
+            let rotation = s.rotation.as_ref().map(|r| r.member(r.shift_at(t).unwrap_or(0)));
+            if let Some(Some(current)) = rotation {
+                prop_assert!(chain.contains(&current), "{:?} lacks {:?}", chain, current);
+            }
+            let anybody = !members.is_empty() || fallback.is_some()
+                || s.overrides.iter().any(|o| o.starts <= t && t < o.ends);
+            prop_assert_eq!(chain.is_empty(), !anybody);
         }
 
         /// Somebody is always on call when there is a fallback.

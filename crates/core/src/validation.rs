@@ -61,3 +61,47 @@ pub fn required_text(errors: &mut Invalid, field: &str, value: &str, max: usize)
     }
     v.to_owned()
 }
+
+/// Control characters are refused in every text that comes in (PostgreSQL cannot store NUL at all, and the others
+/// only hide text from people). Tab, line feed and carriage return are text: browsers send CRLF line ends.
+pub fn control_character(value: &str) -> Option<char> {
+    value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// `Err` naming `field` when `value` holds a control character (see `control_character`).
+pub fn check_no_control_characters(field: &str, value: &str) -> Result<(), Invalid> {
+    match control_character(value) {
+        None => Ok(()),
+        Some(c) => Err(Invalid::field(
+            field,
+            "InvalidValue",
+            format!(
+                "{field} contains a control character (U+{:04X}); only text, tabs and line breaks are accepted",
+                c as u32
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod control_character_tests {
+    use super::*;
+
+    #[test]
+    fn only_tabs_and_line_breaks_pass() {
+        assert_eq!(control_character("line one\r\nline\ttwo é 漢"), None);
+        assert_eq!(control_character("nul\0"), Some('\0'));
+        assert_eq!(control_character("esc\u{1b}[31m"), Some('\u{1b}'));
+        assert_eq!(control_character("del\u{7f}"), Some('\u{7f}'));
+        assert_eq!(control_character("c1\u{85}"), Some('\u{85}'));
+        let err = check_no_control_characters("subject", "a\0b")
+            .err()
+            .map(|e| e.0[0].message.clone());
+        assert_eq!(
+            err.as_deref(),
+            Some("subject contains a control character (U+0000); only text, tabs and line breaks are accepted")
+        );
+    }
+}

@@ -384,7 +384,9 @@ pub async fn advance(
     let next = partnerdesk_core::escalations::next_in_chain(&e.chain, e.level);
     let n = conn
         .execute(
-            "UPDATE escalations SET level = level + 1, notified_user_id = ?, ack_deadline = ?, updated_at = ? WHERE id = ? AND level = ? AND status = 'open'",
+            // Past the end of the chain the last person notified stays recorded (everyone is told; see the app).
+            "UPDATE escalations SET level = level + 1, notified_user_id = COALESCE(?, notified_user_id), ack_deadline = ?, \
+             updated_at = ? WHERE id = ? AND level = ? AND status = 'open'",
             &args![next.map(|u| u.0), if next.is_some() { deadline } else { None }, now(), e.id, e.level],
         )
         .await?;

@@ -403,6 +403,20 @@ pub async fn by_ids(conn: &mut Conn, ids: &[UserId]) -> Result<Vec<User>, DbErro
     conn.fetch_all(&sql, &a).await?.iter().map(from_row).collect()
 }
 
+/// Everyone who may take escalations now: staff support managers, not suspended.
+pub async fn escalation_takers(conn: &mut Conn) -> Result<Vec<User>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE role IN ('agent', 'admin') AND is_support_manager AND status <> 'suspended' ORDER BY id"
+    );
+    conn.fetch_all(&sql, &[]).await?.iter().map(from_row).collect()
+}
+
+/// Admins who are not suspended.
+pub async fn active_admins(conn: &mut Conn) -> Result<Vec<User>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE role = 'admin' AND status <> 'suspended' ORDER BY id");
+    conn.fetch_all(&sql, &[]).await?.iter().map(from_row).collect()
+}
+
 /// Staff who can be assigned tickets.
 pub async fn assignable(conn: &mut Conn) -> Result<Vec<User>, DbError> {
     let sql =

@@ -66,6 +66,10 @@ fn parse_authorization(value: &str) -> Result<Credentials, ApiError> {
         .map_err(|_| failed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| failed())?;
     let (user, secret) = decoded.split_once(':').ok_or_else(failed)?;
+    // No account has such a name, and the store cannot look one up (PostgreSQL refuses NUL).
+    if partnerdesk_core::validation::control_character(user).is_some() {
+        return Err(failed());
+    }
     Ok(match user.strip_suffix("/token") {
         Some(email) => Credentials::Token {
             email: Some(email.to_owned()),

@@ -4,7 +4,9 @@
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use partnerdesk_core::validation::check_no_control_characters;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use partnerdesk_app::AppError;
 
@@ -44,21 +46,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
     }
 }
 
-/// Parses JSON, mapping serde's errors to Zendesk's: syntax errors are 400, shape errors 422 on the field.
+/// Parses JSON, mapping serde's errors to Zendesk's: syntax errors (and anything after the value) are 400,
+/// shape errors and control characters in strings 422 on the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::BadRequest("The request body is empty; a JSON object is expected.".into()).into());
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de)
+    // Parsed to a value first: `from_slice` refuses trailing characters, and the strings can be checked by path.
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
+    check_strings(&value, &mut String::new())?;
+    serde_path_to_error::deserialize(value)
         .map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                return AppError::BadRequest(format!("The request body is not valid JSON: {inner}"));
-            }
-            let message = inner.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            let message = e.into_inner().to_string();
             // "missing field `x`" names the field itself; otherwise the path does.
             let field = match message.split('`').nth(1) {
                 Some(name) if message.starts_with("missing field") => {
@@ -70,11 +71,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 }
                 _ => path,
             };
-            // The first segment is the resource wrapper (`ticket`, `user`): Zendesk names fields without it.
-            let field = match field.split_once('.') {
-                Some((_, rest)) if !rest.is_empty() => rest.to_owned(),
-                _ => field,
-            };
+            let field = without_wrapper(field);
             let code = if message.starts_with("missing field") {
                 "BlankValue"
             } else {
@@ -83,6 +80,68 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             AppError::invalid(&field, code, format!("{field}: {message}"))
         })
         .map_err(ApiError)
+}
+
+/// The first segment is the resource wrapper (`ticket`, `user`): Zendesk names fields without it.
+fn without_wrapper(field: String) -> String {
+    match field.split_once('.') {
+        Some((_, rest)) if !rest.is_empty() => rest.to_owned(),
+        _ => field,
+    }
+}
+
+/// Refuses a control character in any string of the body (keys too), naming the field it is in.
+fn check_strings(value: &Value, path: &mut String) -> Result<(), ApiError> {
+    let refuse = |path: &str, text: &str| {
+        let field = without_wrapper(if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        });
+        check_no_control_characters(&field, text).map_err(|e| ApiError(AppError::Invalid(e)))
+    };
+    match value {
+        Value::String(text) => refuse(path, text),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                refuse(path, key)?;
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `Err` naming the parameter when a path segment or a query parameter of `uri`, once decoded, holds a control
+/// character. Checked for every route before routing, since ids, tokens and filters reach the store from there.
+pub fn check_url(uri: &axum::http::Uri) -> Result<(), partnerdesk_core::Invalid> {
+    for segment in uri.path().split('/') {
+        check_no_control_characters(
+            "path",
+            &percent_encoding::percent_decode_str(segment).decode_utf8_lossy(),
+        )?;
+    }
+    for (name, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        check_no_control_characters(&name, &name)?;
+        check_no_control_characters(&name, &value)?;
+    }
+    Ok(())
 }
 
 /// A record id from the path, with or without a `.json` suffix. Anything that is not a positive integer
@@ -156,5 +215,31 @@ mod tests {
             Some("group_id".to_owned())
         );
         assert!(parse_json::<Wrapper>(br#"{"ticket":{"subject":"x","unknown":1}}"#).is_ok());
+    }
+
+    #[test]
+    fn trailing_garbage_is_refused() {
+        assert!(matches!(
+            parse_json::<Wrapper>(br#"{"ticket":{"subject":"x"}} GARBAGE"#),
+            Err(ApiError(AppError::BadRequest(_)))
+        ));
+        assert!(parse_json::<Wrapper>(b"{\"ticket\":{\"subject\":\"x\"}}\n").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_by_field() {
+        assert_eq!(
+            parse_json::<Wrapper>(br#"{"ticket":{"subject":"a\u0000b"}}"#)
+                .map_err(field_of)
+                .err(),
+            Some("subject".to_owned())
+        );
+        assert_eq!(
+            parse_json::<Value>(br#"{"ticket":{"comment":{"body":"ok"},"tags":["x","\u001b"]}}"#)
+                .map_err(field_of)
+                .err(),
+            Some("tags[1]".to_owned())
+        );
+        assert!(parse_json::<Wrapper>(br#"{"ticket":{"subject":"tab\tand\r\nlines"}}"#).is_ok());
     }
 }

@@ -17,7 +17,8 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -41,6 +42,16 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// Control characters in the address are refused before any handler runs: 422 naming the parameter, as JSON on
+/// the API and as a page elsewhere.
+async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    match extract::check_url(req.uri()) {
+        Ok(()) => next.run(req).await,
+        Err(invalid) if req.uri().path().starts_with("/api/") => ApiError(AppError::Invalid(invalid)).into_response(),
+        Err(invalid) => pages::PageError::from(AppError::Invalid(invalid)).into_response(),
+    }
+}
+
 pub fn build_router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let route = req
@@ -57,6 +68,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(pages::router())
         .route("/attachments/{id}/{name}", get(api::uploads::download))
         .fallback(|| async { ApiError(AppError::NotFound) })
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(trace)
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(AppError::Internal("handler panicked".into())).into_response()

@@ -8,20 +8,20 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Creds, Storage, TestApp};
 use crate::mail::{self, Hook, Mail, eventually};
 
-struct Setup {
-    app: TestApp,
-    admin: Creds,
-    m1: Creds,
-    m2: Creds,
-    fallback: Creds,
-    partner: Creds,
-    ticket: i64,
-    other_ticket: i64,
-    smtp_port: u16,
-    hooks: std::sync::Arc<std::sync::Mutex<Vec<Hook>>>,
+pub struct Setup {
+    pub app: TestApp,
+    pub admin: Creds,
+    pub m1: Creds,
+    pub m2: Creds,
+    pub fallback: Creds,
+    pub partner: Creds,
+    pub ticket: i64,
+    pub other_ticket: i64,
+    pub smtp_port: u16,
+    pub hooks: std::sync::Arc<std::sync::Mutex<Vec<Hook>>>,
 }
 
-async fn setup(
+pub async fn setup(
     backend: Backend,
     smtp_up: bool,
 ) -> Option<(Setup, Option<std::sync::Arc<std::sync::Mutex<Vec<Mail>>>>)> {
@@ -99,7 +99,7 @@ async fn setup(
     ))
 }
 
-fn escalation(ticket: i64) -> Value {
+pub fn escalation(ticket: i64) -> Value {
     json!({"escalation": {"ticket_id": ticket, "impact": "All EU customers cannot log in", "needed": "An engineer on a call", "needed_by": "2026-12-01"}})
 }
 
@@ -283,20 +283,27 @@ async fn run_timeout(backend: Backend) {
     );
     eventually("the fallback is mailed", || mails.lock().unwrap().len() == 3).await;
     assert_eq!(mails.lock().unwrap()[2].to, vec!["boss@vendor.test".to_owned()]);
-    // Nobody left: it stays open on the dashboard, and every step is audited.
+    // Nobody left in the chain: it goes to every support manager, stays open on the dashboard, and every step is
+    // audited.
     assert_eq!(
         partnerdesk_app::escalations::check_timeouts(&state, now + TimeDelta::minutes(93))
             .await
             .unwrap(),
         1
     );
+    eventually("every support manager is mailed", || mails.lock().unwrap().len() == 6).await;
+    let mut told: Vec<String> = mails.lock().unwrap()[3..].iter().map(|m| m.to[0].clone()).collect();
+    told.sort();
+    assert_eq!(told, ["boss@vendor.test", "m1@vendor.test", "m2@vendor.test"]);
     let (_, v) = app.get(&format!("/api/v2/escalations/{id}"), &s.fallback).await;
     assert_eq!(
         (
             v["escalation"]["status"].as_str(),
-            v["escalation"]["ack_deadline"].is_null()
+            v["escalation"]["ack_deadline"].is_null(),
+            v["escalation"]["everyone_notified"].as_bool(),
+            v["escalation"]["notified_user_id"].as_i64(),
         ),
-        (Some("open"), true)
+        (Some("open"), true, Some(true), Some(s.fallback.id))
     );
     let n = app
         .db

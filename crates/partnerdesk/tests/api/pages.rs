@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::db_test;
 use crate::helpers::{Creds, TestApp};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A cookie-keeping client that does not follow redirects, so that each answer can be inspected.
 pub struct Browser {
@@ -88,7 +88,7 @@ impl Browser {
     }
 
     /// Posts a form as browsers post forms with files (`multipart/form-data`).
-    async fn post_multipart(
+    pub async fn post_multipart(
         &mut self,
         path: &str,
         fields: &[(&str, &str)],
@@ -129,7 +129,7 @@ impl Browser {
     }
 }
 
-async fn partner_world(app: &TestApp) -> (Creds, Creds, i64) {
+pub async fn partner_world(app: &TestApp) -> (Creds, Creds, i64) {
     let admin = app.admin().await;
     let org = app.org(&admin, "Pages Corp", true).await;
     let partner = app.user("pat@pages.example", "end-user", Some(org)).await;

@@ -32,6 +32,7 @@ pub fn view(e: &Escalation) -> Value {
         "id": e.id, "ticket_id": e.ticket_id, "organization_id": e.organization_id, "contact_user_id": e.contact_user_id,
         "impact": e.impact, "needed": e.needed, "needed_by": e.needed_by, "via": e.via, "status": e.status,
         "level": e.level, "notified_user_id": e.notified_user_id, "ack_deadline": e.ack_deadline,
+        "everyone_notified": escalating::everyone_notified(e),
         "acknowledged_by_id": e.acknowledged_by_id, "acknowledged_at": e.acknowledged_at, "resolved_at": e.resolved_at,
         "created_at": e.created_at, "age_minutes": age_minutes,
     })

@@ -4,7 +4,7 @@
 //! and audited the same way.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
@@ -22,6 +22,7 @@ use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::directory::{self, FormInput, GroupInput};
 
 use crate::error::ApiError;
+use crate::pages::form::Form;
 use crate::pages::organizations::org_page;
 use crate::pages::views::{self, Choice, UserRow};
 use crate::pages::{Layout, PageError, render};

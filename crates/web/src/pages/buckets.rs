@@ -3,13 +3,14 @@
 //! `bucket_access`, so the pages are authorised and audited exactly like the API.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::{OrgId, TicketId};
 use partnerdesk_db::buckets::BucketConnection;
 use serde::Deserialize;
 
+use crate::pages::form::Form;
 use crate::pages::views;
 use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -20,6 +20,7 @@ use partnerdesk_app::AppError;
 
 use partnerdesk_core::escalations::EscalationStatus;
 
+use crate::pages::form::Form;
 use crate::pages::views::{self, Choice};
 use crate::pages::{Layout, PageError, render};
 use crate::session::{self, SignedIn, constant_time_eq};
@@ -400,10 +401,13 @@ pub async fn dashboard(
             impact: e.impact.clone(),
             status: e.status.as_str().into(),
             age: views::age((now - e.created_at).num_minutes()),
-            notified: e
-                .notified_user_id
-                .map(|u| views::name_of(&people, Some(u)))
-                .unwrap_or_else(|| "nobody".into()),
+            notified: if escalating::everyone_notified(e) {
+                "every support manager".into()
+            } else {
+                e.notified_user_id
+                    .map(|u| views::name_of(&people, Some(u)))
+                    .unwrap_or_else(|| "nobody".into())
+            },
             open: e.status == EscalationStatus::Open,
             acknowledged: e.status == EscalationStatus::Acknowledged,
         })

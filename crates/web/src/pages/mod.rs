@@ -6,6 +6,7 @@ mod admin;
 mod agent;
 pub mod buckets;
 mod escalations;
+mod form;
 mod multipart;
 mod oncall;
 mod organizations;
@@ -269,7 +270,9 @@ pub fn router() -> Router<AppState> {
         .route("/agent", get(agent::queue))
         .route(
             "/agent/tickets/{id}",
-            get(agent::show_ticket).post(agent::update_ticket),
+            get(agent::show_ticket)
+                .post(agent::update_ticket)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/escalate/{token}",
@@ -305,4 +308,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/invitation", post(admin::invite_user))
         .route("/admin/groups", get(admin::groups).post(admin::create_group))
         .route("/admin/forms", get(admin::forms).post(admin::create_form))
+        // Every other form is small: 1 MiB is far above the longest (64 KiB of notes). The routes above that take
+        // files switch this off; `multipart::read` bounds them instead.
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
 }
+
+/// The body limit of page forms without files.
+const FORM_BODY_LIMIT: usize = 1024 * 1024;

@@ -3,7 +3,7 @@
 //! organization's escalation link from its admin page.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::{OrgId, UserId};
@@ -14,6 +14,7 @@ use partnerdesk_app::AppError;
 use partnerdesk_app::oncall::{self, OverrideInput};
 
 use crate::error::ApiError;
+use crate::pages::form::Form;
 use crate::pages::views::{self, Choice};
 use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;

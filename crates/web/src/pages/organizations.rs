@@ -4,7 +4,7 @@
 //! goes through the same services as the API, so it is authorised and audited the same way.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::{OrgId, UserId};
@@ -19,6 +19,7 @@ use partnerdesk_app::buckets::connection::ConnectionView;
 use partnerdesk_app::org_changes::{self, OrgInput};
 
 use crate::pages::buckets::{self, AccessRow};
+use crate::pages::form::Form;
 use crate::pages::views::{self, Choice, UserRow};
 use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use partnerdesk_app::accounts;
 use partnerdesk_app::signin::{self as signing_in, SignIn};
 
+use crate::pages::form::Form;
 use crate::pages::{Layout, PageError, home_for, render};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
