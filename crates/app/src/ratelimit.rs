@@ -20,15 +20,6 @@ impl RateLimiter {
         }
     }
 
-    /// `Err(seconds to wait)` when `key` has used up its attempts.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
-            Some((n, start)) if *n >= self.limit && start.elapsed() < self.window => Err(self.wait(*start)),
-            _ => Ok(()),
-        }
-    }
-
     fn wait(&self, start: Instant) -> u64 {
         self.window.saturating_sub(start.elapsed()).as_secs().max(1)
     }
@@ -69,11 +60,6 @@ impl RateLimiter {
         }
     }
 
-    /// Counts a failure against `key` (where there is nothing to reserve before the attempt).
-    pub fn fail(&self, key: &str) {
-        let _ = self.reserve(&[key]);
-    }
-
     /// Forgets `key`'s failures (the account signed in).
     pub fn succeed(&self, key: &str) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
@@ -87,13 +73,12 @@ mod tests {
     #[test]
     fn blocks_after_limit() {
         let rl = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(rl.check("a").is_ok());
-        rl.fail("a");
-        rl.fail("a");
-        assert!(rl.check("a").is_err());
-        assert!(rl.check("b").is_ok());
+        assert!(rl.reserve(&["a"]).is_ok());
+        assert!(rl.reserve(&["a"]).is_ok());
+        assert!(rl.reserve(&["a"]).is_err());
+        assert!(rl.reserve(&["b"]).is_ok());
         rl.succeed("a");
-        assert!(rl.check("a").is_ok());
+        assert!(rl.reserve(&["a"]).is_ok());
     }
 
     #[test]
@@ -103,8 +88,10 @@ mod tests {
         assert!(rl.reserve(&["b", "ip"]).is_ok());
         // The address has used its two attempts, although neither has finished.
         assert!(rl.reserve(&["c", "ip"]).is_err());
-        assert!(rl.check("c").is_ok(), "a refused attempt is not counted");
         rl.refund("ip");
-        assert!(rl.reserve(&["c", "ip"]).is_ok());
+        assert!(
+            rl.reserve(&["c", "ip"]).is_ok(),
+            "a refused attempt was not counted against c"
+        );
     }
 }

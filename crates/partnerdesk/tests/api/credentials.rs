@@ -30,33 +30,37 @@ fn tally(answers: &[(StatusCode, Option<String>)]) -> (usize, usize) {
     (checked, refused)
 }
 
+/// Sends `n` requests at the same moment; their statuses and `Retry-After` headers.
+async fn burst(n: usize, request: impl Fn() -> reqwest::RequestBuilder) -> Vec<(StatusCode, Option<String>)> {
+    let sent: Vec<_> = (0..n)
+        .map(|_| {
+            let rb = request();
+            tokio::spawn(async move {
+                let resp = rb.send().await.unwrap();
+                let retry = resp
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                (resp.status(), retry)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for s in sent {
+        answers.push(s.await.unwrap());
+    }
+    answers
+}
+
 db_test!(
     simultaneous_wrong_passwords_are_all_counted,
     |app: TestApp| async move {
         let admin = app.admin().await;
         let url = format!("{}/api/v2/users/me.json", app.base);
-        let guesses: Vec<_> = (0..100)
-            .map(|_| {
-                let (client, url, email) = (app.client.clone(), url.clone(), admin.email.clone());
-                tokio::spawn(async move {
-                    let resp = client
-                        .get(url)
-                        .basic_auth(email, Some("not the password"))
-                        .send()
-                        .await
-                        .unwrap();
-                    let retry = resp
-                        .headers()
-                        .get("retry-after")
-                        .map(|v| v.to_str().unwrap().to_owned());
-                    (resp.status(), retry)
-                })
-            })
-            .collect();
-        let mut answers = Vec::new();
-        for g in guesses {
-            answers.push(g.await.unwrap());
-        }
+        let answers = burst(100, || {
+            app.client.get(&url).basic_auth(&admin.email, Some("not the password"))
+        })
+        .await;
         let (checked, refused) = tally(&answers);
         assert!(
             checked <= LIMIT,
@@ -83,40 +87,13 @@ db_test!(
         let mut b = Browser::new(&app);
         let csrf = b.csrf("/signin").await;
         let cookie = b.cookie_header();
-        let guesses: Vec<_> = (0..60)
-            .map(|_| {
-                let (client, base, cookie, csrf, email) = (
-                    app.client.clone(),
-                    app.base.clone(),
-                    cookie.clone(),
-                    csrf.clone(),
-                    admin.email.clone(),
-                );
-                tokio::spawn(async move {
-                    let form = [
-                        ("csrf", csrf.as_str()),
-                        ("email", email.as_str()),
-                        ("password", "not it"),
-                    ];
-                    let resp = client
-                        .post(format!("{base}/signin"))
-                        .header("cookie", cookie)
-                        .form(&form)
-                        .send()
-                        .await
-                        .unwrap();
-                    let retry = resp
-                        .headers()
-                        .get("retry-after")
-                        .map(|v| v.to_str().unwrap().to_owned());
-                    (resp.status(), retry)
-                })
-            })
-            .collect();
-        let mut answers = Vec::new();
-        for g in guesses {
-            answers.push(g.await.unwrap());
-        }
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("email", admin.email.as_str()),
+            ("password", "not it"),
+        ];
+        let signin = format!("{}/signin", app.base);
+        let answers = burst(60, || app.client.post(&signin).header("cookie", &cookie).form(&form)).await;
         let (checked, refused) = tally(&answers);
         assert!(
             checked <= LIMIT,
