@@ -55,3 +55,7 @@ test("invited user sets a password and signs in; suspended user cannot", async (
   await signIn(ivy, server.base, "ivy@acme.example", "ivy's long passphrase");
   assert.ok((await ivy.textContent(".error")).includes("suspended"));
 });
+
+test("every page above satisfied the Content-Security-Policy", () => {
+  assert.deepEqual(browser.cspViolations, []);
+});

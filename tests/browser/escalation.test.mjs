@@ -68,3 +68,7 @@ test("the personalised link form accepts only the organization's contacts; the a
   await visitor.click("button:has-text('Escalate')");
   assert.ok((await visitor.textContent(".error")).includes("not a provisioned contact"));
 });
+
+test("every page above satisfied the Content-Security-Policy", () => {
+  assert.deepEqual(browser.cspViolations, []);
+});

@@ -42,10 +42,28 @@ export async function startServer() {
 
 export async function launchBrowser() {
   mkdirSync(artifacts, { recursive: true });
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
+  // Every page is watched for what the Content-Security-Policy refused (see `cspViolations`).
+  browser.cspViolations = [];
+  const watch = (page) => page.on("console", (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) browser.cspViolations.push(`${page.url()}: ${m.text()}`);
+  });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    context.on("page", watch);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (...args) => {
+    const page = await newPage(...args);
+    watch(page);
+    return page;
+  };
+  return browser;
 }
 
 export async function signIn(page, base, email, password = PASSWORD) {

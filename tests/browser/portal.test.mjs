@@ -84,3 +84,7 @@ test("a partner filing through the general form is routed to the partner queue a
   await agent.click(`a[href="/agent/tickets/${id}"]`);
   assert.ok((await agent.textContent("#routing")).includes("misrouted form corrected"));
 });
+
+test("every page above satisfied the Content-Security-Policy", () => {
+  assert.deepEqual(browser.cspViolations, []);
+});

@@ -59,3 +59,7 @@ test("a partner uploads a large file with the widget, pausing and resuming after
   assert.equal(resp.status(), 200);
   assert.equal(createHash("sha256").update(await resp.body()).digest("hex"), sha256);
 });
+
+test("every page above satisfied the Content-Security-Policy", () => {
+  assert.deepEqual(browser.cspViolations, []);
+});

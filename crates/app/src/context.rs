@@ -9,7 +9,6 @@ use partnerdesk_db::Db;
 use partnerdesk_mail::{Mailer, Webhooks};
 
 use crate::ratelimit::RateLimiter;
-use crate::uploads::writers::Writers;
 
 #[derive(Clone)]
 pub struct Settings {
@@ -118,8 +117,6 @@ pub struct App {
     pub login_limiter: Arc<RateLimiter>,
     /// Password hashing, bounded in how many run at once (each holds ~19 MiB).
     pub hashing: Arc<crate::passwords::Hashing>,
-    /// Resumable uploads being written by this instance.
-    pub tus_writers: Arc<Writers>,
     /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// This instance's name in outbox leases.
@@ -143,6 +140,7 @@ impl App {
         );
         let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from);
         let webhooks = Webhooks::new(settings.webhook_secret.clone());
+        let bucket_http = crate::buckets::client::http_client(settings.allow_private_bucket_endpoints);
         App {
             db,
             blobs,
@@ -150,13 +148,12 @@ impl App {
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
             hashing: Arc::default(),
-            tus_writers: Arc::default(),
             shutdown: Default::default(),
             instance_id: partnerdesk_core::credentials::new_token()
                 .map(|t| t[..12].to_owned())
                 .unwrap_or_else(|_| "instance".into()),
             escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
-            bucket_http: crate::buckets::client::http_client(),
+            bucket_http,
             outbox_wakeup: Arc::default(),
             mailer: Arc::new(mailer),
             webhooks: Arc::new(webhooks),

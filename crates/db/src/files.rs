@@ -276,13 +276,14 @@ pub async fn get_large(conn: &mut Conn, id: &str) -> Result<LargeUpload, DbError
     )
 }
 
-/// Records progress after a PATCH, if the upload is still at `from_offset` (compare-and-set: of two writers
-/// racing on one upload, one wins and the other is told). Returns whether it was recorded.
-pub async fn save_progress(conn: &mut Conn, u: &LargeUpload, from_offset: i64) -> Result<bool, DbError> {
+/// Records progress (at a checkpoint or the end of a PATCH), if the upload is still at `from_offset` and the
+/// writer still holds its lease (compare-and-set: of two writers racing on one upload, one wins and the other is
+/// told). Returns whether it was recorded.
+pub async fn save_progress(conn: &mut Conn, u: &LargeUpload, from_offset: i64, lease: &str) -> Result<bool, DbError> {
     let n = conn
         .execute(
             "UPDATE large_uploads SET upload_offset = ?, hash_state = ?, multipart_id = ?, parts = ?, flushed = ? \
-             WHERE id = ? AND upload_offset = ?",
+             WHERE id = ? AND upload_offset = ? AND lease_token = ?",
             &args![
                 u.offset,
                 u.hash_state.as_str(),
@@ -290,17 +291,54 @@ pub async fn save_progress(conn: &mut Conn, u: &LargeUpload, from_offset: i64) -
                 serde_json::to_string(&u.parts).unwrap_or_else(|_| "[]".into()),
                 u.flushed,
                 u.id.as_str(),
-                from_offset
+                from_offset,
+                lease
             ],
         )
         .await?;
     Ok(n == 1)
 }
 
-pub async fn complete_large(conn: &mut Conn, id: &str, attachment_id: i64) -> Result<(), DbError> {
+/// Marks an upload complete, if `lease` still holds it. Returns whether it did.
+pub async fn complete_large(conn: &mut Conn, id: &str, attachment_id: i64, lease: &str) -> Result<bool, DbError> {
+    let n = conn
+        .execute(
+            "UPDATE large_uploads SET completed_at = ?, attachment_id = ? WHERE id = ? AND lease_token = ?",
+            &args![now(), attachment_id, id, lease],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Takes the write lease of an upload until `until`, unless another writer holds an unexpired one. Returns
+/// whether it was taken.
+pub async fn claim_lease(conn: &mut Conn, id: &str, lease: &str, until: DateTime<Utc>) -> Result<bool, DbError> {
+    let n = conn
+        .execute(
+            "UPDATE large_uploads SET lease_token = ?, lease_until = ? \
+             WHERE id = ? AND (lease_token IS NULL OR lease_until IS NULL OR lease_until <= ?)",
+            &args![lease, until, id, now()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Extends a lease this writer holds. Returns false when it no longer holds it.
+pub async fn renew_lease(conn: &mut Conn, id: &str, lease: &str, until: DateTime<Utc>) -> Result<bool, DbError> {
+    let n = conn
+        .execute(
+            "UPDATE large_uploads SET lease_until = ? WHERE id = ? AND lease_token = ?",
+            &args![until, id, lease],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives a lease back (a no-op when it was lost or the upload is gone).
+pub async fn release_lease(conn: &mut Conn, id: &str, lease: &str) -> Result<(), DbError> {
     conn.execute(
-        "UPDATE large_uploads SET completed_at = ?, attachment_id = ? WHERE id = ?",
-        &args![now(), attachment_id, id],
+        "UPDATE large_uploads SET lease_token = NULL, lease_until = NULL WHERE id = ? AND lease_token = ?",
+        &args![id, lease],
     )
     .await?;
     Ok(())

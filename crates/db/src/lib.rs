@@ -9,6 +9,7 @@ mod migrate;
 pub mod audit;
 pub mod buckets;
 pub mod escalations;
+pub mod file_store;
 pub mod files;
 pub mod forms;
 pub mod groups;

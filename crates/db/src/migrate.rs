@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_invitation_revocation.sql"),
         postgres: include_str!("../migrations/postgres/0006_invitation_revocation.sql"),
     },
+    Migration {
+        version: 7,
+        name: "upload_leases",
+        sqlite: include_str!("../migrations/sqlite/0007_upload_leases.sql"),
+        postgres: include_str!("../migrations/postgres/0007_upload_leases.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

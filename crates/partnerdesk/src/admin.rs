@@ -28,6 +28,12 @@ pub enum AdminCommand {
     /// Seal every stored secret again under the current secret key (after rotating PARTNERDESK_SECRET_KEY, with
     /// the old key in PARTNERDESK_SECRET_KEY_PREVIOUS until this has run).
     ResealSecrets,
+    /// Bind the database to this data directory's local file store, in place of the one it was bound to (after
+    /// moving the files to a new data directory on purpose). Instances with another local store are refused.
+    RebindLocalStore,
+    /// Print the key escalation webhooks are signed with, for the receiver to verify `X-Partnerdesk-Signature`
+    /// (PARTNERDESK_ESCALATION_WEBHOOK_SECRET when set, else the one derived from the secret key).
+    WebhookSecret,
     /// Create an agent group.
     CreateGroup(CreateGroupArgs),
     /// Create a ticket form that routes to a group.
@@ -157,6 +163,11 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
         AdminCommand::InviteUser(a) => invite_user(db, cli, config, a).await,
         AdminCommand::ApiToken(a) => api_token(db, cli, a).await,
         AdminCommand::ResealSecrets => reseal_secrets(db, cli, config).await,
+        AdminCommand::RebindLocalStore => rebind_local_store(db, config).await,
+        AdminCommand::WebhookSecret => {
+            println!("{}", crate::app::webhook_secret(config, &crate::app::sealer(config)?));
+            Ok(())
+        }
         AdminCommand::CreateGroup(a) => create_group(db, cli, a).await,
         AdminCommand::CreateForm(a) => create_form(db, cli, a).await,
     }
@@ -304,6 +315,20 @@ async fn reseal_secrets(db: &Db, cli: &AuditActor, config: &Config) -> Result<()
         n += 1;
     }
     println!("resealed {n} secret(s) under key {}", sealer.key_id());
+    Ok(())
+}
+
+async fn rebind_local_store(db: &Db, config: &Config) -> Result<()> {
+    if config.blob_s3.is_some() {
+        anyhow::bail!(
+            "files are kept in S3-compatible storage (PARTNERDESK_BLOB_BUCKET); there is no local store to bind"
+        );
+    }
+    let files = config.data_dir.join("files");
+    partnerdesk_app::uploads::local_store::rebind(db, &files)
+        .await
+        .map_err(explain)?;
+    println!("the database's files are now those in {}", files.display());
     Ok(())
 }
 

@@ -53,9 +53,19 @@ pub fn app_state(config: &Config, db: Db, sealer: partnerdesk_core::sealing::Sea
     let blobs = open_blobs(config)?;
     let mut settings = settings(config);
     // Webhook signatures and acknowledge links are keyed from the secret key, so they survive restarts.
-    settings.webhook_secret = sealer.derive_key(b"webhook signatures").to_vec();
+    settings.webhook_secret = webhook_secret(config, &sealer).into_bytes();
     settings.ack_secret = sealer.derive_key(b"acknowledge links").to_vec();
     Ok(AppState::new(db, blobs, settings, sealer))
+}
+
+/// The key escalation webhooks are signed with (HMAC-SHA256 keyed with this text's bytes): the configured
+/// `PARTNERDESK_ESCALATION_WEBHOOK_SECRET`, or else one derived from the secret key, which `partnerdesk admin
+/// webhook-secret` prints for the receiver.
+pub fn webhook_secret(config: &Config, sealer: &partnerdesk_core::sealing::Sealer) -> String {
+    match &config.escalation_webhook_secret {
+        Some(s) => s.expose().to_owned(),
+        None => hex::encode(sealer.derive_key(b"webhook signatures")),
+    }
 }
 
 /// The sealer for secrets at rest, keyed from the secret key (and the previous ones, during a rotation).
@@ -124,6 +134,11 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let db = open_db(config).await?;
     let addr = listener.local_addr()?;
     let state = app_state(config, db.clone(), sealer)?;
+    if config.blob_s3.is_none() {
+        partnerdesk_app::uploads::local_store::bind(&db, &config.data_dir.join("files"))
+            .await
+            .context("checking the local file store")?;
+    }
     std::fs::create_dir_all(&state.settings.staging_dir).context("creating the staging directory")?;
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
     let janitor = tokio::spawn(partnerdesk_app::janitor::janitor(state.clone()));

@@ -54,6 +54,8 @@ pub struct Config {
     pub mail_from: String,
     /// Where escalations are posted as Slack-compatible JSON.
     pub escalation_webhook_url: Option<String>,
+    /// The key webhook signatures are made with; derived from the secret key when unset (`admin webhook-secret`).
+    pub escalation_webhook_secret: Option<Secret>,
     /// How often the outbox and escalation timeouts are looked at, in milliseconds.
     pub worker_interval_ms: u64,
     /// Allow partner bucket endpoints on internal addresses (a MinIO next door; tests).
@@ -87,6 +89,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     escalation_webhook_url: Option<String>,
+    escalation_webhook_secret: Option<String>,
     worker_interval_ms: Option<u64>,
     login_attempts: Option<u32>,
     login_window_secs: Option<u64>,
@@ -129,6 +132,7 @@ impl Config {
             escalation_webhook_url: env
                 .var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?
                 .or(fc.escalation_webhook_url),
+            escalation_webhook_secret: webhook_secret(&env, fc.escalation_webhook_secret.take())?,
             bucket_allow_private_endpoints: matches!(
                 env.var("PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS")?.as_deref(),
                 Some("true" | "1")
@@ -177,6 +181,17 @@ fn read_file_config(file: Option<&Path>) -> Result<FileConfig> {
     };
     let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))
+}
+
+/// `PARTNERDESK_ESCALATION_WEBHOOK_SECRET`: long enough that it cannot be guessed.
+fn webhook_secret(env: &Env<'_>, file: Option<String>) -> Result<Option<Secret>> {
+    let Some(secret) = env.var("PARTNERDESK_ESCALATION_WEBHOOK_SECRET")?.or(file) else {
+        return Ok(None);
+    };
+    if secret.len() < 16 {
+        bail!("PARTNERDESK_ESCALATION_WEBHOOK_SECRET must be at least 16 characters");
+    }
+    Ok(Some(Secret(secret)))
 }
 
 /// The environment lookup `from_sources` was given.
@@ -435,6 +450,22 @@ mod tests {
         assert!(c.blob_s3.is_none());
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("kkkk"), "{debug}");
+        Ok(())
+    }
+
+    #[test]
+    fn webhook_secret_is_configurable_hidden_and_long_enough() -> Result<()> {
+        let secret = "receiver-shared-secret-0123456789";
+        let c = load(&[("PARTNERDESK_ESCALATION_WEBHOOK_SECRET", secret)])?;
+        assert_eq!(c.escalation_webhook_secret.as_ref().map(Secret::expose), Some(secret));
+        assert!(!format!("{c:?}").contains("receiver-shared"));
+        let sealer = partnerdesk_core::sealing::Sealer::new(&"k".repeat(40), &[]);
+        assert_eq!(crate::app::webhook_secret(&c, &sealer), secret);
+        // Unset: derived from the secret key, the same on every instance and after every restart.
+        let derived = crate::app::webhook_secret(&load(&[])?, &sealer);
+        assert_eq!(derived.len(), 64);
+        assert_eq!(derived, crate::app::webhook_secret(&load(&[])?, &sealer));
+        assert!(load(&[("PARTNERDESK_ESCALATION_WEBHOOK_SECRET", "short")]).is_err());
         Ok(())
     }
 

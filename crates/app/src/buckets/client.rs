@@ -22,7 +22,7 @@ const SIGN_FOR: Duration = Duration::from_secs(120);
 /// Why the bucket could not be reached, as a short code and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BucketProblem {
-    /// `dns`, `tls`, `connect`, `timeout`, `forbidden`, `no_such_bucket`, `no_such_key`, `wrong_region`, `other`.
+    /// `dns`, `internal_address`, `tls`, `connect`, `timeout`, `forbidden`, `no_such_bucket`, `no_such_key`, `wrong_region`, `other`.
     pub problem: String,
     pub description: String,
 }
@@ -70,14 +70,18 @@ pub struct Listing {
 
 /// The HTTP client for partner buckets: shared, so connections are reused; redirects are not followed (a
 /// redirect from S3 means a wrong region or endpoint, reported as such).
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// Unless internal endpoints are allowed, host names are resolved to public addresses only, so the client connects
+/// to an address that was checked (see `address`).
+pub fn http_client(allow_private: bool) -> reqwest::Client {
+    let mut b = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // A service that stops sending is given up on, so no request hangs forever.
         .read_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+        .redirect(reqwest::redirect::Policy::none());
+    if !allow_private {
+        b = b.dns_resolver(std::sync::Arc::new(crate::buckets::address::PublicOnly));
+    }
+    b.build().unwrap_or_default()
 }
 
 /// A connection ready to use: bucket, credentials and the fixed key prefix.
@@ -108,59 +112,6 @@ pub fn check_key(key: &str) -> Result<(), AppError> {
     }
     if key.chars().any(char::is_control) {
         return Err(bad("it must not contain control characters"));
-    }
-    Ok(())
-}
-
-/// Whether an address is one partnerdesk must not be sent to on a partner's behalf (this machine, private
-/// networks, link-local ranges such as cloud instance metadata).
-fn internal_address(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
-        }
-        std::net::IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| internal_address(v4.into()))
-        }
-    }
-}
-
-/// Refuses endpoints that resolve to internal addresses unless the deployment allows them (tests, a MinIO on the
-/// same network). Checked when a connection is saved and before each use.
-pub async fn check_endpoint_address(endpoint: &str, allow_private: bool) -> Result<(), AppError> {
-    if allow_private {
-        return Ok(());
-    }
-    let u = parse_endpoint(endpoint)?;
-    let host = u
-        .host_str()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    let port = u.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<std::net::SocketAddr> = match tokio::net::lookup_host((host.as_str(), port)).await {
-        Ok(a) => a.collect(),
-        // An unknown host is reported by the connection test as `dns`.
-        Err(_) => return Ok(()),
-    };
-    if addrs.iter().any(|a| internal_address(a.ip())) {
-        return Err(AppError::invalid(
-            "endpoint",
-            "InvalidValue",
-            format!(
-                "{host} is an internal address; partner buckets must be reachable on the internet (set PARTNERDESK_BUCKET_ALLOW_PRIVATE_ENDPOINTS=true to allow)"
-            ),
-        ));
     }
     Ok(())
 }
@@ -196,7 +147,12 @@ fn classify(e: &reqwest::Error) -> BucketProblem {
         source = s.source();
     }
     let lower = chain.to_lowercase();
-    if e.is_timeout() {
+    if lower.contains(crate::buckets::address::REFUSED) {
+        BucketProblem::new(
+            "internal_address",
+            "the endpoint's host name resolves to an internal address, which partner buckets may not use",
+        )
+    } else if e.is_timeout() {
         BucketProblem::new("timeout", "the endpoint did not answer in time")
     } else if lower.contains("dns")
         || lower.contains("lookup")

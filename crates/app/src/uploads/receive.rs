@@ -25,6 +25,8 @@ use crate::uploads::resumable::{Algorithm, Checksum, hash_state, rest_key, resto
 pub(crate) struct Chunk<'a> {
     pub(crate) app: &'a App,
     pub(crate) who: &'a User,
+    /// The write lease this request holds: every save is checked against it.
+    pub(crate) lease: &'a str,
     pub(crate) u: LargeUpload,
     pub(crate) offset: u64,
     pub(crate) checksum: Option<Checksum>,
@@ -96,6 +98,10 @@ impl Chunk<'_> {
             .open(&path)
             .await?;
         let keep = self.kept();
+        if local && f.metadata().await?.len() < keep {
+            // Extending the file would fill the bytes this instance never received with zeros.
+            return Err(crate::uploads::resumable::missing_staged_bytes());
+        }
         // The local buffer is trusted only when this instance recorded it at exactly this offset (a failed
         // write may have left it changed); otherwise the remainder comes from where the last writer left it.
         let marker = staging(self.app, &self.u.id, ".at");
@@ -165,6 +171,8 @@ impl Chunk<'_> {
     {
         let room = self.u.length as u64 - self.offset;
         let mut written: u64 = 0;
+        // Bytes received since progress was last recorded (see `checkpoint_due`).
+        let mut unsaved: u64 = 0;
         let mut body = std::pin::pin!(body);
         loop {
             // On shutdown, stop reading: what arrived is recorded and the client resumes on the next start.
@@ -197,16 +205,38 @@ impl Chunk<'_> {
             out.write_all(&chunk).await?;
             digests.update(&chunk);
             written += chunk.len() as u64;
-            if digests.chunk.is_none()
-                && !self.app.blobs.is_local()
-                && out.get_ref().metadata().await?.len() + out.buffer().len() as u64 >= self.app.settings.part_size
-            {
+            unsaved += chunk.len() as u64;
+            if digests.chunk.is_none() && written < room && self.checkpoint_due(out, unsaved).await? {
                 out.flush().await?;
-                self.flush_parts(path, false).await?;
-                // flush_parts rewrote the buffer file with what was not sent: append after that.
+                self.checkpoint(path, written, &digests.upload, out.get_ref()).await?;
+                unsaved = 0;
+                // On object storage the buffer file was rewritten with what was not sent: append after that.
                 out.get_mut().seek(SeekFrom::End(0)).await?;
             }
         }
+    }
+
+    /// Whether to record progress now, in the middle of a body: every part on object storage (the part is sent),
+    /// every `part_size` bytes on local disk. So a crash during a long request loses at most that much.
+    /// Not with a checksum: then the chunk counts only when whole.
+    async fn checkpoint_due(&self, out: &BufWriter<File>, unsaved: u64) -> Result<bool, AppError> {
+        let part = self.app.settings.part_size;
+        Ok(if self.app.blobs.is_local() {
+            unsaved >= part
+        } else {
+            out.get_ref().metadata().await?.len() + out.buffer().len() as u64 >= part
+        })
+    }
+
+    /// Records the bytes received so far (`written` in this request) while the body goes on: on local disk the
+    /// bytes are made durable before the offset that counts them.
+    async fn checkpoint(&mut self, path: &PathBuf, written: u64, hasher: &Sha256, file: &File) -> Result<(), AppError> {
+        if self.app.blobs.is_local() {
+            file.sync_data().await?;
+        }
+        self.save(path, written, hasher, false).await?;
+        tracing::debug!(upload = %self.u.id, offset = self.u.offset, "upload checkpoint");
+        Ok(())
     }
 
     /// With a checksum, a chunk that stopped early or does not match is cut off the file and the request fails;
@@ -226,13 +256,22 @@ impl Chunk<'_> {
         Ok(stop)
     }
 
-    /// Records the `written` bytes: parts and remainder to object storage, the new offset and hash state to the
-    /// database, and the attachment when the upload is complete.
+    /// Records the `written` bytes of this request, and files the attachment when the upload is complete.
     async fn record(&mut self, path: &PathBuf, written: u64, hasher: Sha256) -> Result<(), AppError> {
+        let complete = self.offset + written == self.u.length as u64;
+        self.save(path, written, &hasher, complete).await?;
+        if complete {
+            self.finish(path, hasher).await?;
+        }
+        Ok(())
+    }
+
+    /// Saves the state after `written` bytes of this request: parts and remainder to object storage, then the new
+    /// offset and hash state to the database (only if this request still holds the upload).
+    async fn save(&mut self, path: &PathBuf, written: u64, hasher: &Sha256, complete: bool) -> Result<(), AppError> {
         let from = self.u.offset;
         self.u.offset = (self.offset + written) as i64;
-        self.u.hash_state = hash_state(&hasher);
-        let complete = self.u.offset == self.u.length;
+        self.u.hash_state = hash_state(hasher);
         if !self.app.blobs.is_local() {
             self.flush_parts(path, complete).await?;
             if !complete {
@@ -240,14 +279,11 @@ impl Chunk<'_> {
                 self.app.blobs.put_small(&rest_key(&self.u), Bytes::from(rest)).await?;
             }
         }
-        if !files::save_progress(&mut self.app.db.conn(), &self.u, from).await? {
+        if !files::save_progress(&mut self.app.db.conn(), &self.u, from, self.lease).await? {
             return Err(AppError::Conflict("the upload was changed by another request".into()));
         }
         if !self.app.blobs.is_local() && !complete {
             tokio::fs::write(staging(self.app, &self.u.id, ".at"), self.u.offset.to_string()).await?;
-        }
-        if complete {
-            self.finish(path, hasher).await?;
         }
         Ok(())
     }
@@ -349,7 +385,9 @@ impl Chunk<'_> {
             },
         )
         .await?;
-        files::complete_large(&mut tx, &self.u.id, attachment.id).await?;
+        if !files::complete_large(&mut tx, &self.u.id, attachment.id, self.lease).await? {
+            return Err(AppError::Conflict("the upload was changed by another request".into()));
+        }
         tx.commit().await?;
         self.u.completed_at = Some(now());
         self.u.attachment_id = Some(attachment.id);

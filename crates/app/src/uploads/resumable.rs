@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::App;
 use crate::error::AppError;
+use crate::uploads::lease::Lease;
 use crate::uploads::receive::Chunk;
 
 /// The digest a client asked a chunk to be checked against (tus's checksum extension).
@@ -98,7 +99,41 @@ pub async fn load(app: &App, who: &User, id: &str) -> Result<LargeUpload, AppErr
     if u.completed_at.is_none() && u.expires_at <= now() {
         return Err(AppError::Gone("this upload expired; start it again".into()));
     }
+    if staged_bytes_missing(app, &u).await {
+        return Err(missing_staged_bytes());
+    }
     Ok(u)
+}
+
+/// On local disk the bytes received so far are only in this instance's staging file. When it holds fewer than
+/// the recorded offset (the upload was begun on an instance with other local storage, or the file was removed),
+/// the upload cannot go on: carrying on would fill the gap with zeros.
+async fn staged_bytes_missing(app: &App, u: &LargeUpload) -> bool {
+    if !app.blobs.is_local() || u.completed_at.is_some() || u.offset == 0 {
+        return false;
+    }
+    let staged = tokio::fs::metadata(staging(app, &u.id, ""))
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if staged >= u.offset as u64 {
+        return false;
+    }
+    // Every byte arrived and an earlier attempt moved the file into place but failed to file it: not missing.
+    let placed = match app.blobs.local_path(&u.blob_key) {
+        Some(target) => tokio::fs::metadata(target).await.map(|m| m.len()).unwrap_or(0),
+        None => 0,
+    };
+    !(u.offset == u.length && placed == u.length as u64)
+}
+
+/// The answer when an upload's staged bytes are not on this instance: the client starts the upload again.
+pub(crate) fn missing_staged_bytes() -> AppError {
+    AppError::Gone(
+        "the bytes received so far are not on this server (the upload was begun on an instance with its own local \
+         storage, or its staging file was removed); start the upload again"
+            .into(),
+    )
 }
 
 /// Receives one chunk at `offset` in a task of its own (see the module comment) and returns the new state.
@@ -115,52 +150,51 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let guard = app
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| AppError::Busy("another request is writing this upload; retry shortly".into()))?;
+    let lease = Lease::claim(&app, &u.id, "another request is writing this upload; retry shortly").await?;
     let task = tokio::spawn(async move {
-        let _guard = guard;
-        Chunk {
+        let result = Chunk {
             app: &app,
             who: &who,
+            lease: lease.token(),
             u,
             offset,
             checksum,
         }
         .receive(body)
-        .await
+        .await;
+        lease.release().await;
+        result
     });
     task.await.map_err(AppError::internal)?
 }
 
 /// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
 pub async fn refinish(app: &App, who: &User, u: LargeUpload) -> Result<LargeUpload, AppError> {
-    let _guard = app
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| AppError::Busy("the upload is being written; try again".into()))?;
+    let lease = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
     let path = staging(app, &u.id, if app.blobs.is_local() { "" } else { ".buf" });
     let hasher = restore_hash(&u.hash_state)?;
     let offset = u.offset as u64;
     let mut chunk = Chunk {
         app,
         who,
+        lease: lease.token(),
         u,
         offset,
         checksum: None,
     };
-    chunk.finish(&path, hasher).await?;
-    Ok(chunk.u)
+    let finished = chunk.finish(&path, hasher).await;
+    let u = chunk.u;
+    lease.release().await;
+    finished.map(|()| u)
 }
 
 /// Ends an upload at the client's request (tus's termination), unless a request is writing it right now.
 pub async fn terminate(app: &App, u: &LargeUpload) -> Result<(), AppError> {
-    let _guard = app
-        .tus_writers
-        .claim(&u.id)
-        .ok_or_else(|| AppError::Busy("the upload is being written; try again".into()))?;
-    discard(app, u).await
+    let lease = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
+    let result = discard(app, u).await;
+    // The row is gone when the discard succeeded; releasing is then a no-op.
+    lease.release().await;
+    result
 }
 
 /// Removes an upload's staged bytes and its record (a completed upload keeps its attachment).

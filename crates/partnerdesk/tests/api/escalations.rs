@@ -8,6 +8,22 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Creds, Storage, TestApp};
 use crate::mail::{self, Hook, Mail, eventually};
 
+/// The webhook signing key the tests configure; receivers verify with it.
+pub const WEBHOOK_SECRET: &str = "receiver-shared-secret-0123456789";
+
+/// Runs the verification example from the documentation (`docs/webhook-verify.py`) on a received webhook.
+fn documented_check_accepts(secret: &str, hook: &Hook) -> bool {
+    use std::io::Write;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/webhook-verify.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, secret, &hook.signature])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(hook.body.as_bytes()).unwrap();
+    child.wait().unwrap().success()
+}
+
 pub struct Setup {
     pub app: TestApp,
     pub admin: Creds,
@@ -32,6 +48,7 @@ pub async fn setup(
         ("PARTNERDESK_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
         ("PARTNERDESK_MAIL_FROM", "partnerdesk <support@vendor.test>".to_owned()),
         ("PARTNERDESK_ESCALATION_WEBHOOK_URL", hook_url),
+        ("PARTNERDESK_ESCALATION_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
         ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
     ];
     let app = TestApp::spawn_full(backend, Storage::Local, extra).await?;
@@ -136,6 +153,9 @@ async fn run_delivered(backend: Backend) {
     assert!(body["text"].as_str().unwrap().contains("Escalating Co"));
     assert_eq!(body["escalation"]["notified_email"], "m1@vendor.test");
     assert!(hooks[0].signature.starts_with("sha256=") && hooks[0].signature.len() == 71);
+    // The receiver verifies the signature as the documentation shows, with the configured secret.
+    assert!(documented_check_accepts(WEBHOOK_SECRET, &hooks[0]));
+    assert!(!documented_check_accepts("some-other-secret-0123456789", &hooks[0]));
     // The ticket is flagged and raised; the partner sees it in the conversation.
     let (_, t) = app.get(&format!("/api/v2/tickets/{}", s.ticket), &s.m1).await;
     assert_eq!(t["ticket"]["priority"], "urgent");

@@ -108,6 +108,8 @@ pub struct TestApp {
     pub db: Db,
     /// The configuration the server runs with (to restart it on the same data).
     pub config: Config,
+    /// The `PARTNERDESK_*` settings it was made from (to run the same server as a separate process).
+    pub vars: Vec<(&'static str, String)>,
     inner: std::sync::Arc<tokio::sync::Mutex<Option<Inner>>>,
 }
 
@@ -217,6 +219,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             config,
+            vars,
             inner: std::sync::Arc::new(tokio::sync::Mutex::new(Some(Inner {
                 running: Some(running),
                 s3,
@@ -258,6 +261,54 @@ impl TestApp {
         old.stop().await.unwrap();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         inner.running = Some(app::start_on(&self.config, listener).await.unwrap());
+    }
+
+    /// Starts another instance on the same database and file storage, with a data directory of its own (as on
+    /// another machine). Returns its base URL and the running server, or the error it refused to start with.
+    pub async fn another_instance(&self, data_dir: &std::path::Path) -> anyhow::Result<(String, Running)> {
+        let mut config = self.config.clone();
+        config.data_dir = data_dir.to_owned();
+        // The same secret key, as every instance of one deployment has.
+        config.secret_key = Some(config.secret_key()?);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        config.public_url = base.clone();
+        let running = app::start_on(&config, listener).await?;
+        Ok((base, running))
+    }
+
+    /// Runs this server's configuration as a separate `partnerdesk serve` process on another port, for tests that
+    /// kill it. It is killed when the returned value is dropped.
+    pub async fn spawn_process(&self) -> ChildServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_partnerdesk"));
+        cmd.arg("serve")
+            .envs(self.vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("PARTNERDESK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PARTNERDESK_PUBLIC_URL", &base)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        if std::env::var("TEST_LOG").is_err() {
+            cmd.stderr(std::process::Stdio::null());
+        }
+        let child = ChildServer {
+            child: cmd.spawn().unwrap(),
+            base,
+        };
+        for _ in 0..200 {
+            if let Ok(r) = self.client.get(format!("{}/healthz", child.base)).send().await
+                && r.status().is_success()
+            {
+                return child;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("partnerdesk serve did not start on {}", child.base);
     }
 
     /// Creates an active account with an API token, as `partnerdesk admin create-user` + `api-token` do.
@@ -385,5 +436,25 @@ impl TestApp {
             .unwrap()
             .i64("n")
             .unwrap()
+    }
+}
+
+/// A `partnerdesk serve` process (see `TestApp::spawn_process`).
+pub struct ChildServer {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ChildServer {
+    /// Ends it the hard way (SIGKILL), as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

@@ -21,3 +21,4 @@ mod page_forms;
 mod pages;
 mod tickets;
 mod tus;
+mod tus_instances;

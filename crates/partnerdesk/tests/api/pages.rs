@@ -412,3 +412,45 @@ db_test!(suspended_user_loses_session_at_once, |app: TestApp| async move {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body.contains("suspended"));
 });
+
+db_test!(
+    every_answer_forbids_framing_and_foreign_content,
+    |app: TestApp| async move {
+        for path in [
+            "/signin",
+            "/portal",
+            "/static/partnerdesk.css",
+            "/api/v2/users/me.json",
+            "/no/such/page",
+        ] {
+            let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+            let h = r.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            for directive in [
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+            ] {
+                assert!(csp.contains(directive), "{path}: {csp}");
+            }
+            assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        }
+        // The pages hold nothing the policy refuses: no inline styles, scripts or javascript: links.
+        let page = app
+            .client
+            .get(format!("{}/signin", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for inline in ["style=\"", "<style", "javascript:", " onclick=", " onsubmit="] {
+            assert!(!page.contains(inline), "{inline} in the sign-in page");
+        }
+    }
+);

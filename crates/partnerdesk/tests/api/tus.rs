@@ -11,13 +11,13 @@ use crate::files::{MB, data, fetch, sha256_hex, world};
 use crate::helpers::{Creds, TestApp};
 use crate::storage_test;
 
-struct Tus<'a> {
-    app: &'a TestApp,
-    who: &'a Creds,
+pub(crate) struct Tus<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) who: &'a Creds,
 }
 
 impl Tus<'_> {
-    fn rb(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn rb(&self, method: Method, url: &str) -> reqwest::RequestBuilder {
         self.app
             .client
             .request(method, url)
@@ -25,7 +25,7 @@ impl Tus<'_> {
             .header("tus-resumable", "1.0.0")
     }
 
-    async fn create(&self, name: &str, ticket: i64, length: usize) -> reqwest::Response {
+    pub(crate) async fn create(&self, name: &str, ticket: i64, length: usize) -> reqwest::Response {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let meta = format!("filename {},ticket_id {}", b64(name), b64(&ticket.to_string()));
         self.rb(Method::POST, &format!("{}/api/v2/large_uploads/", self.app.base))
@@ -36,7 +36,13 @@ impl Tus<'_> {
             .unwrap()
     }
 
-    async fn patch(&self, url: &str, offset: usize, chunk: &[u8], checksum: Option<String>) -> reqwest::Response {
+    pub(crate) async fn patch(
+        &self,
+        url: &str,
+        offset: usize,
+        chunk: &[u8],
+        checksum: Option<String>,
+    ) -> reqwest::Response {
         let mut rb = self
             .rb(Method::PATCH, url)
             .header("upload-offset", offset.to_string())
@@ -47,7 +53,7 @@ impl Tus<'_> {
         rb.body(chunk.to_vec()).send().await.unwrap()
     }
 
-    async fn offset(&self, url: &str) -> (StatusCode, Option<usize>) {
+    pub(crate) async fn offset(&self, url: &str) -> (StatusCode, Option<usize>) {
         let r = self.rb(Method::HEAD, url).send().await.unwrap();
         (
             r.status(),
