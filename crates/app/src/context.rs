@@ -119,6 +119,9 @@ pub struct App {
     pub hashing: Arc<crate::passwords::Hashing>,
     /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Work that outlives its request (a resumable upload's chunk records what arrived even when the client went
+    /// away): a stopping server waits for it before closing the database.
+    pub tasks: tokio_util::task::TaskTracker,
     /// This instance's name in outbox leases.
     pub instance_id: String,
     /// Submissions of the public escalation form, per address and per link.
@@ -149,6 +152,7 @@ impl App {
             login_limiter: Arc::new(limiter),
             hashing: Arc::default(),
             shutdown: Default::default(),
+            tasks: Default::default(),
             instance_id: partnerdesk_core::credentials::new_token()
                 .map(|t| t[..12].to_owned())
                 .unwrap_or_else(|_| "instance".into()),

@@ -6,6 +6,7 @@ use partnerdesk_db::files;
 
 use crate::context::App;
 use crate::error::AppError;
+use crate::uploads::lease::Lease;
 
 /// Removes expired upload tokens (with the files no comment took) and abandoned resumable uploads.
 /// Returns how many of each were removed.
@@ -24,10 +25,20 @@ pub async fn purge_expired(app: &App) -> Result<(usize, usize), AppError> {
         }
     }
     let large = files::expired_large(&mut conn, 500).await?;
+    let mut removed = 0;
     for u in &large {
-        crate::uploads::resumable::discard(app, u).await?;
+        // A request that began before the upload expired may still be writing it: leave it to the next round.
+        let (lease, u) = match Lease::claim(app, &u.id, "busy").await {
+            Ok(held) => held,
+            Err(AppError::Busy(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let result = crate::uploads::resumable::discard(app, &u).await;
+        lease.release().await;
+        result?;
+        removed += 1;
     }
-    Ok((uploads.len(), large.len()))
+    Ok((uploads.len(), removed))
 }
 
 /// Runs `purge_expired` every ten minutes for as long as the server runs.

@@ -1,11 +1,11 @@
 //! Files: upload tokens, attachments and the state of large resumable uploads. The bytes live in blob storage;
 //! these rows say what they are, who may see them, and how far an upload has come.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use partnerdesk_core::{CommentId, TicketId, UserId};
 use serde::Serialize;
 
-use crate::conn::{Arg, Conn, Row};
+use crate::conn::{Arg, Backend, Conn, Row};
 use crate::error::DbError;
 use crate::{args, now};
 
@@ -276,14 +276,14 @@ pub async fn get_large(conn: &mut Conn, id: &str) -> Result<LargeUpload, DbError
     )
 }
 
-/// Records progress (at a checkpoint or the end of a PATCH), if the upload is still at `from_offset` and the
-/// writer still holds its lease (compare-and-set: of two writers racing on one upload, one wins and the other is
-/// told). Returns whether it was recorded.
+/// Records progress (at a checkpoint or the end of a PATCH), if the upload is still at `from_offset`, not
+/// complete, and the writer still holds its lease (compare-and-set: of two writers racing on one upload, one wins
+/// and the other is told). Returns whether it was recorded.
 pub async fn save_progress(conn: &mut Conn, u: &LargeUpload, from_offset: i64, lease: &str) -> Result<bool, DbError> {
     let n = conn
         .execute(
             "UPDATE large_uploads SET upload_offset = ?, hash_state = ?, multipart_id = ?, parts = ?, flushed = ? \
-             WHERE id = ? AND upload_offset = ? AND lease_token = ?",
+             WHERE id = ? AND upload_offset = ? AND lease_token = ? AND completed_at IS NULL",
             &args![
                 u.offset,
                 u.hash_state.as_str(),
@@ -299,38 +299,69 @@ pub async fn save_progress(conn: &mut Conn, u: &LargeUpload, from_offset: i64, l
     Ok(n == 1)
 }
 
-/// Marks an upload complete, if `lease` still holds it. Returns whether it did.
+/// Marks an upload complete, if `lease` still holds it and it was not completed before. Returns whether it did.
 pub async fn complete_large(conn: &mut Conn, id: &str, attachment_id: i64, lease: &str) -> Result<bool, DbError> {
     let n = conn
         .execute(
-            "UPDATE large_uploads SET completed_at = ?, attachment_id = ? WHERE id = ? AND lease_token = ?",
+            "UPDATE large_uploads SET completed_at = ?, attachment_id = ? \
+             WHERE id = ? AND lease_token = ? AND completed_at IS NULL",
             &args![now(), attachment_id, id, lease],
         )
         .await?;
     Ok(n == 1)
 }
 
-/// Takes the write lease of an upload until `until`, unless another writer holds an unexpired one. Returns
-/// whether it was taken.
-pub async fn claim_lease(conn: &mut Conn, id: &str, lease: &str, until: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = conn
-        .execute(
-            "UPDATE large_uploads SET lease_token = ?, lease_until = ? \
-             WHERE id = ? AND (lease_token IS NULL OR lease_until IS NULL OR lease_until <= ?)",
-            &args![lease, until, id, now()],
-        )
-        .await?;
-    Ok(n == 1)
+/// Takes the write lease of an upload for `term_secs`, unless another writer holds an unexpired one. Returns the
+/// upload as it is now, under the lease, or `None` while another writer holds it.
+///
+/// On PostgreSQL the lease's times are the database's own clock, so instances whose clocks differ still agree on
+/// when a lease runs out; SQLite serves one machine, whose clock every writer shares.
+pub async fn claim_lease(
+    conn: &mut Conn,
+    id: &str,
+    lease: &str,
+    term_secs: i64,
+) -> Result<Option<LargeUpload>, DbError> {
+    let row = match conn.backend() {
+        Backend::Sqlite => {
+            conn.fetch_optional(
+                "UPDATE large_uploads SET lease_token = ?, lease_until = ? \
+                 WHERE id = ? AND (lease_until IS NULL OR lease_until <= ?) RETURNING *",
+                &args![lease, now() + TimeDelta::seconds(term_secs), id, now()],
+            )
+            .await?
+        }
+        Backend::Postgres => {
+            conn.fetch_optional(
+                "UPDATE large_uploads SET lease_token = ?, lease_until = now() + CAST(? AS DOUBLE PRECISION) * INTERVAL '1 second' \
+                 WHERE id = ? AND (lease_until IS NULL OR lease_until <= now()) RETURNING *",
+                &args![lease, term_secs, id],
+            )
+            .await?
+        }
+    };
+    row.as_ref().map(large).transpose()
 }
 
-/// Extends a lease this writer holds. Returns false when it no longer holds it.
-pub async fn renew_lease(conn: &mut Conn, id: &str, lease: &str, until: DateTime<Utc>) -> Result<bool, DbError> {
-    let n = conn
-        .execute(
-            "UPDATE large_uploads SET lease_until = ? WHERE id = ? AND lease_token = ?",
-            &args![until, id, lease],
-        )
-        .await?;
+/// Extends a lease this writer holds by `term_secs` from now. Returns false when it no longer holds it.
+pub async fn renew_lease(conn: &mut Conn, id: &str, lease: &str, term_secs: i64) -> Result<bool, DbError> {
+    let n = match conn.backend() {
+        Backend::Sqlite => {
+            conn.execute(
+                "UPDATE large_uploads SET lease_until = ? WHERE id = ? AND lease_token = ?",
+                &args![now() + TimeDelta::seconds(term_secs), id, lease],
+            )
+            .await?
+        }
+        Backend::Postgres => {
+            conn.execute(
+                "UPDATE large_uploads SET lease_until = now() + CAST(? AS DOUBLE PRECISION) * INTERVAL '1 second' \
+                 WHERE id = ? AND lease_token = ?",
+                &args![term_secs, id, lease],
+            )
+            .await?
+        }
+    };
     Ok(n == 1)
 }
 

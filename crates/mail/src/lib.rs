@@ -8,8 +8,12 @@ use hmac::{KeyInit, Mac};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-/// The header a webhook's signature travels in: `sha256=<hex>` of the body.
+/// The header a webhook's signature travels in: `sha256=<hex>` (see `sign`).
 pub const SIGNATURE_HEADER: &str = "x-partnerdesk-signature";
+/// When the webhook was sent (Unix seconds); signed, so that a receiver can refuse an old delivery replayed.
+pub const TIMESTAMP_HEADER: &str = "x-partnerdesk-timestamp";
+/// The delivery's id (signed), the same on every retry, so that a receiver can drop a repeat.
+pub const DELIVERY_HEADER: &str = "x-partnerdesk-delivery";
 /// How long one SMTP conversation or webhook call may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -18,9 +22,11 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 #[error("{0}")]
 pub struct SendError(pub String);
 
-/// `sha256=<hex>` of `body`, keyed with `secret`.
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
+/// `sha256=<hex>` of the HMAC-SHA256, keyed with `secret`, of `TIMESTAMP.DELIVERY.BODY`: the body alone could be
+/// replayed later or under another delivery id.
+pub fn sign(secret: &[u8], timestamp: i64, delivery: &str, body: &[u8]) -> String {
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(format!("{timestamp}.{delivery}.").as_bytes());
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -94,12 +100,17 @@ impl Webhooks {
     /// Posts `body` to `url`, signed, with the delivery's id so that receivers can drop a repeat.
     pub async fn post(&self, url: &str, delivery: &str, body: &serde_json::Value) -> Result<(), SendError> {
         let body = serde_json::to_vec(body).map_err(|e| SendError(e.to_string()))?;
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         let resp = self
             .client
             .post(url)
             .header("content-type", "application/json")
-            .header(SIGNATURE_HEADER, sign(&self.secret, &body))
-            .header("x-partnerdesk-delivery", delivery)
+            .header(SIGNATURE_HEADER, sign(&self.secret, timestamp, delivery, &body))
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(DELIVERY_HEADER, delivery)
             .body(body)
             .send()
             .await
@@ -118,10 +129,12 @@ mod tests {
 
     #[test]
     fn signatures_are_keyed_hmac() {
-        let a = sign(b"secret", b"{}");
+        let a = sign(b"secret", 1_700_000_000, "d1", b"{}");
         assert!(a.starts_with("sha256=") && a.len() == 7 + 64);
-        assert_ne!(a, sign(b"other", b"{}"));
-        assert_eq!(a, sign(b"secret", b"{}"));
+        assert_eq!(a, sign(b"secret", 1_700_000_000, "d1", b"{}"));
+        assert_ne!(a, sign(b"other", 1_700_000_000, "d1", b"{}"));
+        assert_ne!(a, sign(b"secret", 1_700_000_001, "d1", b"{}"), "the time is signed");
+        assert_ne!(a, sign(b"secret", 1_700_000_000, "d2", b"{}"), "the delivery is signed");
     }
 
     // lettre's pooled transport starts its pool on the Tokio runtime, as the server does.

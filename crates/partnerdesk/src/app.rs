@@ -95,7 +95,12 @@ pub struct Running {
     task: JoinHandle<std::io::Result<()>>,
     janitor: JoinHandle<()>,
     deliveries: JoinHandle<()>,
+    /// Work that outlives requests (see `App::tasks`).
+    tasks: tokio_util::task::TaskTracker,
 }
+
+/// How long a stopping server waits for uploads to record what they received.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Running {
     /// Stops accepting, finishes requests in flight, closes the database.
@@ -103,18 +108,18 @@ impl Running {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        self.task.await.context("server task")?.context("server")?;
-        self.janitor.abort();
-        self.deliveries.abort();
-        self.db.close().await;
-        Ok(())
+        self.wait().await
     }
 
-    /// Waits until the server ends (after a signal).
+    /// Waits until the server ends (after a signal), lets work in flight finish, then closes the database.
     pub async fn wait(self) -> Result<()> {
         self.task.await.context("server task")?.context("server")?;
         self.janitor.abort();
         self.deliveries.abort();
+        self.tasks.close();
+        if tokio::time::timeout(DRAIN, self.tasks.wait()).await.is_err() {
+            tracing::warn!("uploads still recording after {DRAIN:?}; closing the database anyway");
+        }
         self.db.close().await;
         Ok(())
     }
@@ -143,6 +148,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     // Expired upload tokens and abandoned resumable uploads are removed in the background.
     let janitor = tokio::spawn(partnerdesk_app::janitor::janitor(state.clone()));
     let stopping = state.shutdown.clone();
+    let tasks = state.tasks.clone();
     let deliveries = tokio::spawn(partnerdesk_app::outbox::worker(state.clone()));
     let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
@@ -163,6 +169,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
         task,
         janitor,
         deliveries,
+        tasks,
     })
 }
 

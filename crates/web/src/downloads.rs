@@ -13,6 +13,29 @@ use crate::state::AppState;
 
 /// `attachment; filename="..."; filename*=UTF-8''...`: an ASCII fallback and the exact name, nothing a browser
 /// could read as a path or a second header.
+/// The policy files are served under: no script, no plugin, no requests, as if from an origin of its own.
+pub const FILE_POLICY: &str = "sandbox; default-src 'none'";
+
+/// The type a file is served as. The uploader chose the recorded type, so a type a browser would run or render
+/// as a document of this origin (script, HTML, XML, SVG) is served as plain bytes: with `nosniff`, a page that
+/// names the file in `<script src>` gets nothing it can run.
+pub fn served_content_type(recorded: &str) -> &str {
+    let essence = recorded
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let active = ["script", "html", "xml", "svg", "xsl"]
+        .iter()
+        .any(|w| essence.contains(w));
+    if active || essence.is_empty() {
+        "application/octet-stream"
+    } else {
+        recorded
+    }
+}
+
 pub fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
@@ -92,7 +115,9 @@ pub async fn download(state: &AppState, a: &Attachment, headers: &HeaderMap) -> 
             h.insert(name, v);
         }
     };
-    set(h, header::CONTENT_TYPE, a.content_type.clone());
+    set(h, header::CONTENT_TYPE, served_content_type(&a.content_type).into());
+    // A file opened in the browser runs nothing and reaches nothing, whatever it holds.
+    set(h, header::CONTENT_SECURITY_POLICY, FILE_POLICY.into());
     set(h, header::CONTENT_DISPOSITION, content_disposition(&a.file_name));
     set(h, header::CONTENT_LENGTH, (dl.range.end - dl.range.start).to_string());
     set(h, header::ACCEPT_RANGES, "bytes".into());
@@ -116,6 +141,29 @@ pub async fn download(state: &AppState, a: &Attachment, headers: &HeaderMap) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn active_types_are_served_as_bytes() {
+        for active in [
+            "text/javascript",
+            "application/javascript; charset=utf-8",
+            "text/html",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "",
+        ] {
+            assert_eq!(served_content_type(active), "application/octet-stream", "{active}");
+        }
+        for passive in [
+            "image/png",
+            "application/pdf",
+            "text/plain; charset=utf-8",
+            "application/zip",
+        ] {
+            assert_eq!(served_content_type(passive), passive);
+        }
+    }
 
     #[test]
     fn dispositions_are_quoted_safely() {

@@ -30,7 +30,7 @@ fn internal_v4(v4: Ipv4Addr) -> bool {
 }
 
 /// The IPv4 address an IPv6 address stands for, where it embeds one: IPv4-mapped (`::ffff:a.b.c.d`),
-/// IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) and 6to4 (`2002:AABB:CCDD::/48`).
+/// IPv4-compatible (`::a.b.c.d`), NAT64's well-known prefix (`64:ff9b::/96`) and 6to4 (`2002:AABB:CCDD::/48`).
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
     let low = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
@@ -40,7 +40,7 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     if s[..6] == [0; 6] {
         return Some(low(s[6], s[7]));
     }
-    if s[0] == 0x64 && s[1] == 0xff9b {
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
         return Some(low(s[6], s[7]));
     }
     if s[0] == 0x2002 {
@@ -63,6 +63,7 @@ fn internal_v6(v6: Ipv6Addr) -> bool {
         || (s[0] == 0x2001 && s[1] == 0x0db8) // 2001:db8::/32: documentation
         || (s[0] == 0x2001 && s[1] == 0) // 2001::/32: Teredo (the IPv4 behind it is hidden)
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // 100::/64: discard
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // 64:ff9b:1::/48: local-use NAT64, where anything may sit
 }
 
 /// Whether an address is one partnerdesk must not be sent to on a partner's behalf.
@@ -156,6 +157,7 @@ mod tests {
             "64:ff9b::7f00:1",
             "64:ff9b::a9fe:a9fe",
             "64:ff9b:1::7f00:1",
+            "64:ff9b:1:7f00:1::",
             "2002:7f00:1::",
             "2002:c0a8:101::1",
             "2001:db8::1",

@@ -77,7 +77,9 @@ pub fn http_client(allow_private: bool) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(10))
         // A service that stops sending is given up on, so no request hangs forever.
         .read_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none());
+        .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve and reach names on its own, past the address checks.
+        .no_proxy();
     if !allow_private {
         b = b.dns_resolver(std::sync::Arc::new(crate::buckets::address::PublicOnly));
     }

@@ -23,11 +23,19 @@ async fn store_id(files_dir: &Path) -> Result<String, AppError> {
         Err(e) => return Err(e.into()),
     }
     let id = partnerdesk_core::credentials::new_token().map_err(AppError::internal)?[..32].to_owned();
-    // Written aside and renamed, so that a crash never leaves an empty or half-written id.
-    let tmp = files_dir.join(format!("{ID_FILE}.tmp"));
+    // Written to a name of its own and linked into place, which fails when the file exists: of two instances
+    // making it at once, one id wins and both read it back. No crash leaves an empty or half-written id.
+    let tmp = files_dir.join(format!("{ID_FILE}.{id}.tmp"));
     tokio::fs::write(&tmp, &id).await?;
-    tokio::fs::rename(&tmp, &path).await?;
-    Ok(id)
+    let linked = tokio::fs::hard_link(&tmp, &path).await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    match linked {
+        Ok(()) => Ok(id),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(tokio::fs::read_to_string(&path).await?.trim().to_owned())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn host_name() -> String {

@@ -19,14 +19,16 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use crate::context::App;
 use crate::error::AppError;
-use crate::uploads::resumable::{Algorithm, Checksum, hash_state, rest_key, restore_hash, staging};
+use crate::uploads::lease::Lease;
+use crate::uploads::resumable::{Algorithm, Checksum, hash_state, rest_key, rest_key_at, restore_hash, staging};
 
 /// One request's worth of an upload, received at `offset`.
 pub(crate) struct Chunk<'a> {
     pub(crate) app: &'a App,
     pub(crate) who: &'a User,
-    /// The write lease this request holds: every save is checked against it.
-    pub(crate) lease: &'a str,
+    /// The write lease this request holds: every save is checked against it, and when it is lost the request
+    /// stops writing.
+    pub(crate) lease: &'a Lease,
     pub(crate) u: LargeUpload,
     pub(crate) offset: u64,
     pub(crate) checksum: Option<Checksum>,
@@ -182,6 +184,8 @@ impl Chunk<'_> {
                     let e = AppError::Unavailable("the server is restarting; resume the upload in a moment".into());
                     return Ok((written, Some(e)));
                 }
+                // Another writer may take the upload soon: touch nothing more.
+                () = self.lease.lost().cancelled() => return Err(Lease::lost_error()),
             };
             let chunk: Bytes = match next {
                 None => return Ok((written, None)),
@@ -267,23 +271,38 @@ impl Chunk<'_> {
     }
 
     /// Saves the state after `written` bytes of this request: parts and remainder to object storage, then the new
-    /// offset and hash state to the database (only if this request still holds the upload).
+    /// offset and hash state to the database (only if this request still holds the upload), then the remainder of
+    /// the state before is removed. A crash anywhere in between leaves the recorded state whole.
     async fn save(&mut self, path: &PathBuf, written: u64, hasher: &Sha256, complete: bool) -> Result<(), AppError> {
+        if self.lease.lost().is_cancelled() {
+            return Err(Lease::lost_error());
+        }
+        let local = self.app.blobs.is_local();
         let from = self.u.offset;
+        let marker = staging(self.app, &self.u.id, ".at");
+        if !local {
+            // The buffer is about to change: until the new state is recorded, it is not to be trusted.
+            let _ = tokio::fs::remove_file(&marker).await;
+        }
         self.u.offset = (self.offset + written) as i64;
         self.u.hash_state = hash_state(hasher);
-        if !self.app.blobs.is_local() {
+        if !local {
             self.flush_parts(path, complete).await?;
             if !complete {
                 let rest = tokio::fs::read(path).await?;
                 self.app.blobs.put_small(&rest_key(&self.u), Bytes::from(rest)).await?;
             }
         }
-        if !files::save_progress(&mut self.app.db.conn(), &self.u, from, self.lease).await? {
+        if !files::save_progress(&mut self.app.db.conn(), &self.u, from, self.lease.token()).await? {
             return Err(AppError::Conflict("the upload was changed by another request".into()));
         }
-        if !self.app.blobs.is_local() && !complete {
-            tokio::fs::write(staging(self.app, &self.u.id, ".at"), self.u.offset.to_string()).await?;
+        if !local {
+            if from != self.u.offset {
+                let _ = self.app.blobs.delete(&rest_key_at(&self.u.blob_key, from)).await;
+            }
+            if !complete {
+                tokio::fs::write(&marker, self.u.offset.to_string()).await?;
+            }
         }
         Ok(())
     }
@@ -298,6 +317,9 @@ impl Chunk<'_> {
         }
         let mut sent = 0u64;
         while len - sent >= part || (last && (len - sent > 0 || self.u.parts.is_empty())) {
+            if self.lease.lost().is_cancelled() {
+                return Err(Lease::lost_error());
+            }
             let n = (len - sent).min(part);
             let mut buf = vec![0u8; n as usize];
             f.read_exact(&mut buf).await?;
@@ -346,7 +368,6 @@ impl Chunk<'_> {
                     return Err(e.into());
                 }
             }
-            let _ = app.blobs.delete(&rest_key(&self.u)).await;
             let _ = tokio::fs::remove_file(path).await;
         }
         Ok(())
@@ -385,7 +406,7 @@ impl Chunk<'_> {
             },
         )
         .await?;
-        if !files::complete_large(&mut tx, &self.u.id, attachment.id, self.lease).await? {
+        if !files::complete_large(&mut tx, &self.u.id, attachment.id, self.lease.token()).await? {
             return Err(AppError::Conflict("the upload was changed by another request".into()));
         }
         tx.commit().await?;

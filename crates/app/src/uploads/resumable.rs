@@ -55,9 +55,15 @@ pub fn staging(app: &App, id: &str, suffix: &str) -> PathBuf {
     app.settings.staging_dir.join(format!("{id}{suffix}"))
 }
 
-/// The object that keeps the bytes not yet in a part between two requests (object storage).
+/// The object that keeps the bytes not yet in a part between two requests (object storage), for the state the
+/// upload is in. It is named by the offset, so that a newer remainder never overwrites the one the recorded state
+/// needs: the new one is written, the offset recorded, and only then the old one removed.
 pub fn rest_key(u: &LargeUpload) -> String {
-    format!("{}.rest", u.blob_key)
+    rest_key_at(&u.blob_key, u.offset)
+}
+
+pub(crate) fn rest_key_at(blob_key: &str, offset: i64) -> String {
+    format!("{blob_key}.rest.{offset}")
 }
 
 /// The sha256 state of an upload that has no bytes yet.
@@ -138,6 +144,7 @@ pub(crate) fn missing_staged_bytes() -> AppError {
 
 /// Receives one chunk at `offset` in a task of its own (see the module comment) and returns the new state.
 /// Bytes before an interrupted body (or a server shutdown) are kept: the client resumes from the new offset.
+/// The upload is read again under the lease: another request may have moved it on since `u` was read.
 pub async fn write<S, E>(
     app: App,
     who: User,
@@ -150,12 +157,25 @@ where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    let lease = Lease::claim(&app, &u.id, "another request is writing this upload; retry shortly").await?;
-    let task = tokio::spawn(async move {
+    let (lease, u) = Lease::claim(&app, &u.id, "another request is writing this upload; retry shortly").await?;
+    if u.completed_at.is_some() {
+        lease.release().await;
+        return Err(AppError::Conflict("this upload is already complete".into()));
+    }
+    if u.offset as u64 != offset {
+        lease.release().await;
+        return Err(AppError::Conflict(format!(
+            "Upload-Offset {offset} does not match the upload's offset {}",
+            u.offset
+        )));
+    }
+    // Tracked, so that a stopping server lets it record what it received before the database closes.
+    let tasks = app.tasks.clone();
+    let task = tasks.spawn(async move {
         let result = Chunk {
             app: &app,
             who: &who,
-            lease: lease.token(),
+            lease: &lease,
             u,
             offset,
             checksum,
@@ -169,15 +189,21 @@ where
 }
 
 /// Makes a fully received upload an attachment, when an earlier attempt got all the bytes but failed to file them.
+/// Under the lease the upload may turn out to be complete already (another request filed it meanwhile): then it
+/// is answered as it is, and nothing is filed twice.
 pub async fn refinish(app: &App, who: &User, u: LargeUpload) -> Result<LargeUpload, AppError> {
-    let lease = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
+    let (lease, u) = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
+    if u.completed_at.is_some() || u.offset != u.length {
+        lease.release().await;
+        return Ok(u);
+    }
     let path = staging(app, &u.id, if app.blobs.is_local() { "" } else { ".buf" });
     let hasher = restore_hash(&u.hash_state)?;
     let offset = u.offset as u64;
     let mut chunk = Chunk {
         app,
         who,
-        lease: lease.token(),
+        lease: &lease,
         u,
         offset,
         checksum: None,
@@ -190,8 +216,8 @@ pub async fn refinish(app: &App, who: &User, u: LargeUpload) -> Result<LargeUplo
 
 /// Ends an upload at the client's request (tus's termination), unless a request is writing it right now.
 pub async fn terminate(app: &App, u: &LargeUpload) -> Result<(), AppError> {
-    let lease = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
-    let result = discard(app, u).await;
+    let (lease, u) = Lease::claim(app, &u.id, "the upload is being written; try again").await?;
+    let result = discard(app, &u).await;
     // The row is gone when the discard succeeded; releasing is then a no-op.
     lease.release().await;
     result

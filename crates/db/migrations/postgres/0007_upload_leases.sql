@@ -2,7 +2,7 @@
 -- writes (renewed as it goes; a crashed holder's lease simply runs out).
 ALTER TABLE large_uploads ADD COLUMN lease_token TEXT;
 ALTER TABLE large_uploads ADD COLUMN lease_until TIMESTAMPTZ;
--- The local file store this database's files live in (DATA_DIR/files/.store-id). Local storage cannot be shared
+-- The local file store this database's files live in (DATA_DIR/files/.partnerdesk-store-id). Local storage cannot be shared
 -- between instances: an instance with a different local store is refused at start.
 CREATE TABLE local_file_store (
     id INTEGER PRIMARY KEY CHECK (id = 1),

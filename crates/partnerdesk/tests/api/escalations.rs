@@ -11,12 +11,14 @@ use crate::mail::{self, Hook, Mail, eventually};
 /// The webhook signing key the tests configure; receivers verify with it.
 pub const WEBHOOK_SECRET: &str = "receiver-shared-secret-0123456789";
 
-/// Runs the verification example from the documentation (`docs/webhook-verify.py`) on a received webhook.
+/// Runs the verification example from the documentation (`docs/webhook-verify.py`) on a received webhook, as
+/// received or with its time or delivery id replaced (a replay).
 fn documented_check_accepts(secret: &str, hook: &Hook) -> bool {
     use std::io::Write;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/webhook-verify.py");
     let mut child = std::process::Command::new("python3")
-        .args([script, secret, &hook.signature])
+        .args([script, &hook.signature, &hook.timestamp, &hook.delivery])
+        .env("PARTNERDESK_WEBHOOK_SECRET", secret)
         .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -156,6 +158,13 @@ async fn run_delivered(backend: Backend) {
     // The receiver verifies the signature as the documentation shows, with the configured secret.
     assert!(documented_check_accepts(WEBHOOK_SECRET, &hooks[0]));
     assert!(!documented_check_accepts("some-other-secret-0123456789", &hooks[0]));
+    // A replay under another delivery id, or with a fresh time, does not verify.
+    let mut replay = hooks[0].clone();
+    replay.delivery.push('x');
+    assert!(!documented_check_accepts(WEBHOOK_SECRET, &replay));
+    let mut replay = hooks[0].clone();
+    replay.timestamp = (replay.timestamp.parse::<i64>().unwrap() + 1).to_string();
+    assert!(!documented_check_accepts(WEBHOOK_SECRET, &replay));
     // The ticket is flagged and raised; the partner sees it in the conversation.
     let (_, t) = app.get(&format!("/api/v2/tickets/{}", s.ticket), &s.m1).await;
     assert_eq!(t["ticket"]["priority"], "urgent");

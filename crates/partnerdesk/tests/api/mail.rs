@@ -67,6 +67,8 @@ pub fn start_smtp_on(port: u16) -> Arc<Mutex<Vec<Mail>>> {
 #[derive(Debug, Clone)]
 pub struct Hook {
     pub signature: String,
+    pub timestamp: String,
+    pub delivery: String,
     pub body: String,
 }
 
@@ -79,12 +81,19 @@ pub async fn start_webhook() -> (String, Arc<Mutex<Vec<Hook>>>) {
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let s = s.clone();
             async move {
-                let signature = headers
-                    .get("x-partnerdesk-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                s.lock().unwrap().push(Hook { signature, body });
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                s.lock().unwrap().push(Hook {
+                    signature: header("x-partnerdesk-signature"),
+                    timestamp: header("x-partnerdesk-timestamp"),
+                    delivery: header("x-partnerdesk-delivery"),
+                    body,
+                });
                 "ok"
             }
         }),

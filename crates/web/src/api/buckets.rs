@@ -209,6 +209,7 @@ pub async fn download(
     };
     set(header::CONTENT_TYPE, "application/octet-stream".into());
     set(header::CONTENT_DISPOSITION, content_disposition(&name));
+    set(header::CONTENT_SECURITY_POLICY, crate::downloads::FILE_POLICY.into());
     set(
         header::HeaderName::from_static("x-content-type-options"),
         "nosniff".into(),
