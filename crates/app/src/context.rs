@@ -49,6 +49,8 @@ pub struct Settings {
     pub escalation_priority: partnerdesk_core::tickets::Priority,
     /// How often the outbox and escalation timeouts are looked at.
     pub worker_interval_ms: u64,
+    /// When set, `/metrics` wants `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
 }
 
 /// Written by hand so that the SMTP URL (which may carry a password) and the signing keys never reach a log.
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Settings {
             .field("ack_secret", &redacted(!self.ack_secret.is_empty()))
             .field("escalation_priority", &self.escalation_priority)
             .field("worker_interval_ms", &self.worker_interval_ms)
+            .field("metrics_token", &redacted(self.metrics_token.is_some()))
             .finish()
     }
 }
@@ -103,6 +106,7 @@ impl Default for Settings {
             allow_private_bucket_endpoints: false,
             escalation_priority: partnerdesk_core::tickets::Priority::Urgent,
             worker_interval_ms: 1000,
+            metrics_token: None,
         }
     }
 }

@@ -25,8 +25,46 @@ pub enum Backend {
 /// A connection pool to the one database partnerdesk uses.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
+}
+
+/// SQLite has one writer at a time. Rather than let several pooled connections race for the write lock (a
+/// transaction that loses waits in SQLite's busy handler, which sleeps in growing steps), every write of this
+/// process goes through one connection, queued here in order, and reads go through a pool of their own that never
+/// waits for a writer (WAL). The read connections are `query_only`, so a write routed to them fails loudly.
+#[derive(Debug, Clone)]
+pub struct SqliteDb {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+/// How long a request may wait for the SQLite writer, or for a pooled connection, before it fails.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a statement only reads (and may go to a read connection): it starts with `SELECT`.
+fn reads_only(sql: &str) -> bool {
+    let head = sql.trim_start();
+    head.len() >= 6 && head[..6].eq_ignore_ascii_case("select")
+}
+
+/// Waits for `getting` (a connection from pool `label`), counting the callers waiting
+/// (`partnerdesk_db_acquire_waiting`) and how long they waited (`partnerdesk_db_acquire_seconds`).
+async fn waited<T>(label: &'static str, getting: impl Future<Output = T>) -> T {
+    let waiting = metrics::gauge!("partnerdesk_db_acquire_waiting", "pool" => label);
+    waiting.increment(1.0);
+    let started = std::time::Instant::now();
+    let got = getting.await;
+    waiting.decrement(1.0);
+    metrics::histogram!("partnerdesk_db_acquire_seconds", "pool" => label).record(started.elapsed().as_secs_f64());
+    got
+}
+
+async fn acquire<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    label: &'static str,
+) -> Result<sqlx::pool::PoolConnection<DB>, sqlx::Error> {
+    waited(label, pool.acquire()).await
 }
 
 impl Db {
@@ -38,17 +76,25 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
+                // Only another process (the admin CLI) can hold the write lock against this one's writer.
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .connect_with(opts)
+            // The writer first: it creates the file and switches it to WAL before any reader opens it.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(opts.clone())
                 .await?;
-            Ok(Db::Sqlite(pool))
+            let read = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(opts.pragma("query_only", "ON"))
+                .await?;
+            Ok(Db::Sqlite(SqliteDb { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect(url)
                 .await?;
             Ok(Db::Postgres(pool))
@@ -83,9 +129,20 @@ impl Db {
     /// `... FOR UPDATE` (see `Conn::lock_rows`).
     pub async fn begin(&self) -> Result<Conn, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => Conn::SqliteTx(p.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(p) => Conn::PgTx(p.begin().await?),
+            Db::Sqlite(db) => Conn::SqliteTx(waited("sqlite_write", db.write.begin_with("BEGIN IMMEDIATE")).await?),
+            Db::Postgres(p) => Conn::PgTx(waited("postgres", p.begin()).await?),
         })
+    }
+
+    /// Each pool's name, size and idle connections (for `/metrics`).
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Db::Sqlite(db) => vec![
+                ("sqlite_read", db.read.size(), db.read.num_idle()),
+                ("sqlite_write", db.write.size(), db.write.num_idle()),
+            ],
+            Db::Postgres(p) => vec![("postgres", p.size(), p.num_idle())],
+        }
     }
 
     /// True when the database answers a trivial query.
@@ -95,7 +152,10 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(db) => {
+                db.read.close().await;
+                db.write.close().await;
+            }
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -230,7 +290,7 @@ fn bind_pg<'q>(sql: &'q str, args: &'q [Arg]) -> PgQuery<'q> {
 
 /// A pool or an open transaction, of either backend.
 pub enum Conn {
-    SqlitePool(SqlitePool),
+    SqlitePool(SqliteDb),
     PgPool(PgPool),
     SqliteTx(Transaction<'static, Sqlite>),
     PgTx(Transaction<'static, Postgres>),
@@ -242,8 +302,13 @@ macro_rules! run {
     ($conn:expr, $sql:expr, $args:expr, $method:ident, |$out:ident| $body:expr) => {{
         let sql: &str = $sql;
         match $conn {
-            Conn::SqlitePool(p) => {
-                let $out = bind_sqlite(sql, $args).$method(&*p).await?;
+            Conn::SqlitePool(db) => {
+                let mut c = if reads_only(sql) {
+                    acquire(&db.read, "sqlite_read").await?
+                } else {
+                    acquire(&db.write, "sqlite_write").await?
+                };
+                let $out = bind_sqlite(sql, $args).$method(&mut *c).await?;
                 $body
             }
             Conn::SqliteTx(t) => {
@@ -252,7 +317,8 @@ macro_rules! run {
             }
             Conn::PgPool(p) => {
                 let sql = numbered(sql);
-                let $out = bind_pg(&sql, $args).$method(&*p).await?;
+                let mut c = acquire(&*p, "postgres").await?;
+                let $out = bind_pg(&sql, $args).$method(&mut *c).await?;
                 $body
             }
             Conn::PgTx(t) => {
@@ -310,7 +376,7 @@ impl Conn {
     /// Runs a script of several statements without arguments (migrations).
     pub async fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
         match self {
-            Conn::SqlitePool(p) => sqlx::raw_sql(sql).execute(&*p).await.map(|_| ())?,
+            Conn::SqlitePool(db) => sqlx::raw_sql(sql).execute(&db.write).await.map(|_| ())?,
             Conn::SqliteTx(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(|_| ())?,
             Conn::PgPool(p) => sqlx::raw_sql(sql).execute(&*p).await.map(|_| ())?,
             Conn::PgTx(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(|_| ())?,

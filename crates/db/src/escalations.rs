@@ -414,3 +414,12 @@ pub async fn overdue(conn: &mut Conn, at: DateTime<Utc>) -> Result<Vec<Escalatio
         .map(from_row)
         .collect()
 }
+
+/// How many escalations are in each state (for `/metrics`).
+pub async fn count_by_status(conn: &mut Conn) -> Result<Vec<(String, i64)>, DbError> {
+    conn.fetch_all("SELECT status, COUNT(*) AS n FROM escalations GROUP BY status", &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.text("status")?, r.i64("n")?)))
+        .collect()
+}

@@ -365,6 +365,17 @@ pub async fn renew_lease(conn: &mut Conn, id: &str, lease: &str, term_secs: i64)
     Ok(n == 1)
 }
 
+/// Frees every lease taken by an earlier life of instance `instance` (lease tokens start with its name and a dot).
+pub async fn release_leases_of(conn: &mut Conn, instance: &str) -> Result<u64, DbError> {
+    let prefix = format!("{instance}.");
+    conn.execute(
+        "UPDATE large_uploads SET lease_token = NULL, lease_until = NULL \
+         WHERE substr(lease_token, 1, CAST(? AS INTEGER)) = ?",
+        &args![prefix.len() as i64, prefix.as_str()],
+    )
+    .await
+}
+
 /// Gives a lease back (a no-op when it was lost or the upload is gone).
 pub async fn release_lease(conn: &mut Conn, id: &str, lease: &str) -> Result<(), DbError> {
     conn.execute(

@@ -167,3 +167,14 @@ pub async fn all(conn: &mut Conn, limit: i64) -> Result<Vec<Delivery>, DbError> 
         .map(from_row)
         .collect()
 }
+
+/// Deliveries still to be made, and when the oldest of them was queued (for `/metrics`).
+pub async fn pending(conn: &mut Conn) -> Result<(i64, Option<DateTime<Utc>>), DbError> {
+    let row = conn
+        .fetch_one(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'",
+            &[],
+        )
+        .await?;
+    Ok((row.i64("n")?, row.opt_time("oldest")?))
+}

@@ -44,6 +44,7 @@ pub fn settings(config: &Config) -> Settings {
         allow_private_bucket_endpoints: config.bucket_allow_private_endpoints,
         login_attempts: config.login_attempts,
         login_window_secs: config.login_window_secs,
+        metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
         ..Settings::default()
     }
 }
@@ -97,6 +98,8 @@ pub struct Running {
     deliveries: JoinHandle<()>,
     /// Work that outlives requests (see `App::tasks`).
     tasks: tokio_util::task::TaskTracker,
+    /// Holds this instance's name until the server is stopped.
+    _instance: partnerdesk_app::instance::Instance,
 }
 
 /// How long a stopping server waits for uploads to record what they received.
@@ -138,7 +141,15 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let sealer = sealer(config)?;
     let db = open_db(config).await?;
     let addr = listener.local_addr()?;
-    let state = app_state(config, db.clone(), sealer)?;
+    let mut state = app_state(config, db.clone(), sealer)?;
+    let instance = partnerdesk_app::instance::claim(&config.data_dir).context("naming this instance")?;
+    state.instance_id = instance.id.clone();
+    if instance.owns_name() {
+        let freed = partnerdesk_app::uploads::lease::Lease::release_stale(&state).await?;
+        if freed > 0 {
+            tracing::info!(freed, "freed upload leases held before a restart");
+        }
+    }
     if config.blob_s3.is_none() {
         partnerdesk_app::uploads::local_store::bind(&db, &config.data_dir.join("files"))
             .await
@@ -170,6 +181,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
         janitor,
         deliveries,
         tasks,
+        _instance: instance,
     })
 }
 

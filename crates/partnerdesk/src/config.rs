@@ -63,6 +63,8 @@ pub struct Config {
     /// Failed sign-ins allowed per account and per address in `login_window_secs`.
     pub login_attempts: u32,
     pub login_window_secs: u64,
+    /// When set, `/metrics` wants `Authorization: Bearer <this>`.
+    pub metrics_token: Option<Secret>,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -93,6 +95,7 @@ struct FileConfig {
     worker_interval_ms: Option<u64>,
     login_attempts: Option<u32>,
     login_window_secs: Option<u64>,
+    metrics_token: Option<String>,
 }
 
 impl Config {
@@ -150,6 +153,7 @@ impl Config {
                 .positive("PARTNERDESK_LOGIN_WINDOW_SECS")?
                 .or(fc.login_window_secs)
                 .unwrap_or(15 * 60),
+            metrics_token: env.var("PARTNERDESK_METRICS_TOKEN")?.or(fc.metrics_token).map(Secret),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod downloads;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod pages;
 pub mod pagination;
 pub mod session;
@@ -77,6 +78,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 pub fn build_router(state: AppState) -> Router {
+    // Installed before the first request, so that every request from the start is counted.
+    metrics::handle();
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let route = req
             .extensions()
@@ -88,12 +91,14 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
         .nest("/api/v2", api::router())
         .merge(pages::router())
         .route("/attachments/{id}/{name}", get(api::uploads::download))
         .fallback(|| async { ApiError(AppError::NotFound) })
         .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(trace)
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(AppError::Internal("handler panicked".into())).into_response()

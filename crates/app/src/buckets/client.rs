@@ -345,6 +345,9 @@ impl PartnerBucket {
             body: resp
                 .bytes_stream()
                 .map_err(|e| std::io::Error::other(e.to_string()))
+                .inspect_ok(|chunk| {
+                    metrics::counter!("partnerdesk_bucket_bytes_streamed_total").increment(chunk.len() as u64)
+                })
                 .boxed(),
         })
     }

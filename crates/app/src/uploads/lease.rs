@@ -38,7 +38,12 @@ impl Lease {
     /// Takes the lease of upload `id` and returns the upload as it is under the lease (another writer may have
     /// moved it on since the caller last read it), or answers `Busy` with `busy` while another writer holds it.
     pub async fn claim(app: &App, id: &str, busy: &str) -> Result<(Lease, LargeUpload), AppError> {
-        let token = partnerdesk_core::credentials::new_token().map_err(AppError::internal)?;
+        // Named by the instance, so that a restarted instance can free what its previous life held.
+        let token = format!(
+            "{}.{}",
+            app.instance_id,
+            partnerdesk_core::credentials::new_token().map_err(AppError::internal)?
+        );
         let asked = Instant::now();
         let Some(upload) = files::claim_lease(&mut app.db.conn(), id, &token, TERM.as_secs() as i64).await? else {
             return Err(AppError::Busy(busy.into()));
@@ -64,6 +69,11 @@ impl Lease {
     /// Cancelled when this holder may no longer count on the lease: it must stop writing at once.
     pub fn lost(&self) -> &CancellationToken {
         &self.lost
+    }
+
+    /// Frees the leases an earlier life of this instance held (it was killed and could not give them back).
+    pub async fn release_stale(app: &App) -> Result<u64, AppError> {
+        Ok(files::release_leases_of(&mut app.db.conn(), &app.instance_id).await?)
     }
 
     /// An error for a writer that lost its lease.

@@ -207,6 +207,7 @@ impl Chunk<'_> {
                 ));
             }
             out.write_all(&chunk).await?;
+            metrics::counter!("partnerdesk_large_upload_bytes_total").increment(chunk.len() as u64);
             digests.update(&chunk);
             written += chunk.len() as u64;
             unsaved += chunk.len() as u64;

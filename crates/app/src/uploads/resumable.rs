@@ -172,6 +172,8 @@ where
     // Tracked, so that a stopping server lets it record what it received before the database closes.
     let tasks = app.tasks.clone();
     let task = tasks.spawn(async move {
+        let in_progress = metrics::gauge!("partnerdesk_large_uploads_in_progress");
+        in_progress.increment(1.0);
         let result = Chunk {
             app: &app,
             who: &who,
@@ -182,6 +184,7 @@ where
         }
         .receive(body)
         .await;
+        in_progress.decrement(1.0);
         lease.release().await;
         result
     });
