@@ -182,6 +182,7 @@ impl From<DbError> for AppError {
             DbError::MissingReference => {
                 AppError::invalid("base", "InvalidValue", "a referenced record does not exist")
             }
+            DbError::Busy => AppError::Overloaded { retry_after_secs: 1 },
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -39,7 +39,7 @@ pub struct SqliteDb {
     write: SqlitePool,
 }
 
-/// How long a request may wait for the SQLite writer, or for a pooled connection, before it fails.
+/// How long a request may wait for the SQLite writer, or for a pooled connection, before it fails (by default).
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a statement only reads (and may go to a read connection): it starts with `SELECT`.
@@ -71,6 +71,12 @@ impl Db {
     /// Opens the database named by `url`: `sqlite://PATH` (created if missing, WAL) or `postgres://...`.
     /// Any other scheme is refused rather than guessed.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        Db::connect_with(url, max_connections, ACQUIRE_TIMEOUT).await
+    }
+
+    /// Like `connect`, failing a request that waits longer than `acquire_timeout` for a connection (on SQLite: for
+    /// the writer), rather than letting it queue without end.
+    pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -82,19 +88,19 @@ impl Db {
             // The writer first: it creates the file and switches it to WAL before any reader opens it.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect_with(opts.clone())
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect_with(opts.pragma("query_only", "ON"))
                 .await?;
             Ok(Db::Sqlite(SqliteDb { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await?;
             Ok(Db::Postgres(pool))

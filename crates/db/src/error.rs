@@ -17,6 +17,9 @@ pub enum DbError {
     /// The database was migrated by a newer partnerdesk: refuse to run rather than corrupt it.
     #[error("database schema version {found} is newer than this program knows ({known}); upgrade partnerdesk")]
     TooNew { found: i64, known: i64 },
+    /// No connection (on SQLite: the writer) came free within the configured wait: the server is overloaded.
+    #[error("no database connection came free in time")]
+    Busy,
     #[error("database error: {0}")]
     Other(sqlx::Error),
 }
@@ -25,6 +28,7 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::PoolTimedOut => DbError::Busy,
             sqlx::Error::Database(ref db) => match db.kind() {
                 sqlx::error::ErrorKind::UniqueViolation => DbError::Conflict {
                     constraint: constraint_name(db.as_ref()),

@@ -18,7 +18,8 @@ pub async fn open_db(config: &Config) -> Result<Db> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     }
-    let db = Db::connect(url, config.db_max_connections)
+    let timeout = std::time::Duration::from_millis(config.db_acquire_timeout_ms);
+    let db = Db::connect_with(url, config.db_max_connections, timeout)
         .await
         .context("opening the database")?;
     partnerdesk_db::migrate(&db).await.context("migrating the database")?;

@@ -65,6 +65,8 @@ pub struct Config {
     pub login_window_secs: u64,
     /// When set, `/metrics` wants `Authorization: Bearer <this>`.
     pub metrics_token: Option<Secret>,
+    /// How long a request may wait for a database connection (on SQLite: for the one writer) before it fails.
+    pub db_acquire_timeout_ms: u64,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -96,6 +98,7 @@ struct FileConfig {
     login_attempts: Option<u32>,
     login_window_secs: Option<u64>,
     metrics_token: Option<String>,
+    db_acquire_timeout_ms: Option<u64>,
 }
 
 impl Config {
@@ -154,6 +157,10 @@ impl Config {
                 .or(fc.login_window_secs)
                 .unwrap_or(15 * 60),
             metrics_token: env.var("PARTNERDESK_METRICS_TOKEN")?.or(fc.metrics_token).map(Secret),
+            db_acquire_timeout_ms: env
+                .positive("PARTNERDESK_DB_ACQUIRE_TIMEOUT_MS")?
+                .or(fc.db_acquire_timeout_ms)
+                .unwrap_or(10_000),
         })
     }
 
@@ -488,6 +495,7 @@ mod tests {
             "PARTNERDESK_MAX_ATTACHMENT_BYTES",
             "PARTNERDESK_MAX_LARGE_UPLOAD_BYTES",
             "PARTNERDESK_DB_MAX_CONNECTIONS",
+            "PARTNERDESK_DB_ACQUIRE_TIMEOUT_MS",
             "PARTNERDESK_INVITATION_TTL_HOURS",
             "PARTNERDESK_WORKER_INTERVAL_MS",
             "PARTNERDESK_LOGIN_ATTEMPTS",

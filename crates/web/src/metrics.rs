@@ -37,8 +37,67 @@ pub fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only its own series");
         }
+        describe();
         handle
     })
+}
+
+/// Says what each series means (the `# HELP` lines), and starts the counters and gauges that exist before their
+/// first event at zero, so that a scrape shows every series from the start.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "partnerdesk_http_requests_total",
+        "HTTP requests answered, by method, matched route and status"
+    );
+    describe_histogram!(
+        "partnerdesk_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request (until the response head), by method, matched route and status"
+    );
+    describe_gauge!(
+        "partnerdesk_db_pool_connections",
+        "Database connections by pool (sqlite_read, sqlite_write, postgres) and state (in_use, idle)"
+    );
+    describe_gauge!(
+        "partnerdesk_db_acquire_waiting",
+        "Callers waiting for a database connection, by pool; for sqlite_write, the queue of writes"
+    );
+    describe_histogram!(
+        "partnerdesk_db_acquire_seconds",
+        Unit::Seconds,
+        "Time spent waiting for a database connection (for sqlite_write: for the one writer), by pool"
+    );
+    describe_gauge!(
+        "partnerdesk_outbox_pending",
+        "E-mails and webhooks waiting to be delivered"
+    );
+    describe_gauge!(
+        "partnerdesk_outbox_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest delivery still waiting (0 when none)"
+    );
+    describe_gauge!(
+        "partnerdesk_escalations",
+        "Escalations by state (open, acknowledged, resolved)"
+    );
+    describe_gauge!(
+        "partnerdesk_large_uploads_in_progress",
+        "Resumable uploads receiving a request body right now"
+    );
+    describe_counter!(
+        "partnerdesk_large_upload_bytes_total",
+        Unit::Bytes,
+        "Bytes received by resumable (tus) uploads"
+    );
+    describe_counter!(
+        "partnerdesk_bucket_bytes_streamed_total",
+        Unit::Bytes,
+        "Bytes read from partner buckets (downloads streamed to agents and copies into tickets)"
+    );
+    metrics::counter!("partnerdesk_large_upload_bytes_total").absolute(0);
+    metrics::counter!("partnerdesk_bucket_bytes_streamed_total").absolute(0);
+    metrics::gauge!("partnerdesk_large_uploads_in_progress").set(0.0);
 }
 
 /// A method as a label: the ones the API and pages use, anything else as `other` (so that made-up methods
