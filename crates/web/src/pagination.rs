@@ -52,6 +52,9 @@ impl ListQuery {
                 _ => Err(AppError::BadRequest(format!("{name} must be a positive integer, not '{v}'")).into()),
             }
         };
+        // Every pagination parameter sent is checked, also those the other style ignores.
+        let page_number = get("page").map(|v| positive("page", v)).transpose()?;
+        let per_page = get("per_page").map(|v| positive("per_page", v)).transpose()?;
         let cursor = get("page[size]").is_some() || get("page[after]").is_some();
         let page = if cursor {
             let size = get("page[size]")
@@ -72,14 +75,9 @@ impl ListQuery {
                 after,
             }
         } else {
-            let page = get("page").map(|v| positive("page", v)).transpose()?.unwrap_or(1);
-            let per_page = get("per_page")
-                .map(|v| positive("per_page", v))
-                .transpose()?
-                .unwrap_or(MAX_PAGE_SIZE);
             PageRequest::Offset {
-                page,
-                per_page: per_page.min(MAX_PAGE_SIZE),
+                page: page_number.unwrap_or(1),
+                per_page: per_page.unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
             }
         };
         let opaque_after = if opaque {
@@ -229,6 +227,9 @@ mod tests {
             }
         );
         assert!(ListQuery::parse(Some("page=0")).is_err());
+        // A parameter of the other style is checked all the same.
+        assert!(ListQuery::parse(Some("page[size]=2&per_page=-1")).is_err());
+        assert!(ListQuery::parse(Some("page[size]=2&page=x")).is_err());
         assert!(ListQuery::parse(Some("page[after]=zz")).is_err());
         Ok(())
     }
