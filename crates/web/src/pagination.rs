@@ -64,10 +64,7 @@ impl ListQuery {
             let after = if opaque {
                 None
             } else {
-                get("page[after]")
-                    .filter(|v| !v.is_empty())
-                    .map(decode_cursor)
-                    .transpose()?
+                get("page[after]").map(decode_cursor).transpose()?
             };
             // Bucket listings page like S3 itself, up to 1,000 keys.
             PageRequest::Cursor {
@@ -81,7 +78,12 @@ impl ListQuery {
             }
         };
         let opaque_after = if opaque {
-            get("page[after]").filter(|v| !v.is_empty()).map(str::to_owned)
+            match get("page[after]") {
+                Some("") => {
+                    return Err(AppError::BadRequest("page[after] is not a cursor this server issued".into()).into());
+                }
+                other => other.map(str::to_owned),
+            }
         } else {
             None
         };
@@ -231,6 +233,8 @@ mod tests {
         assert!(ListQuery::parse(Some("page[size]=2&per_page=-1")).is_err());
         assert!(ListQuery::parse(Some("page[size]=2&page=x")).is_err());
         assert!(ListQuery::parse(Some("page[after]=zz")).is_err());
+        assert!(ListQuery::parse(Some("page[after]=")).is_err());
+        assert!(ListQuery::parse_opaque(Some("page[after]=")).is_err());
         Ok(())
     }
 

@@ -22,8 +22,9 @@ pub struct ConnectionInputRules {
     /// S3's bucket naming rule: 3-63 lower-case letters, digits, `-`, `.` (`_` for older buckets).
     #[schema(pattern = r"^[a-z0-9._-]{3,63}$")]
     bucket: Option<String>,
-    /// A key prefix the connection is limited to (a `/` is added at its end).
-    #[schema(max_length = 1024)]
+    /// A key prefix the connection is limited to (a `/` is added at its end); blank for the whole bucket. Written
+    /// like an object key (see `partnerdesk-object-key` on the download route).
+    #[schema(format = "partnerdesk-object-key")]
     prefix: Option<String>,
     path_style: Option<bool>,
     #[schema(schema_with = access_key_id)]
@@ -61,8 +62,8 @@ pub struct BucketTestResult {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ObjectsQuery {
-    /// Only keys under this prefix (relative to the connection's).
-    #[param(max_length = 1024)]
+    /// Only keys under this prefix (relative to the connection's), written like a key; blank for all.
+    #[param(format = "partnerdesk-object-key")]
     pub prefix: Option<String>,
     /// Groups keys into folders; default `/`, blank for a flat listing.
     pub delimiter: Option<String>,

@@ -27,6 +27,7 @@ use partnerdesk_core::buckets::DownloadMode;
 
 use crate::auth::AnyUser;
 use crate::downloads::content_disposition;
+use crate::api::doc::Binary;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson, ZQuery};
 use crate::pagination::{ListQuery, PageRequest};
@@ -182,8 +183,9 @@ pub async fn objects(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct KeyQuery {
-    /// The object's key, relative to the connection's prefix.
-    #[param(required = true, min_length = 1, max_length = 1024)]
+    /// The object's key, relative to the connection's prefix (format `partnerdesk-object-key`: 1 to 1024 bytes, no
+    /// leading `/`, no `://`, no `.` or `..` segment, no control character, tab and line breaks included).
+    #[param(required = true, format = "partnerdesk-object-key")]
     key: Option<String>,
     /// `true`: answer a presigned URL as JSON instead of the bytes.
     #[param(schema_with = doc::flag)]
@@ -195,8 +197,8 @@ pub struct KeyQuery {
     params(IdParam, KeyQuery, ("Range" = Option<String>, Header, description = "A byte range, passed to the bucket")),
     responses(
         (status = 200, description = "The object, streamed; with `presign=true`, a presigned URL", content(
-            (Vec<u8> = "application/octet-stream"), (PresignedUrl = "application/json"))),
-        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+            (Binary = "application/octet-stream"), (PresignedUrl = "application/json"))),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Binary),
         (status = 307, description = "To a presigned URL (connections in presign mode)", headers(("Location" = String))),
         Authenticated, PathId, Query, Upstream))]
 pub async fn download(
@@ -267,8 +269,8 @@ pub async fn download(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CopyInput {
-    /// The object's key, relative to the connection's prefix.
-    #[schema(min_length = 1, max_length = 1024)]
+    /// The object's key, relative to the connection's prefix (see `key` of the download route).
+    #[schema(format = "partnerdesk-object-key")]
     pub key: String,
 }
 

@@ -212,12 +212,30 @@ pub struct IdParam {
     pub id: i64,
 }
 
-/// A comma-separated list of ticket statuses (blank entries are skipped).
+/// A comma-separated list of ticket statuses.
 pub fn status_list() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
         .items(values::ticket_status_value())
+        .min_items(Some(1))
         .build()
 }
+
+/// Raw bytes: a file, or a part of one.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
 
 /// An integer schema, optionally with a minimum.
 pub fn integer(minimum: Option<i64>, nullable: bool) -> Object {
@@ -358,7 +376,7 @@ pub fn new_request() -> Schema {
 }
 
 pub fn request_update() -> Schema {
-    envelope("request", "TicketInput", None)
+    envelope("request", "RequestUpdateInput", None)
 }
 
 pub fn new_user() -> Schema {
@@ -524,7 +542,7 @@ request_schema! {
     crate::api::tickets::NewTicketEnvelope = new_ticket, partnerdesk_app::tickets::TicketInput;
     crate::api::tickets::TicketEnvelope = ticket_update, partnerdesk_app::tickets::TicketInput;
     crate::api::requests::NewRequestEnvelope = new_request, partnerdesk_app::tickets::TicketInput;
-    crate::api::requests::RequestEnvelope = request_update, partnerdesk_app::tickets::TicketInput;
+    crate::api::requests::RequestEnvelope = request_update, crate::api::requests::RequestUpdateInput;
     crate::api::escalations::EscalationEnvelope = new_escalation, partnerdesk_app::escalations::EscalationInput;
     crate::api::escalations::ScheduleEnvelope = schedule, partnerdesk_app::oncall::ScheduleInput;
     crate::api::escalations::OverrideEnvelope = override_input, partnerdesk_app::oncall::OverrideInput;

@@ -74,6 +74,60 @@ pub fn refuse_control_characters(doc: &mut Value) {
     );
 }
 
+/// A parameter is absent or has a value; a raw body is absent or has bytes. Neither is ever `null`, which the derive
+/// writes for every optional one: it is taken out of their schemas.
+pub fn no_null_parameters(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        for parameter in operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(schema) = parameter.get_mut("schema") {
+                without_null(schema);
+            }
+        }
+        let contents = operation
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(Value::as_object_mut);
+        for (media_type, content) in contents.into_iter().flat_map(|c| c.iter_mut()) {
+            if media_type != "application/json"
+                && let Some(schema) = content.get_mut("schema")
+            {
+                without_null(schema);
+            }
+        }
+    }
+}
+
+/// `schema` without its `null` alternative: `"type": [T, "null"]` becomes `T`, `oneOf: [S, {"type": "null"}]` becomes `S`.
+fn without_null(schema: &mut Value) {
+    let null = json!({"type": "null"});
+    if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array)
+        && alternatives.len() == 2
+        && alternatives.contains(&null)
+        && let Some(other) = alternatives.iter().find(|a| **a != null).cloned()
+    {
+        *schema = other;
+    }
+    if let Some(Value::Array(kinds)) = schema.get_mut("type") {
+        kinds.retain(|k| k != "null");
+        if kinds.len() == 1 {
+            let only = kinds[0].clone();
+            schema["type"] = only;
+        }
+    }
+}
+
 fn types(schema: &Map<String, Value>) -> Vec<&str> {
     match schema.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],

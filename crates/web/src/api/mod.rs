@@ -4,6 +4,7 @@
 pub mod bucket_docs;
 pub mod buckets;
 pub mod doc;
+pub mod doc_links;
 pub mod doc_text;
 pub mod escalations;
 pub mod groups;
@@ -70,19 +71,44 @@ impl utoipa::Modify for Components {
         for (name, response) in doc::error_responses() {
             components.responses.insert(name, response.into());
         }
-        // The rule on control characters is written into the document as JSON, then read back.
-        if let Ok(mut json) = serde_json::to_value(&*openapi) {
-            doc_text::refuse_control_characters(&mut json);
-            if let Ok(with_rule) = serde_json::from_value(json) {
-                *openapi = with_rule;
-            }
-        }
     }
 }
 
-/// The OpenAPI document, as served at `/api/v2/openapi.json`.
+/// The OpenAPI document, as served at `/api/v2/openapi.json`: `ApiDoc` with the rule on control characters written
+/// into every request-side schema (see `doc_text`).
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".into())
+    let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {
+        return "{}".into();
+    };
+    doc_text::refuse_control_characters(&mut doc);
+    unique_operation_ids(&mut doc);
+    doc_text::no_null_parameters(&mut doc);
+    doc_links::add_links(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+}
+
+/// Operation ids are the handlers' names, which repeat across resources (`list`, `delete`): each is prefixed with its
+/// tag (`tickets_list`, `buckets_delete`), so that every id names one operation, as OpenAPI (and links) require.
+fn unique_operation_ids(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let tag = operation
+            .pointer("/tags/0")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if let (Some(tag), Some(id)) = (tag, operation.get_mut("operationId"))
+            && let Some(name) = id.as_str()
+            && !name.starts_with(&format!("{tag}_"))
+        {
+            *id = format!("{tag}_{name}").into();
+        }
+    }
 }
 
 /// This document.

@@ -15,14 +15,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
-use crate::api::tickets::{comments_page, tickets_page};
+use crate::api::tickets::{comments_page, parse_statuses, tickets_page};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::api::doc::{self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, RequestList};
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
-use partnerdesk_app::tickets::{self as ticketing, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, CommentInput, RequesterInput, TicketInput};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestView {
@@ -99,6 +99,28 @@ pub struct RequestEnvelope {
     pub request: TicketInput,
 }
 
+/// What the requests API takes from an update: a public reply (`comment`) and `solved`. The other fields of a ticket
+/// are read (a value of the wrong type is refused) and then ignored.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RequestUpdateInput {
+    comment: Option<CommentInput>,
+    /// `true` marks the request solved.
+    solved: Option<bool>,
+    subject: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    requester_id: Option<i64>,
+    requester: Option<RequesterInput>,
+    group_id: Option<i64>,
+    assignee_id: Option<i64>,
+    ticket_form_id: Option<i64>,
+    tags: Option<Vec<String>>,
+    additional_tags: Option<Vec<String>>,
+    remove_tags: Option<Vec<String>>,
+}
+
 /// `{"request": {...}}`, and for a create the notice shown to a partner whose request was routed elsewhere than
 /// the form they chose.
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,13 +161,7 @@ async fn list_with(
     let mut filter = request_filter(&actor);
     filter.statuses = statuses;
     if let Some(s) = q.get("status") {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            filter
-                .statuses
-                .push(TicketStatus::parse(part).ok_or_else(|| {
-                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
-                })?);
-        }
+        filter.statuses.extend(parse_statuses(s)?);
     }
     tickets_page(&state, &q, &filter, "requests", path, |t| RequestView::new(&state, t)).await
 }

@@ -261,12 +261,7 @@ pub struct TicketFilterParams {
 pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiError> {
     let mut f = TicketFilter::scoped(actor.ticket_scope());
     if let Some(s) = q.get("status") {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            f.statuses
-                .push(TicketStatus::parse(part).ok_or_else(|| {
-                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
-                })?);
-        }
+        f.statuses = parse_statuses(s)?;
     }
     let int = |name: &str| -> Result<Option<i64>, AppError> {
         q.get(name)
@@ -281,6 +276,21 @@ pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiErr
     f.requester_id = int("requester_id")?.map(UserId);
     f.organization_id = int("organization_id")?.map(OrgId);
     Ok(f)
+}
+
+/// The `status` filter: one or more statuses, comma-separated.
+pub fn parse_statuses(raw: &str) -> Result<Vec<TicketStatus>, ApiError> {
+    raw.split(',')
+        .map(|part| {
+            TicketStatus::parse(part).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "status must be one or more of {}, comma-separated, not '{raw}'",
+                    TicketStatus::choices()
+                ))
+                .into()
+            })
+        })
+        .collect()
 }
 
 /// A page of tickets as a list answer under `key` (shared with the requests API).

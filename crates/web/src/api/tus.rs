@@ -25,6 +25,7 @@ use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe
 use partnerdesk_app::uploads::resumable::{self, Algorithm, Checksum};
 
 use crate::api::doc::{Authenticated, Invalid, TusCreateErrors, TusItemErrors, TusPatchErrors};
+use crate::api::doc::Binary;
 use crate::error::ApiError;
 use crate::state::AppState;
 use utoipa::IntoParams;
@@ -196,12 +197,8 @@ pub fn router() -> Router<AppState> {
 #[allow(dead_code)]
 pub struct TusResumable {
     /// `1.0.0`; any other value, or none, is 412 Precondition Failed (with `Tus-Version`).
-    #[param(rename = "Tus-Resumable", schema_with = tus_version, required = true)]
+    #[param(rename = "Tus-Resumable", pattern = r"^1\.0\.0$")]
     tus_resumable: String,
-}
-
-fn tus_version() -> utoipa::openapi::schema::Object {
-    crate::api::doc::values::one_of([TUS_VERSION], false)
 }
 
 /// What a creation names.
@@ -214,7 +211,7 @@ pub struct CreationHeaders {
     upload_length: u64,
     /// Comma-separated `key base64(value)` pairs: `filename` (or `name`) and `ticket_id` (or `ticket`) are required,
     /// `filetype` (or `content_type`) is optional.
-    #[param(rename = "Upload-Metadata")]
+    #[param(rename = "Upload-Metadata", format = "tus-upload-metadata")]
     upload_metadata: String,
 }
 
@@ -227,7 +224,7 @@ pub struct PatchHeaders {
     #[param(rename = "Upload-Offset", minimum = 0)]
     upload_offset: u64,
     /// `sha1 BASE64` or `sha256 BASE64` of this request's bytes; 460 when they do not match.
-    #[param(rename = "Upload-Checksum")]
+    #[param(rename = "Upload-Checksum", format = "tus-upload-checksum")]
     upload_checksum: Option<String>,
 }
 
@@ -264,7 +261,7 @@ async fn options(State(state): State<AppState>) -> Response {
 /// Creates an upload of a file for a ticket the caller can see (tus creation, and creation-with-upload when the body
 /// is sent as `application/offset+octet-stream`). Also at `/api/v2/large_uploads/`.
 #[utoipa::path(post, path = "/api/v2/large_uploads", tag = "large_uploads", params(TusResumable, CreationHeaders),
-    request_body(content = Option<Vec<u8>>, content_type = "application/offset+octet-stream",
+    request_body(content = Option<Binary>, content_type = "application/offset+octet-stream",
         description = "The first bytes of the file (optional)"),
     responses(
         (status = 201, description = "Created; `Location` is the upload's URL", headers(
@@ -396,7 +393,7 @@ async fn head(
 /// Appends bytes at `Upload-Offset`; the last byte files the attachment on the ticket.
 #[utoipa::path(patch, path = "/api/v2/large_uploads/{id}", tag = "large_uploads",
     params(("id" = String, Path, description = "The upload's id, from its `Location`"), TusResumable, PatchHeaders),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    request_body(content = Binary, content_type = "application/offset+octet-stream"),
     responses(
         (status = 204, description = "Stored; `Upload-Offset` is the new offset", headers(
             ("Upload-Offset" = u64), ("Upload-Expires" = String), ("Tus-Resumable" = String))),

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use partnerdesk_app::AppError;
 
 use crate::auth::Caller;
+use crate::api::doc::Binary;
 use crate::error::ApiError;
 use crate::api::doc::{Authenticated, IdParam, NotFound, PathId, Query, TooLarge};
 use crate::extract::{Id, ZQuery};
@@ -111,7 +112,7 @@ pub struct UploadView {
 /// over the attachment limit (413) go through the large-file uploader instead.
 #[utoipa::path(post, path = "/api/v2/uploads", tag = "attachments", params(UploadQuery),
     request_body(content(
-        (Vec<u8> = "application/octet-stream"),
+        (Binary = "application/octet-stream"),
         (MultipartUpload = "multipart/form-data"),
     )),
     responses((status = 201, description = "Stored; the token goes into a comment's `uploads`", body = UploadResponse),
@@ -231,9 +232,9 @@ pub async fn show(
     params(IdParam, ("name" = String, Path, description = "The file name, as in `content_url`"),
         ("Range" = Option<String>, Header, description = "One byte range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`")),
     responses(
-        (status = 200, description = "The file", content_type = "*/*", body = Vec<u8>, headers(
+        (status = 200, description = "The file", content_type = "*/*", body = Binary, headers(
             ("Content-Disposition" = String), ("Accept-Ranges" = String), ("Content-Length" = i64))),
-        (status = 206, description = "The range asked for", content_type = "*/*", body = Vec<u8>, headers(
+        (status = 206, description = "The range asked for", content_type = "*/*", body = Binary, headers(
             ("Content-Range" = String), ("Content-Length" = i64))),
         (status = 416, description = "The range cannot be served", headers(("Content-Range" = String))),
         Authenticated, PathId))]

@@ -142,9 +142,10 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
+    let q = ListQuery::parse(raw.as_deref())?;
+    let filter = user_filter(&q)?;
     if !actor.is_staff() {
-        // End-users may list only themselves.
-        let q = ListQuery::parse(raw.as_deref())?;
+        // End-users may list only themselves (the filters are checked all the same).
         let view = [UserView::new(&state, &caller.user)];
         return Ok(Json(q.envelope(
             "users",
@@ -155,7 +156,11 @@ pub async fn list(
             &state.url("/api/v2/users.json"),
         )));
     }
-    let q = ListQuery::parse(raw.as_deref())?;
+    users_page(&state, &q, &filter, "/api/v2/users.json").await
+}
+
+/// The `role` and `organization_id` filters of the users list.
+fn user_filter(q: &ListQuery) -> Result<UserFilter, ApiError> {
     let role = q
         .get("role")
         .map(|r| Role::parse(r).ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", Role::choices()))))
@@ -168,8 +173,7 @@ pub async fn list(
                 .map_err(|_| AppError::BadRequest("organization_id must be an integer".into()))
         })
         .transpose()?;
-    let filter = UserFilter { organization_id, role };
-    users_page(&state, &q, &filter, "/api/v2/users.json").await
+    Ok(UserFilter { organization_id, role })
 }
 
 /// A page of users as a list answer (shared with `/organizations/{id}/users`).
