@@ -33,8 +33,11 @@ pub fn refuse_control_characters(doc: &mut Value) {
                     .get_mut("requestBody")
                     .and_then(|b| b.get_mut("content"))
                     .and_then(Value::as_object_mut);
-                for content in contents.into_iter().flat_map(|c| c.values_mut()) {
-                    if let Some(schema) = content.get_mut("schema") {
+                for (media_type, content) in contents.into_iter().flat_map(|c| c.iter_mut()) {
+                    let Some(schema) = content.get_mut("schema") else { continue };
+                    if media_type == "multipart/form-data" {
+                        form_rule(schema);
+                    } else {
                         rule(schema, false, &mut components);
                     }
                 }
@@ -125,6 +128,15 @@ fn without_null(schema: &mut Value) {
             let only = kinds[0].clone();
             schema["type"] = only;
         }
+    }
+}
+
+/// A multipart form: part names are header values, which may not hold a C0 control character (but tab) or DEL; the
+/// parts other than the file are ignored, whatever they hold.
+fn form_rule(schema: &mut Value) {
+    if let Some(s) = schema.as_object_mut() {
+        s.entry("propertyNames")
+            .or_insert_with(|| json!({"pattern": r"^[^\u0000-\u0008\u000A-\u001F\u007F]*$"}));
     }
 }
 

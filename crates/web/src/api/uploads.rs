@@ -113,7 +113,7 @@ pub struct UploadView {
 #[utoipa::path(post, path = "/api/v2/uploads", tag = "attachments", params(UploadQuery),
     request_body(content(
         (Binary = "application/octet-stream"),
-        (MultipartUpload = "multipart/form-data"),
+        (inline(MultipartUpload) = "multipart/form-data"),
     )),
     responses((status = 201, description = "Stored; the token goes into a comment's `uploads`", body = UploadResponse),
         Authenticated, Query, TooLarge, NotFound))]
