@@ -14,8 +14,8 @@ where
 /// domain's own lists, so the document cannot drift from what is accepted) and text that must not be blank.
 pub mod schema {
     use partnerdesk_core::accounts::{Role, UserStatus};
-    use partnerdesk_core::escalations::EscalationStatus;
     use partnerdesk_core::buckets::DownloadMode;
+    use partnerdesk_core::escalations::EscalationStatus;
     use partnerdesk_core::tickets::{Audience, Priority, TicketStatus};
     use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 

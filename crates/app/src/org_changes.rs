@@ -38,14 +38,10 @@ fn domain_names() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
     ArrayBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
-        .items(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(format!(
-                    r"^([^\S{c}]*|[^@/{c}]*\.[^@/{c}]*)$",
-                    c = schema::CONTROLS
-                ))),
-        )
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(
+            r"^([^\S{c}]*|[^@/{c}]*\.[^@/{c}]*)$",
+            c = schema::CONTROLS
+        ))))
         .build()
 }
 

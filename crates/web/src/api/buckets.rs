@@ -17,17 +17,17 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
-use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PageParams, PathId, Query, Refused, Upstream};
-use crate::api::uploads::{AttachmentResponse, AttachmentView};
 pub use crate::api::bucket_docs::{BucketTestResult, ObjectList, ObjectsMeta, ObjectsQuery, PresignedUrl};
 use crate::api::doc::CursorLinks;
+use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PageParams, PathId, Query, Refused, Upstream};
+use crate::api::uploads::{AttachmentResponse, AttachmentView};
 use partnerdesk_app::buckets::connection::{self, ConnectionInput, ConnectionView};
 
 use partnerdesk_core::buckets::DownloadMode;
 
+use crate::api::doc::Binary;
 use crate::auth::AnyUser;
 use crate::downloads::content_disposition;
-use crate::api::doc::Binary;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson, ZQuery};
 use crate::pagination::{ListQuery, PageRequest};

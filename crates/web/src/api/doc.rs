@@ -147,10 +147,7 @@ pub fn error_responses() -> Vec<(String, Response)> {
 }
 
 fn error_ref(status: u16) -> (String, RefOr<Response>) {
-    let name = ERRORS
-        .iter()
-        .find(|e| e.1 == status)
-        .map_or("BadRequest", |e| e.0);
+    let name = ERRORS.iter().find(|e| e.1 == status).map_or("BadRequest", |e| e.0);
     (status.to_string(), RefOr::Ref(Ref::from_response_name(name)))
 }
 
@@ -281,7 +278,9 @@ fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
 fn requires(fields: &[&str]) -> Object {
     let mut o = ObjectBuilder::new().schema_type(Type::Object);
     for f in fields {
-        o = o.property(*f, ObjectBuilder::new().schema_type(Type::String)).required(*f);
+        o = o
+            .property(*f, ObjectBuilder::new().schema_type(Type::String))
+            .required(*f);
     }
     o.build()
 }
@@ -345,10 +344,7 @@ fn public_first_comment() -> Object {
     ObjectBuilder::new()
         .property(
             "comment",
-            ObjectBuilder::new().property(
-                "public",
-                ObjectBuilder::new().enum_values(Some([Some(true), None])),
-            ),
+            ObjectBuilder::new().property("public", ObjectBuilder::new().enum_values(Some([Some(true), None]))),
         )
         .build()
 }
@@ -570,9 +566,8 @@ pub fn parse_flag(name: &str, value: Option<&str>) -> Result<bool, crate::error:
     match value {
         None | Some("" | "0" | "false" | "no") => Ok(false),
         Some("1" | "true" | "yes") => Ok(true),
-        Some(other) => Err(partnerdesk_app::AppError::BadRequest(format!(
-            "{name} must be true or false, not '{other}'"
-        ))
-        .into()),
+        Some(other) => {
+            Err(partnerdesk_app::AppError::BadRequest(format!("{name} must be true or false, not '{other}'")).into())
+        }
     }
 }

@@ -6,7 +6,13 @@ use serde_json::{Map, Value, json};
 
 /// Producer method and path, its status, the target's operation id, and the target's parameters as runtime
 /// expressions.
-type Link = (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 const USER: &[(&str, &str)] = &[("id", "$response.body#/user/id")];
 const ORGANIZATION: &[(&str, &str)] = &[("id", "$response.body#/organization/id")];
@@ -20,11 +26,41 @@ const LINKS: &[Link] = &[
     ("post", "/api/v2/users", "201", "users_update", USER),
     ("post", "/api/v2/users", "201", "users_invite", USER),
     ("post", "/api/v2/users", "201", "users_issue_token", USER),
-    ("post", "/api/v2/organizations", "201", "organizations_show", ORGANIZATION),
-    ("post", "/api/v2/organizations", "201", "organizations_update", ORGANIZATION),
-    ("post", "/api/v2/organizations", "201", "organizations_users", ORGANIZATION),
-    ("post", "/api/v2/organizations", "201", "organizations_delete", ORGANIZATION),
-    ("post", "/api/v2/groups", "201", "groups_show", &[("id", "$response.body#/group/id")]),
+    (
+        "post",
+        "/api/v2/organizations",
+        "201",
+        "organizations_show",
+        ORGANIZATION,
+    ),
+    (
+        "post",
+        "/api/v2/organizations",
+        "201",
+        "organizations_update",
+        ORGANIZATION,
+    ),
+    (
+        "post",
+        "/api/v2/organizations",
+        "201",
+        "organizations_users",
+        ORGANIZATION,
+    ),
+    (
+        "post",
+        "/api/v2/organizations",
+        "201",
+        "organizations_delete",
+        ORGANIZATION,
+    ),
+    (
+        "post",
+        "/api/v2/groups",
+        "201",
+        "groups_show",
+        &[("id", "$response.body#/group/id")],
+    ),
     (
         "post",
         "/api/v2/ticket_forms",
@@ -56,7 +92,13 @@ const LINKS: &[Link] = &[
         &[("token", "$response.body#/upload/token")],
     ),
     ("post", "/api/v2/escalations", "201", "escalations_show", ESCALATION),
-    ("post", "/api/v2/escalations", "201", "escalations_acknowledge", ESCALATION),
+    (
+        "post",
+        "/api/v2/escalations",
+        "201",
+        "escalations_acknowledge",
+        ESCALATION,
+    ),
     ("post", "/api/v2/escalations", "201", "escalations_resolve", ESCALATION),
     (
         "post",
@@ -65,10 +107,34 @@ const LINKS: &[Link] = &[
         "escalations_get_link",
         SAME_ORGANIZATION,
     ),
-    ("put", "/api/v2/organizations/{id}/bucket", "200", "buckets_show", SAME_ORGANIZATION),
-    ("put", "/api/v2/organizations/{id}/bucket", "200", "buckets_test", SAME_ORGANIZATION),
-    ("put", "/api/v2/organizations/{id}/bucket", "200", "buckets_objects", SAME_ORGANIZATION),
-    ("put", "/api/v2/organizations/{id}/bucket", "200", "buckets_delete", SAME_ORGANIZATION),
+    (
+        "put",
+        "/api/v2/organizations/{id}/bucket",
+        "200",
+        "buckets_show",
+        SAME_ORGANIZATION,
+    ),
+    (
+        "put",
+        "/api/v2/organizations/{id}/bucket",
+        "200",
+        "buckets_test",
+        SAME_ORGANIZATION,
+    ),
+    (
+        "put",
+        "/api/v2/organizations/{id}/bucket",
+        "200",
+        "buckets_objects",
+        SAME_ORGANIZATION,
+    ),
+    (
+        "put",
+        "/api/v2/organizations/{id}/bucket",
+        "200",
+        "buckets_delete",
+        SAME_ORGANIZATION,
+    ),
 ];
 
 /// Writes `LINKS` into the responses of `doc` (whose operation ids are final).
@@ -88,9 +154,7 @@ pub fn add_links(doc: &mut Value) {
             .iter()
             .map(|(name, expression)| ((*name).to_owned(), json!(expression)))
             .collect();
-        let links = response
-            .entry("links")
-            .or_insert_with(|| Value::Object(Map::new()));
+        let links = response.entry("links").or_insert_with(|| Value::Object(Map::new()));
         if let Some(links) = links.as_object_mut() {
             links.insert(
                 (*target).to_owned(),

@@ -34,7 +34,9 @@ pub fn refuse_control_characters(doc: &mut Value) {
                     .and_then(|b| b.get_mut("content"))
                     .and_then(Value::as_object_mut);
                 for (media_type, content) in contents.into_iter().flat_map(|c| c.iter_mut()) {
-                    let Some(schema) = content.get_mut("schema") else { continue };
+                    let Some(schema) = content.get_mut("schema") else {
+                        continue;
+                    };
                     if media_type == "multipart/form-data" {
                         form_rule(schema);
                     } else {
@@ -44,10 +46,7 @@ pub fn refuse_control_characters(doc: &mut Value) {
             }
         }
     }
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return;
     };
     let mut done: Vec<String> = Vec::new();
@@ -217,7 +216,10 @@ mod tests {
         });
         refuse_control_characters(&mut doc);
         let text = plain_text_pattern();
-        assert_eq!(doc["paths"]["/x"]["post"]["parameters"][0]["schema"]["pattern"], json!(text));
+        assert_eq!(
+            doc["paths"]["/x"]["post"]["parameters"][0]["schema"]["pattern"],
+            json!(text)
+        );
         let input = &doc["components"]["schemas"]["In"];
         assert_eq!(input["properties"]["name"]["pattern"], json!(text));
         assert!(input["properties"]["kind"].get("pattern").is_none());
@@ -225,7 +227,11 @@ mod tests {
         assert_eq!(input["propertyNames"]["pattern"], json!(text));
         assert!(input["additionalProperties"]["$ref"].is_string());
         // Answers are left as they are.
-        assert!(doc["components"]["schemas"]["Out"]["properties"]["name"].get("pattern").is_none());
+        assert!(
+            doc["components"]["schemas"]["Out"]["properties"]["name"]
+                .get("pattern")
+                .is_none()
+        );
         assert!(doc["components"]["schemas"][ANY_TEXT].is_object());
     }
 }

@@ -14,9 +14,9 @@ use partnerdesk_app::oncall::{self, OverrideInput, ScheduleInput};
 use partnerdesk_app::AppError;
 use partnerdesk_core::escalations::EscalationStatus;
 
+use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PageParams, PathId, Query, Refused};
 use crate::auth::AnyUser;
 use crate::error::ApiError;
-use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PageParams, PathId, Query, Refused};
 use crate::extract::{Id, ZJson, ZQuery};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
@@ -104,10 +104,7 @@ pub struct EscalationFilter {
 }
 
 fn status_filter() -> utoipa::openapi::schema::Object {
-    doc::values::one_of(
-        EscalationStatus::ALL.iter().map(|s| s.as_str()).chain([""]),
-        false,
-    )
+    doc::values::one_of(EscalationStatus::ALL.iter().map(|s| s.as_str()).chain([""]), false)
 }
 
 /// From a partner organization's representative (or staff on the ticket's organization's behalf is refused: the

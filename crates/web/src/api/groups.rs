@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 use partnerdesk_app::AppError;
 use partnerdesk_app::directory::{self, GroupInput};
 
+use crate::api::doc::{Authenticated, GroupList, IdParam, JsonBody, PageParams, PathId, Query, Refused};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::api::doc::{Authenticated, GroupList, IdParam, JsonBody, PageParams, PathId, Query, Refused};
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;

@@ -16,10 +16,12 @@ use utoipa::ToSchema;
 use partnerdesk_app::AppError;
 use partnerdesk_app::org_changes::{self, OrgInput};
 
+use crate::api::doc::{
+    Authenticated, IdParam, JsonBody, OrganizationList, PageParams, PathId, Query, Refused, UserList,
+};
 use crate::api::users::users_page;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::api::doc::{Authenticated, IdParam, JsonBody, OrganizationList, PageParams, PathId, Query, Refused, UserList};
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;

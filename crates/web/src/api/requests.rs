@@ -15,10 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
+use crate::api::doc::{self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, RequestList};
 use crate::api::tickets::{comments_page, parse_statuses, tickets_page};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
-use crate::api::doc::{self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, RequestList};
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
@@ -211,7 +211,11 @@ pub async fn list_solved(
 
 #[utoipa::path(get, path = "/api/v2/requests/{id}", tag = "requests", params(IdParam),
     responses((status = 200, description = "A request", body = RequestResponse), Authenticated, PathId))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<RequestResponse>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<RequestResponse>, ApiError> {
     let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
     Ok(Json(RequestResponse {
         request: RequestView::new(&state, &t),

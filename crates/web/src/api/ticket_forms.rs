@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 use partnerdesk_app::AppError;
 use partnerdesk_app::directory::{self, FormInput};
 
+use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PathId, Refused};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PathId, Refused};
 use crate::extract::{Id, ZJson};
 use crate::state::AppState;
 

@@ -15,9 +15,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
+use crate::api::doc::{
+    self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, Refused, TicketList,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::api::doc::{self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, Refused, TicketList};
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;

@@ -24,8 +24,8 @@ use partnerdesk_app::AppError;
 use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe_file_name};
 use partnerdesk_app::uploads::resumable::{self, Algorithm, Checksum};
 
-use crate::api::doc::{Authenticated, Invalid, TusCreateErrors, TusItemErrors, TusPatchErrors};
 use crate::api::doc::Binary;
+use crate::api::doc::{Authenticated, Invalid, TusCreateErrors, TusItemErrors, TusPatchErrors};
 use crate::error::ApiError;
 use crate::state::AppState;
 use utoipa::IntoParams;

@@ -16,10 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
-use crate::auth::Caller;
 use crate::api::doc::Binary;
-use crate::error::ApiError;
 use crate::api::doc::{Authenticated, IdParam, NotFound, PathId, Query, TooLarge};
+use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::extract::{Id, ZQuery};
 use crate::state::AppState;
 use partnerdesk_app::uploads::attachments::{own_upload, store_file, too_large, visible_attachment};

@@ -16,9 +16,11 @@ use partnerdesk_app::AppError;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::user_changes::{self, UserInput};
 
+use crate::api::doc::{
+    self, Authenticated, IdParam, JsonBody, Overloaded, PageParams, PathId, Query, Refused, UserList,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::api::doc::{self, Authenticated, IdParam, JsonBody, Overloaded, PageParams, PathId, Query, Refused, UserList};
 use crate::extract::{Id, OptionalJson, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
