@@ -88,14 +88,6 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
     {
         f.role = r;
     }
-    // Nobody changes their own role: an admin who demoted themselves could leave the installation without one.
-    if before.id == actor.id && f.role != before.role {
-        errors.push(
-            "role",
-            "InvalidValue",
-            "you cannot change your own role; ask another admin",
-        );
-    }
     if let Some(s) = u.suspended {
         f.status = before.status.after_suspension(s, before.has_password);
     }
@@ -133,6 +125,14 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
                 "suspended",
                 "InvalidValue",
                 "you cannot suspend yourself",
+            ));
+        }
+        // Nor change their own role: an admin who demoted themselves could leave the installation without one.
+        if before.id == actor.id && f.role != before.role {
+            return Err(AppError::invalid(
+                "role",
+                "InvalidValue",
+                "you cannot change your own role; ask another admin",
             ));
         }
     }
