@@ -26,7 +26,10 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-_file_names = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="/\\"), min_size=1, max_size=40)
+# A file name names a file: not blank, not `.` or `..` (the server refuses those with 400).
+_file_names = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="/\\"), min_size=1, max_size=40
+).filter(lambda name: name.strip() not in ("", ".", ".."))
 _metadata = st.builds(
     lambda name, ticket, kind: f"filename {_b64(name.encode())},ticket_id {_b64(str(ticket).encode())}"
     + (f",filetype {_b64(kind.encode())}" if kind else ""),
