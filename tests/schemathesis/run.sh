@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-bin=target/debug/partnerdesk
-st=.venv/bin/schemathesis
+here=$PWD/tests/schemathesis
+bin=$PWD/target/debug/partnerdesk
+st=$PWD/.venv/bin/schemathesis
 [ -x "$bin" ] || { echo "schemathesis: $bin is missing; run cargo build --bin partnerdesk first" >&2; exit 1; }
 [ -x "$st" ] || { echo "schemathesis: $st is missing; install tests/schemathesis/requirements.txt into .venv" >&2; exit 1; }
 
@@ -84,10 +85,12 @@ for role in $roles; do
     seed_args=(--seed "$SCHEMATHESIS_SEED")
   fi
   started=$SECONDS
-  if ! PYTHONPATH=tests/schemathesis SCHEMATHESIS_HOOKS=hooks "$st" --config-file tests/schemathesis/schemathesis.toml \
+  # Run from the role's temporary directory: schemathesis and hypothesis keep caches in the working directory, and
+  # each run starts from none (a failure is reproduced with the seed it prints, or with SCHEMATHESIS_SEED).
+  if ! (cd "$work/$role" && PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks "$st" --config-file "$here/schemathesis.toml" \
     run "http://127.0.0.1:$port/api/v2/openapi.json" --checks all -H "Authorization: Bearer $token" \
     --max-examples "$max_examples" --max-time "$max_time" "${seed_args[@]}" --generation-database :memory: \
-    --no-color; then
+    --no-color); then
     status=1
     echo "schemathesis: FAILED as $role; the server's log follows" >&2
     tail -n 50 "$work/$role/server.err" >&2 || true
