@@ -35,7 +35,8 @@ run_wrk() {
   [ "$conns" -lt 2 ] && threads=1
   wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 10s -s "bench/writes/$script" "$url" | awk '/^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    printf "%.0f | %.2f | %.2f | %.1f | %d\n", v["requests"] / v["seconds"], v["p50"], v["p99"], v["max"], v["non2xx"] + v["socket_errors"] }'
+    printf "%.0f | %.2f | %.2f | %.1f | %d\n", v["requests"] / v["seconds"], v["p50"], v["p99"], v["max"], v["non2xx"] + v["socket_errors"]
+    if (v["non2xx"] + v["socket_errors"] > 0) printf "  (%s: %d non-2xx, %d socket errors)\n", FILENAME, v["non2xx"], v["socket_errors"] > "/dev/stderr" }'
 }
 
 # A seeded server: an admin with a token and a session cookie, an organization; prints nothing.
@@ -53,7 +54,7 @@ start_server() {
   "$PD" migrate >/dev/null
   echo "a long enough passphrase" | "$PD" admin create-user --email admin@vendor.example --name Admin --role admin --password-stdin >/dev/null
   export PD_TOKEN
-  PD_TOKEN=$("$PD" admin api-token --email admin@vendor.example)
+  PD_TOKEN=$("$PD" admin api-token --email admin@vendor.example 2>/dev/null)
   "$PD" serve & server_pid=$!
   wait_http "$BASE/readyz"
   local jar="$WORK/jar-$backend" csrf
@@ -67,6 +68,7 @@ start_server() {
 
 reference() {
   local backend=$1
+  export RUST_LOG=error
   if [ "$backend" = sqlite ]; then
     local db="$WORK/reference/partnerdesk.db"
     PARTNERDESK_DATA_DIR="$WORK/reference" PARTNERDESK_DATABASE_URL="sqlite://$db" "$PD" migrate >/dev/null

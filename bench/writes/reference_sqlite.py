@@ -13,8 +13,8 @@ body = "Since 4.2 the connector stops after 10,000 records. Logs are attached to
 after = '{"ticket":{"subject":"Sync stops after 10k records","status":"new","priority":"high"},"comment":{"body":"%s"}}' % body
 n, start = 0, time.monotonic()
 while time.monotonic() - start < seconds:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for _ in range(100):
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         con.execute("BEGIN IMMEDIATE")
         cur = con.execute(
             "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, tags, via, routing,"

@@ -31,6 +31,9 @@ impl Provisioner<'_> {
     }
 }
 
+/// The longest description an API token may have.
+pub const MAX_TOKEN_DESCRIPTION: usize = 255;
+
 /// A new account as requested.
 #[derive(Debug, Clone, Default)]
 pub struct NewAccount {
@@ -181,6 +184,13 @@ pub async fn issue_api_token(
 ) -> Result<String, AppError> {
     if let Provisioner::User(actor) = who {
         actor.may_administer()?;
+    }
+    if description.chars().count() > MAX_TOKEN_DESCRIPTION {
+        return Err(AppError::invalid(
+            "description",
+            "TooLong",
+            format!("description is too long (maximum is {MAX_TOKEN_DESCRIPTION} characters)"),
+        ));
     }
     let token = credentials::new_token()?;
     let mut tx = db.begin().await?;

@@ -51,6 +51,9 @@ pub struct Settings {
     pub worker_interval_ms: u64,
     /// When set, `/metrics` wants `Authorization: Bearer <this>`.
     pub metrics_token: Option<String>,
+    /// An egress proxy for partner buckets (`http://host:port`), which then resolves names and enforces where
+    /// requests may go.
+    pub bucket_proxy: Option<String>,
 }
 
 /// Written by hand so that the SMTP URL (which may carry a password) and the signing keys never reach a log.
@@ -79,6 +82,7 @@ impl std::fmt::Debug for Settings {
             .field("escalation_priority", &self.escalation_priority)
             .field("worker_interval_ms", &self.worker_interval_ms)
             .field("metrics_token", &redacted(self.metrics_token.is_some()))
+            .field("bucket_proxy", &redacted(self.bucket_proxy.is_some()))
             .finish()
     }
 }
@@ -107,6 +111,7 @@ impl Default for Settings {
             escalation_priority: partnerdesk_core::tickets::Priority::Urgent,
             worker_interval_ms: 1000,
             metrics_token: None,
+            bucket_proxy: None,
         }
     }
 }
@@ -147,7 +152,10 @@ impl App {
         );
         let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from);
         let webhooks = Webhooks::new(settings.webhook_secret.clone());
-        let bucket_http = crate::buckets::client::http_client(settings.allow_private_bucket_endpoints);
+        let bucket_http = crate::buckets::client::http_client(
+            settings.allow_private_bucket_endpoints,
+            settings.bucket_proxy.as_deref(),
+        );
         App {
             db,
             blobs,

@@ -16,6 +16,7 @@ use crate::error::AppError;
 /// A new group, Zendesk's names.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct GroupInput {
+    #[schema(schema_with = crate::input::schema::name)]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -38,15 +39,19 @@ pub async fn create_group(db: &Db, actor: &Actor, audit: &AuditActor, input: Gro
 /// A new ticket form, Zendesk's names plus `audience`, `group_id`, `priority` and `tags` (its routing).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FormInput {
+    #[schema(schema_with = crate::input::schema::name)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::input::schema::name)]
     pub display_name: Option<String>,
     pub position: Option<i64>,
     pub active: Option<bool>,
     pub default: Option<bool>,
     pub end_user_visible: Option<bool>,
     /// `everyone`, `partners` (the alliance partner form) or `staff`.
+    #[schema(schema_with = crate::input::schema::audience)]
     pub audience: Option<String>,
     pub group_id: Option<i64>,
+    #[schema(schema_with = crate::input::schema::priority)]
     pub priority: Option<String>,
     pub tags: Option<Vec<String>>,
 }

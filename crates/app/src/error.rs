@@ -15,6 +15,9 @@ pub enum AppError {
     /// The input is not the expected shape at the top level (not JSON, a missing envelope).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The body is not of the content type the operation takes.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
     /// Filing a ticket needs an account, and accounts are provisioned by the account manager.
@@ -109,6 +112,7 @@ impl AppError {
             AppError::NotFound => "Not found".into(),
             AppError::Invalid(inv) => field_messages(&inv.0),
             AppError::BadRequest(msg)
+            | AppError::UnsupportedMediaType(msg)
             | AppError::Unauthenticated(msg)
             | AppError::Forbidden(msg)
             | AppError::Upstream(msg)

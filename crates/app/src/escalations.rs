@@ -22,13 +22,39 @@ use crate::error::AppError;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct EscalationInput {
+    /// A ticket of the caller's organization.
     pub ticket_id: Option<i64>,
     /// What the problem costs the partner.
+    #[schema(schema_with = escalation_text)]
     pub impact: Option<String>,
     /// What they need from support.
+    #[schema(schema_with = escalation_text)]
     pub needed: Option<String>,
-    /// By when (a date `YYYY-MM-DD` or an RFC 3339 time).
+    /// By when (a date `YYYY-MM-DD` or an RFC 3339 time); blank for no date.
+    #[schema(schema_with = needed_by)]
     pub needed_by: Option<String>,
+}
+
+fn escalation_text() -> utoipa::openapi::schema::Object {
+    crate::input::schema::text(4000, true)
+}
+
+/// `null`, blank, a date or an RFC 3339 time.
+fn needed_by() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |format: Option<KnownFormat>, pattern: Option<&str>| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(format.map(SchemaFormat::KnownFormat))
+            .pattern(pattern)
+    };
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(string(None, Some(r"^\s*$")))
+        .item(string(Some(KnownFormat::Date), None))
+        .item(string(Some(KnownFormat::DateTime), None))
+        .build()
+        .into()
 }
 
 fn parse_when(errors: &mut Invalid, raw: Option<&str>) -> Option<DateTime<Utc>> {

@@ -12,17 +12,35 @@ use serde::Deserialize;
 use crate::context::App;
 use crate::error::AppError;
 
-#[derive(Debug, Deserialize)]
+/// The rotation: `members` take turns of `period_days`, starting at `starts_local` in `time_zone`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScheduleInput {
+    /// Support managers, in turn order.
     pub members: Vec<i64>,
+    /// Local time the first turn starts, `YYYY-MM-DDTHH:MM`.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$")]
     pub starts_local: String,
+    /// An IANA time zone.
+    #[schema(schema_with = time_zone)]
     pub time_zone: String,
+    #[schema(minimum = 1, maximum = 365)]
     pub period_days: Option<i64>,
+    /// A support manager to notify when the chain is exhausted.
     pub fallback_user_id: Option<i64>,
+    #[schema(minimum = 1, maximum = 1440)]
     pub ack_timeout_minutes: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Every IANA time zone name the server knows.
+fn time_zone() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+        .build()
+}
+
+/// Puts `user_id` (a support manager) on call from `starts_at` to `ends_at`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OverrideInput {
     pub user_id: i64,
     pub starts_at: DateTime<Utc>,

@@ -10,18 +10,39 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::input::nullable;
+use crate::input::{nullable, schema};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct OrgInput {
+    #[schema(schema_with = schema::name)]
     pub name: Option<String>,
+    /// Staff-only notes (up to 64 KiB).
+    #[schema(max_length = 65536)]
     pub notes: Option<String>,
+    #[schema(max_length = 65536)]
     pub details: Option<String>,
+    /// Domain names (blank entries are dropped).
+    #[schema(schema_with = domain_names)]
     pub domain_names: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
+    /// Admins only.
     pub alliance_partner: Option<bool>,
+    /// Admins only: an agent or admin flagged as account manager.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
     pub account_manager_id: Option<Option<i64>>,
+}
+
+/// Each a domain (a dot, no `@` or `/`, no control character) or blank.
+fn domain_names() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(
+            r"^([^\S{c}]*|[^@/{c}]*\.[^@/{c}]*)$",
+            c = schema::CONTROLS
+        ))))
+        .build()
 }
 
 const MAX_NOTES: usize = 64 * 1024;

@@ -14,40 +14,57 @@ use partnerdesk_db::{Conn, Db, DbError, groups, organizations};
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::input::nullable;
+use crate::input::{nullable, schema};
 
 pub const MAX_SUBJECT: usize = 255;
 pub const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct CommentInput {
+    /// The comment's text (up to 64 KiB); `html_body` is taken when `body` is absent.
+    #[schema(max_length = 65536)]
     pub body: Option<String>,
+    #[schema(max_length = 65536)]
     pub html_body: Option<String>,
+    /// `false` makes an internal note (staff only; a ticket's first comment is always public).
     pub public: Option<bool>,
-    /// Upload tokens (from `POST /api/v2/uploads`) whose files this comment carries.
+    /// Upload tokens (from `POST /api/v2/uploads`) whose files this comment carries; a comment with files needs
+    /// text.
     pub uploads: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RequesterInput {
+    /// The e-mail of an existing account (accounts are never created on the fly).
     pub email: Option<String>,
     pub name: Option<String>,
 }
 
-/// The ticket fields of a create or update, Zendesk's names. Unknown fields are ignored.
+/// The ticket fields of a create or update, Zendesk's names. Unknown fields are ignored. Through the requests API
+/// only `subject`, `comment`, `ticket_form_id` and `priority` (create) or `comment` and `solved` (update) count;
+/// end-users may set no other status than `solved`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TicketInput {
+    /// Up to 255 characters; blank takes the first line of the description.
+    #[schema(max_length = 255)]
     pub subject: Option<String>,
     pub comment: Option<CommentInput>,
+    /// The first comment, when `comment` has no text.
+    #[schema(max_length = 65536)]
     pub description: Option<String>,
+    /// Staff: file or move the ticket for this user.
     pub requester_id: Option<i64>,
     pub requester: Option<RequesterInput>,
+    #[schema(schema_with = schema::ticket_status)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schema::priority)]
     pub priority: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
     pub group_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
     pub assignee_id: Option<Option<i64>>,
     pub ticket_form_id: Option<i64>,
     pub tags: Option<Vec<String>>,

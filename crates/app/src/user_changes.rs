@@ -11,23 +11,35 @@ use utoipa::ToSchema;
 
 use crate::accounts::{self, Provisioner};
 use crate::error::AppError;
-use crate::input::nullable;
+use crate::input::{nullable, schema};
 
 /// Fields accepted by create and update. Unknown fields are ignored, as Zendesk does.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UserInput {
+    #[schema(schema_with = schema::name)]
     pub name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(schema_with = schema::role)]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
     pub organization_id: Option<Option<i64>>,
+    /// Staff only; `false` reactivates the account.
     pub suspended: Option<bool>,
+    /// Staff flags: agents and admins only.
     pub account_manager: Option<bool>,
     pub support_manager: Option<bool>,
     /// Sets the password at creation (the account is then active); without it the account waits for an
-    /// invitation.
+    /// invitation. An update that sends one is refused: passwords are set through invitation links.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: Option<String>,
+    #[schema(schema_with = time_zone_text)]
     pub time_zone: Option<String>,
+}
+
+fn time_zone_text() -> utoipa::openapi::schema::Object {
+    schema::text(64, true)
 }
 
 /// Changes user `id` as `actor`. The account is read and locked inside the transaction that writes it, so two
@@ -113,6 +125,14 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
                 "suspended",
                 "InvalidValue",
                 "you cannot suspend yourself",
+            ));
+        }
+        // Nor change their own role: an admin who demoted themselves could leave the installation without one.
+        if before.id == actor.id && f.role != before.role {
+            return Err(AppError::invalid(
+                "role",
+                "InvalidValue",
+                "you cannot change your own role; ask another admin",
             ));
         }
     }

@@ -253,11 +253,12 @@ async fn add_comment(conn: &mut Conn, ticket: TicketId, c: &NewComment, at: Date
 pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Result<(Ticket, Comment, i64), DbError> {
     let t = now();
     let f = &new.fields;
-    let id = conn
-        .insert(
+    // The row comes back with the insert: no read-back.
+    let row = conn
+        .fetch_one(
             "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, organization_id, group_id, \
              assignee_id, ticket_form_id, tags, via, routing, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             &args![
                 f.subject.as_str(),
                 new.description.as_str(),
@@ -277,6 +278,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
             ],
         )
         .await?;
+    let ticket = from_row(&row)?;
+    let id = ticket.id.0;
     let first = NewComment {
         author_id: Some(new.submitter_id),
         body: new.description.clone(),
@@ -287,7 +290,6 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
     for c in &new.follow_ups {
         add_comment(conn, TicketId(id), c, t).await?;
     }
-    let ticket = get(conn, TicketId(id), TicketScope::All).await?;
     let record = TicketRecord {
         ticket: &ticket,
         comment: Some(&comment),

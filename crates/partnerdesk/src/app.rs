@@ -46,6 +46,7 @@ pub fn settings(config: &Config) -> Settings {
         login_attempts: config.login_attempts,
         login_window_secs: config.login_window_secs,
         metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
+        bucket_proxy: config.bucket_proxy.as_ref().map(|p| p.expose().to_owned()),
         ..Settings::default()
     }
 }

@@ -67,6 +67,8 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// How long a request may wait for a database connection (on SQLite: for the one writer) before it fails.
     pub db_acquire_timeout_ms: u64,
+    /// An egress proxy for partner buckets; may carry credentials, hence `Secret`.
+    pub bucket_proxy: Option<Secret>,
 }
 
 /// The TOML file: the same settings, lower-case names, all optional.
@@ -99,6 +101,7 @@ struct FileConfig {
     login_window_secs: Option<u64>,
     metrics_token: Option<String>,
     db_acquire_timeout_ms: Option<u64>,
+    bucket_proxy: Option<String>,
 }
 
 impl Config {
@@ -161,6 +164,7 @@ impl Config {
                 .positive("PARTNERDESK_DB_ACQUIRE_TIMEOUT_MS")?
                 .or(fc.db_acquire_timeout_ms)
                 .unwrap_or(10_000),
+            bucket_proxy: bucket_proxy(&env, fc.bucket_proxy.take())?,
         })
     }
 
@@ -192,6 +196,17 @@ fn read_file_config(file: Option<&Path>) -> Result<FileConfig> {
     };
     let text = std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))
+}
+
+/// `PARTNERDESK_BUCKET_PROXY`: an `http://` or `https://` URL.
+fn bucket_proxy(env: &Env<'_>, file: Option<String>) -> Result<Option<Secret>> {
+    let Some(proxy) = env.var("PARTNERDESK_BUCKET_PROXY")?.or(file) else {
+        return Ok(None);
+    };
+    if !(proxy.starts_with("http://") || proxy.starts_with("https://")) || url::Url::parse(&proxy).is_err() {
+        bail!("PARTNERDESK_BUCKET_PROXY must be an http:// or https:// URL");
+    }
+    Ok(Some(Secret(proxy)))
 }
 
 /// `PARTNERDESK_ESCALATION_WEBHOOK_SECRET`: long enough that it cannot be guessed.
@@ -486,6 +501,8 @@ mod tests {
         assert!(load(&[("PARTNERDESK_DATABASE_URL", "mysql://x")]).is_err());
         assert!(load(&[("PARTNERDESK_PUBLIC_URL", "ftp://x")]).is_err());
         assert!(load(&[("PARTNERDESK_LOG_FORMAT", "xml")]).is_err());
+        assert!(load(&[("PARTNERDESK_BUCKET_PROXY", "socks5://127.0.0.1:1080")]).is_err());
+        assert!(load(&[("PARTNERDESK_BUCKET_PROXY", "http://127.0.0.1:3128")]).is_ok());
     }
 
     #[test]

@@ -6,7 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use partnerdesk_app::AppError;
 use partnerdesk_core::FieldError;
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+pub use crate::api::doc::{ErrorBody, FieldErrorBody};
 
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
@@ -18,17 +20,18 @@ impl ApiError {
     }
 
     /// Zendesk's error JSON.
-    pub fn body(&self) -> Value {
+    pub fn body(&self) -> ErrorBody {
         let error = match &self.0 {
             AppError::NotFound => "RecordNotFound",
             AppError::Invalid(inv) => {
-                return json!({
-                    "error": "RecordInvalid",
-                    "description": "Record validation errors",
-                    "details": details(&inv.0),
-                });
+                return ErrorBody {
+                    error: "RecordInvalid".into(),
+                    description: "Record validation errors".into(),
+                    details: Some(details(&inv.0)),
+                };
             }
             AppError::BadRequest(_) => "InvalidRequest",
+            AppError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             AppError::Unauthenticated(_) => "Couldn't authenticate you",
             AppError::AccountRequired => "AccountRequired",
             AppError::Forbidden(_) => "Forbidden",
@@ -45,7 +48,11 @@ impl ApiError {
             AppError::RangeNotSatisfiable => "RangeNotSatisfiable",
             AppError::Internal(_) => "InternalError",
         };
-        json!({"error": error, "description": self.0.message()})
+        ErrorBody {
+            error: error.into(),
+            description: self.0.message(),
+            details: None,
+        }
     }
 }
 
@@ -55,6 +62,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         AppError::Unauthenticated(_) | AppError::AccountRequired => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::TooLarge { .. } | AppError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,18 +97,15 @@ pub fn log_internal(e: &AppError) {
 }
 
 /// `{"field": [{"description": "...", "error": "Code"}]}`, as Zendesk writes `details`.
-fn details(errors: &[FieldError]) -> Value {
-    let mut map = Map::new();
+fn details(errors: &[FieldError]) -> BTreeMap<String, Vec<FieldErrorBody>> {
+    let mut map: BTreeMap<String, Vec<FieldErrorBody>> = BTreeMap::new();
     for e in errors {
-        let entry = json!({"description": e.message, "error": e.code});
-        match map.get_mut(&e.field) {
-            Some(Value::Array(list)) => list.push(entry),
-            _ => {
-                map.insert(e.field.clone(), Value::Array(vec![entry]));
-            }
-        }
+        map.entry(e.field.clone()).or_default().push(FieldErrorBody {
+            description: e.message.clone(),
+            error: e.code.into(),
+        });
     }
-    Value::Object(map)
+    map
 }
 
 impl IntoResponse for ApiError {

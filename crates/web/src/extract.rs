@@ -13,37 +13,71 @@ use partnerdesk_app::AppError;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A JSON body. Too large → 413 before or while reading; not JSON → 400; wrong shape → 422 naming the field.
+/// A JSON body. Too large → 413 before or while reading; another content type → 415; not JSON → 400; wrong shape →
+/// 422 naming the field.
 pub struct ZJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for ZJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let limit = state.settings.max_json_bytes;
-        // JSON only, declared as such: forms and no-cors requests cannot send this type across sites.
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if !ct.starts_with("application/json") && !ct.ends_with("+json") {
-            return Err(AppError::BadRequest(format!("Content-Type must be application/json, not '{ct}'")).into());
-        }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            return Err(AppError::TooLarge { limit }.into());
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| AppError::TooLarge { limit })?;
+        require_json(req.headers())?;
+        let bytes = read_limited(req, state.settings.max_json_bytes).await?;
         parse_json(&bytes).map(ZJson)
     }
+}
+
+/// An optional JSON body: no body at all (or only whitespace) is `None`; anything else is read as `ZJson` reads it,
+/// and must be declared as JSON.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let declared_type = req.headers().contains_key(header::CONTENT_TYPE);
+        if declared_type {
+            require_json(req.headers())?;
+        }
+        let bytes = read_limited(req, state.settings.max_json_bytes).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !declared_type {
+            require_json(&axum::http::HeaderMap::new())?;
+        }
+        parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+/// JSON only, declared as such (415 otherwise): forms and no-cors requests cannot send this type across sites.
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(AppError::UnsupportedMediaType(format!("Content-Type must be application/json, not '{ct}'")).into())
+    }
+}
+
+/// The body, refused with 413 when its declared length, or what arrives, is over `limit`.
+async fn read_limited(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::TooLarge { limit }.into());
+    }
+    Ok(axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| AppError::TooLarge { limit })?)
 }
 
 /// Parses JSON, mapping serde's errors to Zendesk's: syntax errors (and anything after the value) are 400,
@@ -142,6 +176,21 @@ pub fn check_url(uri: &axum::http::Uri) -> Result<(), partnerdesk_core::Invalid>
         check_no_control_characters(&name, &value)?;
     }
     Ok(())
+}
+
+/// Query parameters read into `T`; a query that does not fit (a parameter given twice, a value of the wrong
+/// type) is a 400 in Zendesk's JSON, like every other error of the API.
+pub struct ZQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ZQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(raw)
+            .map(ZQuery)
+            .map_err(|e| AppError::BadRequest(format!("The query string does not fit: {e}")).into())
+    }
 }
 
 /// A record id from the path, with or without a `.json` suffix. Anything that is not a positive integer

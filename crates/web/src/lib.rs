@@ -48,7 +48,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 async fn refuse_control_characters(req: Request, next: Next) -> Response {
     match extract::check_url(req.uri()) {
         Ok(()) => next.run(req).await,
-        Err(invalid) if req.uri().path().starts_with("/api/") => ApiError(AppError::Invalid(invalid)).into_response(),
+        // Downloads answer API callers too, and like the API answer their errors as JSON.
+        Err(invalid) if req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/attachments/") => {
+            ApiError(AppError::Invalid(invalid)).into_response()
+        }
         Err(invalid) => pages::PageError::from(AppError::Invalid(invalid)).into_response(),
     }
 }

@@ -52,6 +52,9 @@ impl ListQuery {
                 _ => Err(AppError::BadRequest(format!("{name} must be a positive integer, not '{v}'")).into()),
             }
         };
+        // Every pagination parameter sent is checked, also those the other style ignores.
+        let page_number = get("page").map(|v| positive("page", v)).transpose()?;
+        let per_page = get("per_page").map(|v| positive("per_page", v)).transpose()?;
         let cursor = get("page[size]").is_some() || get("page[after]").is_some();
         let page = if cursor {
             let size = get("page[size]")
@@ -61,10 +64,7 @@ impl ListQuery {
             let after = if opaque {
                 None
             } else {
-                get("page[after]")
-                    .filter(|v| !v.is_empty())
-                    .map(decode_cursor)
-                    .transpose()?
+                get("page[after]").map(decode_cursor).transpose()?
             };
             // Bucket listings page like S3 itself, up to 1,000 keys.
             PageRequest::Cursor {
@@ -72,18 +72,18 @@ impl ListQuery {
                 after,
             }
         } else {
-            let page = get("page").map(|v| positive("page", v)).transpose()?.unwrap_or(1);
-            let per_page = get("per_page")
-                .map(|v| positive("per_page", v))
-                .transpose()?
-                .unwrap_or(MAX_PAGE_SIZE);
             PageRequest::Offset {
-                page,
-                per_page: per_page.min(MAX_PAGE_SIZE),
+                page: page_number.unwrap_or(1),
+                per_page: per_page.unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE),
             }
         };
         let opaque_after = if opaque {
-            get("page[after]").filter(|v| !v.is_empty()).map(str::to_owned)
+            match get("page[after]") {
+                Some("") => {
+                    return Err(AppError::BadRequest("page[after] is not a cursor this server issued".into()).into());
+                }
+                other => other.map(str::to_owned),
+            }
         } else {
             None
         };
@@ -229,7 +229,12 @@ mod tests {
             }
         );
         assert!(ListQuery::parse(Some("page=0")).is_err());
+        // A parameter of the other style is checked all the same.
+        assert!(ListQuery::parse(Some("page[size]=2&per_page=-1")).is_err());
+        assert!(ListQuery::parse(Some("page[size]=2&page=x")).is_err());
         assert!(ListQuery::parse(Some("page[after]=zz")).is_err());
+        assert!(ListQuery::parse(Some("page[after]=")).is_err());
+        assert!(ListQuery::parse_opaque(Some("page[after]=")).is_err());
         Ok(())
     }
 

@@ -36,7 +36,7 @@ pub async fn connection(state: &App, actor: &Actor, org: OrgId) -> Result<(Organ
         DbError::NotFound => AppError::NotFound,
         e => e.into(),
     })?;
-    crate::buckets::address::check_endpoint(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
+    crate::buckets::address::check_endpoint(&c.endpoint, &state.settings).await?;
     Ok((o, c))
 }
 

@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::buckets::client::parse_endpoint;
+use crate::context::Settings;
 use crate::error::AppError;
 
 /// Part of the resolver's error, so that the connection test can say what happened.
@@ -76,8 +77,18 @@ pub fn internal(ip: IpAddr) -> bool {
 
 /// Refuses endpoints that resolve to internal addresses unless the deployment allows them (tests, a MinIO on the
 /// same network). Checked when a connection is saved and before each use; an IP address written in the URL is
-/// only checked here (no name is resolved for it).
-pub async fn check_endpoint(endpoint: &str, allow_private: bool) -> Result<(), AppError> {
+/// only checked here (no name is resolved for it). Behind an egress proxy (`PARTNERDESK_BUCKET_PROXY`) names are
+/// resolved by the proxy, which must enforce the same rules; only addresses written in the URL are checked here.
+pub async fn check_endpoint(endpoint: &str, settings: &Settings) -> Result<(), AppError> {
+    check(
+        endpoint,
+        settings.allow_private_bucket_endpoints,
+        settings.bucket_proxy.is_some(),
+    )
+    .await
+}
+
+async fn check(endpoint: &str, allow_private: bool, proxied: bool) -> Result<(), AppError> {
     if allow_private {
         return Ok(());
     }
@@ -85,6 +96,7 @@ pub async fn check_endpoint(endpoint: &str, allow_private: bool) -> Result<(), A
     let host = match u.host() {
         Some(url::Host::Ipv4(v4)) => v4.to_string(),
         Some(url::Host::Ipv6(v6)) => v6.to_string(),
+        Some(url::Host::Domain(_)) if proxied => return Ok(()),
         Some(url::Host::Domain(d)) => d.to_owned(),
         None => String::new(),
     };
@@ -191,9 +203,12 @@ mod tests {
             "http://224.0.0.1",
             "http://localhost:9000",
         ] {
-            assert!(check_endpoint(bad, false).await.is_err(), "{bad} accepted");
+            assert!(check(bad, false, false).await.is_err(), "{bad} accepted");
         }
-        assert!(check_endpoint("http://127.0.0.1:9000", true).await.is_ok());
+        assert!(check("http://127.0.0.1:9000", true, false).await.is_ok());
+        // Behind a proxy, names are the proxy's to resolve and check; written addresses are still refused here.
+        assert!(check("http://localhost:9000", false, true).await.is_ok());
+        assert!(check("http://127.0.0.1:9000", false, true).await.is_err());
     }
 
     /// The client itself refuses names that resolve to internal addresses, whatever was checked before: the
@@ -213,7 +228,7 @@ mod tests {
             }
         });
         let url = format!("http://localhost:{port}/");
-        let refused = crate::buckets::client::http_client(false).get(&url).send().await;
+        let refused = crate::buckets::client::http_client(false, None).get(&url).send().await;
         let e = refused.expect_err("connected to an internal address");
         let mut chain = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -223,7 +238,7 @@ mod tests {
         }
         assert!(chain.contains(REFUSED), "{chain}");
         // Allowed on purpose, the same request goes through.
-        let allowed = crate::buckets::client::http_client(true)
+        let allowed = crate::buckets::client::http_client(true, None)
             .get(&url)
             .send()
             .await

@@ -71,16 +71,23 @@ pub struct Listing {
 /// The HTTP client for partner buckets: shared, so connections are reused; redirects are not followed (a
 /// redirect from S3 means a wrong region or endpoint, reported as such).
 /// Unless internal endpoints are allowed, host names are resolved to public addresses only, so the client connects
-/// to an address that was checked (see `address`).
-pub fn http_client(allow_private: bool) -> reqwest::Client {
+/// to an address that was checked (see `address`). A proxy from the environment is not used (it would resolve and
+/// reach names on its own, past those checks); an egress proxy is used only when configured for buckets.
+pub fn http_client(allow_private: bool, proxy: Option<&str>) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // A service that stops sending is given up on, so no request hangs forever.
         .read_timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
-        // A proxy from the environment would resolve and reach names on its own, past the address checks.
         .no_proxy();
-    if !allow_private {
+    match proxy.map(reqwest::Proxy::all) {
+        Some(Ok(p)) => b = b.proxy(p),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "PARTNERDESK_BUCKET_PROXY is not usable; buckets are reached directly")
+        }
+        None => {}
+    }
+    if !allow_private && proxy.is_none() {
         b = b.dns_resolver(std::sync::Arc::new(crate::buckets::address::PublicOnly));
     }
     b.build().unwrap_or_default()

@@ -211,7 +211,7 @@ pub async fn save(state: &App, user: &User, org: OrgId, input: ConnectionInput) 
         Err(e) => return Err(e.into()),
     };
     let c = apply_connection(state, org, before.as_ref(), input)?;
-    crate::buckets::address::check_endpoint(&c.endpoint, state.settings.allow_private_bucket_endpoints).await?;
+    crate::buckets::address::check_endpoint(&c.endpoint, &state.settings).await?;
     let mut tx = state.db.begin().await?;
     let saved = buckets::save(&mut tx, &c, &user.audit_actor()).await?;
     tx.commit().await?;

@@ -117,10 +117,19 @@ db_test!(malformed_missing_wrong_types_huge, |app: TestApp| async move {
         // The server may close the connection before the client has written everything; when it answers, it is 413.
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
-    // Not JSON at all.
+    // Not JSON at all: another content type is 415, a body that is not JSON 400.
     let rb = app
         .request(Method::POST, "/api/v2/tickets", Some(&admin))
         .header("content-type", "text/plain")
+        .body("hello");
+    let (s, v) = app.send(rb).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("UnsupportedMediaType"))
+    );
+    let rb = app
+        .request(Method::POST, "/api/v2/tickets", Some(&admin))
+        .header("content-type", "application/json")
         .body("hello");
     assert_eq!(app.send(rb).await.0, StatusCode::BAD_REQUEST);
     // Nothing was written by any of these (only the set-up above is audited).
@@ -184,8 +193,31 @@ db_test!(health_and_openapi, |app: TestApp| async move {
         "/api/v2/requests",
         "/api/v2/users/me",
         "/api/v2/organizations/{id}",
+        "/api/v2/large_uploads",
+        "/api/v2/large_uploads/{id}",
+        "/attachments/{id}/{name}",
     ] {
         assert!(v["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+    }
+    // Answers are documented with their wrapper, and errors with Zendesk's error schema.
+    for (schema, wrapper) in [
+        ("AttachmentResponse", "attachment"),
+        ("UploadResponse", "upload"),
+        ("ConnectionResponse", "bucket_connection"),
+        ("InvitationResponse", "invitation"),
+    ] {
+        assert!(
+            v["components"]["schemas"][schema]["properties"][wrapper].is_object(),
+            "{schema} has no {wrapper}"
+        );
+    }
+    let show = &v["paths"]["/api/v2/tickets/{id}"]["get"]["responses"];
+    for status in ["200", "401", "404"] {
+        assert!(show[status].is_object(), "GET /tickets/{{id}} documents no {status}");
+    }
+    assert!(v["components"]["responses"]["NotFound"]["content"]["application/json"].is_object());
+    for verb in ["options", "head", "patch", "delete"] {
+        assert!(v["paths"]["/api/v2/large_uploads/{id}"][verb].is_object(), "{verb}");
     }
 });
 
@@ -206,3 +238,119 @@ fn tokio_stream_iter<T>(items: Vec<T>) -> impl futures_core::Stream<Item = T> {
     impl<T> Unpin for Iter<T> {}
     Iter(items.into_iter())
 }
+
+db_test!(api_token_bodies, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let path = format!("/api/v2/users/{}/api_tokens", admin.id);
+    let with = |ct: &str, body: &str| {
+        app.request(Method::POST, &path, Some(&admin))
+            .header("content-type", ct)
+            .body(body.to_owned())
+    };
+    // No body at all, or JSON `null`: a token without description.
+    let (s, v) = app.send(app.request(Method::POST, &path, Some(&admin))).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["api_token"]["token"].is_string(), "{v}");
+    assert_eq!(app.send(with("application/json", "null")).await.0, StatusCode::CREATED);
+    // A described token works at once.
+    let (s, v) = app
+        .send(with("application/json", r#"{"api_token": {"description": "ci"}}"#))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let token = v["api_token"]["token"].as_str().unwrap_or_default().to_owned();
+    let me = app
+        .client
+        .get(format!("{}/api/v2/users/me", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    // Another content type, or a body without one: 415.
+    let (s, v) = app.send(with("text/plain", "description=ci")).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("UnsupportedMediaType"))
+    );
+    let (s, _) = app
+        .send(
+            app.request(Method::POST, &path, Some(&admin))
+                .body(r#"{"api_token": {}}"#),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Not JSON: 400. The wrong shape, or a description over 255 characters: 422 naming the field.
+    assert_eq!(
+        app.send(with("application/json", "{nope")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, v) = app
+        .send(with("application/json", r#"{"api_token": {"description": 7}}"#))
+        .await;
+    assert_eq!(
+        (s, v["details"]["description"].is_array()),
+        (StatusCode::UNPROCESSABLE_ENTITY, true),
+        "{v}"
+    );
+    let long = json!({"api_token": {"description": "x".repeat(256)}}).to_string();
+    let (s, v) = app.send(with("application/json", &long)).await;
+    assert_eq!(
+        (s, v["details"]["description"][0]["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("TooLong")),
+        "{v}"
+    );
+});
+
+db_test!(nobody_changes_their_own_role, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{}", admin.id),
+            &admin,
+            json!({"user": {"role": "end-user"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["details"]["role"].is_array()),
+        (StatusCode::UNPROCESSABLE_ENTITY, true),
+        "{v}"
+    );
+    let (s, v) = app.get("/api/v2/users/me", &admin).await;
+    assert_eq!((s, v["user"]["role"].as_str()), (StatusCode::OK, Some("admin")));
+    // Sending the role one already has changes nothing, and is fine.
+    let (s, _) = app
+        .put(
+            &format!("/api/v2/users/{}", admin.id),
+            &admin,
+            json!({"user": {"role": "admin", "name": "Ada"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+});
+
+db_test!(list_parameters_are_checked, |app: TestApp| async move {
+    let admin = app.admin().await;
+    for path in [
+        "/api/v2/tickets?status=open,",
+        "/api/v2/tickets?status=",
+        "/api/v2/tickets?page[after]=",
+        "/api/v2/requests?status=open,%20pending",
+        "/api/v2/groups?page[size]=2&per_page=0",
+        "/api/v2/users?role=owner",
+    ] {
+        let (s, v) = app.get(path, &admin).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("InvalidRequest")),
+            "{path}"
+        );
+    }
+    let (s, _) = app.get("/api/v2/tickets?status=open,pending", &admin).await;
+    assert_eq!(s, StatusCode::OK);
+    // A control character in a download's address is answered in JSON, like the API.
+    let (s, v) = app.get("/attachments/1/a%01b", &admin).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("RecordInvalid"))
+    );
+});

@@ -4,60 +4,84 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use partnerdesk_core::{OrgId, TicketId};
 use partnerdesk_db::buckets::{self, BucketConnection};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
-use crate::api::uploads::AttachmentView;
+pub use crate::api::bucket_docs::{BucketTestResult, ObjectList, ObjectsMeta, ObjectsQuery, PresignedUrl};
+use crate::api::doc::CursorLinks;
+use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PageParams, PathId, Query, Refused, Upstream};
+use crate::api::uploads::{AttachmentResponse, AttachmentView};
 use partnerdesk_app::buckets::connection::{self, ConnectionInput, ConnectionView};
 
 use partnerdesk_core::buckets::DownloadMode;
 
+use crate::api::doc::Binary;
 use crate::auth::AnyUser;
 use crate::downloads::content_disposition;
 use crate::error::ApiError;
-use crate::extract::{Id, ZJson};
+use crate::extract::{Id, ZJson, ZQuery};
 use crate::pagination::{ListQuery, PageRequest};
 use crate::state::AppState;
 use partnerdesk_app::buckets::access::{self as bucket_access, record};
 use partnerdesk_app::buckets::client::{PartnerBucket, check_key};
 
+/// `{"bucket_connection": {...}}`: what connects an organization's bucket.
 #[derive(Debug, Deserialize)]
 pub struct ConnectionEnvelope {
     pub bucket_connection: ConnectionInput,
 }
 
-fn connection_json(c: &BucketConnection) -> Json<Value> {
-    Json(json!({ "bucket_connection": ConnectionView::from(c) }))
+/// `{"bucket_connection": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionResponse {
+    pub bucket_connection: ConnectionView,
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(("id" = i64, Path)), responses((status = 200, description = "The connection, without its secret", body = ConnectionView), (status = 404, description = "No connection, or not staff")))]
-pub async fn show(State(state): State<AppState>, AnyUser(user): AnyUser, Id(id): Id) -> Result<Json<Value>, ApiError> {
+fn connection_json(c: &BucketConnection) -> Json<ConnectionResponse> {
+    Json(ConnectionResponse {
+        bucket_connection: ConnectionView::from(c),
+    })
+}
+
+/// Staff; 404 for end-users and for an organization without a connection.
+#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(IdParam),
+    responses((status = 200, description = "The connection, without its secret", body = ConnectionResponse), Authenticated, PathId))]
+pub async fn show(
+    State(state): State<AppState>,
+    AnyUser(user): AnyUser,
+    Id(id): Id,
+) -> Result<Json<ConnectionResponse>, ApiError> {
     let (_, c) = bucket_access::connection(&state, &user.actor(), OrgId(id)).await?;
     Ok(connection_json(&c))
 }
 
-#[utoipa::path(put, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(("id" = i64, Path)), request_body = ConnectionInput, responses((status = 200, description = "Saved", body = ConnectionView), (status = 422, description = "Invalid")))]
+/// Admins. Fields left out keep their value; the first connection needs `bucket`, `access_key_id` and
+/// `secret_access_key`. An endpoint on an internal address is refused.
+#[utoipa::path(put, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(IdParam), request_body = ConnectionEnvelope,
+    responses((status = 200, description = "Saved", body = ConnectionResponse), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update(
     State(state): State<AppState>,
     AnyUser(user): AnyUser,
     Id(id): Id,
     ZJson(body): ZJson<ConnectionEnvelope>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConnectionResponse>, ApiError> {
     let c = connection::save(&state, &user, OrgId(id), body.bucket_connection).await?;
     Ok(connection_json(&c))
 }
 
-#[utoipa::path(delete, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(("id" = i64, Path)), responses((status = 204, description = "Disconnected")))]
+/// Admins.
+#[utoipa::path(delete, path = "/api/v2/organizations/{id}/bucket", tag = "buckets", params(IdParam),
+    responses((status = 204, description = "Disconnected"), Authenticated, PathId, Refused))]
 pub async fn delete(State(state): State<AppState>, AnyUser(user): AnyUser, Id(id): Id) -> Result<StatusCode, ApiError> {
     let actor = user.actor();
     let (_, c) = bucket_access::connection(&state, &actor, OrgId(id)).await?;
@@ -68,19 +92,22 @@ pub async fn delete(State(state): State<AppState>, AnyUser(user): AnyUser, Id(id
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v2/organizations/{id}/bucket/test", tag = "buckets", params(("id" = i64, Path)), responses((status = 200, description = "What the test found")))]
+/// Staff: tries the connection; a failure is an answer (`ok: false`), not an error.
+#[utoipa::path(post, path = "/api/v2/organizations/{id}/bucket/test", tag = "buckets", params(IdParam),
+    responses((status = 200, description = "What the test found", body = BucketTestResult), Authenticated, PathId))]
 pub async fn test(State(state): State<AppState>, AnyUser(user): AnyUser, Id(id): Id) -> Result<Json<Value>, ApiError> {
     Ok(Json(connection::test_connection(&state, &user, OrgId(id)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket/objects", tag = "buckets", params(("id" = i64, Path), ("prefix" = Option<String>, Query), ("delimiter" = Option<String>, Query), ("sort" = Option<String>, Query, description = "name, size or last_modified, within the page; prefix with - for descending")),
-    responses((status = 200, description = "A page of objects and folders (common prefixes)")))]
+/// Staff: a page of the bucket (up to 1,000 keys), folders first; `page[after]` is the bucket's own cursor.
+#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket/objects", tag = "buckets", params(IdParam, ObjectsQuery, PageParams),
+    responses((status = 200, description = "A page of objects and folders (common prefixes)", body = ObjectList), Authenticated, PathId, Query, Upstream))]
 pub async fn objects(
     State(state): State<AppState>,
     AnyUser(user): AnyUser,
     Id(id): Id,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ObjectList>, ApiError> {
     let q = ListQuery::parse_opaque(raw.as_deref())?;
     let prefix = q.get("prefix").unwrap_or("").to_owned();
     let delimiter = match q.get("delimiter") {
@@ -140,29 +167,45 @@ pub async fn objects(
         }
         state.url(&format!("/api/v2/organizations/{id}/bucket/objects?{}", s.finish()))
     });
-    Ok(Json(json!({
-        "prefix": prefix,
-        "prefixes": listing.prefixes,
-        "objects": listing.objects,
-        "meta": {"has_more": after.is_some(), "after_cursor": after},
-        "links": {"next": next, "prev": null},
-    })))
+    Ok(Json(ObjectList {
+        prefix,
+        prefixes: listing.prefixes,
+        objects: listing.objects,
+        meta: ObjectsMeta {
+            has_more: after.is_some(),
+            after_cursor: after,
+        },
+        links: CursorLinks { next, prev: None },
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Which object to download, and how.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeyQuery {
+    /// The object's key, relative to the connection's prefix (format `partnerdesk-object-key`: 1 to 1024 bytes, no
+    /// leading `/`, no `://`, no `.` or `..` segment, no control character, tab and line breaks included).
+    #[param(required = true, format = "partnerdesk-object-key")]
     key: Option<String>,
-    #[serde(default)]
+    /// `true`: answer a presigned URL as JSON instead of the bytes.
+    #[param(schema_with = doc::flag)]
     presign: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket/download", tag = "buckets", params(("id" = i64, Path), ("key" = String, Query), ("presign" = Option<bool>, Query)),
-    responses((status = 200, description = "The object, streamed (Range supported)"), (status = 302, description = "To a presigned URL (connections in presign mode)")))]
+/// Staff: the object, streamed through partnerdesk, or (connections in presign mode) a redirect to a presigned URL.
+#[utoipa::path(get, path = "/api/v2/organizations/{id}/bucket/download", tag = "buckets",
+    params(IdParam, KeyQuery, ("Range" = Option<String>, Header, description = "A byte range, passed to the bucket")),
+    responses(
+        (status = 200, description = "The object, streamed; with `presign=true`, a presigned URL", content(
+            (Binary = "application/octet-stream"), (PresignedUrl = "application/json"))),
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Binary),
+        (status = 307, description = "To a presigned URL (connections in presign mode)", headers(("Location" = String))),
+        Authenticated, PathId, Query, Upstream))]
 pub async fn download(
     State(state): State<AppState>,
     AnyUser(user): AnyUser,
     Id(id): Id,
-    Query(q): Query<KeyQuery>,
+    ZQuery(q): ZQuery<KeyQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let org = OrgId(id);
@@ -173,14 +216,11 @@ pub async fn download(
         .clone()
         .ok_or_else(|| AppError::invalid("key", "BlankValue", "the key query parameter is required"))?;
     check_key(&key)?;
-    let wants_url = q
-        .presign
-        .as_deref()
-        .is_some_and(|p| !matches!(p, "" | "0" | "false" | "no"));
+    let wants_url = doc::parse_flag("presign", q.presign.as_deref())?;
     if wants_url || c.download_mode == DownloadMode::Presign {
         let (url, expires_at) = bucket_access::presign(&state, &user, org, &key).await?;
         return Ok(if wants_url {
-            Json(json!({"url": url, "expires_at": expires_at})).into_response()
+            Json(PresignedUrl { url, expires_at }).into_response()
         } else {
             Redirect::temporary(&url).into_response()
         });
@@ -230,20 +270,25 @@ pub async fn download(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CopyInput {
+    /// The object's key, relative to the connection's prefix (see `key` of the download route).
+    #[schema(format = "partnerdesk-object-key")]
     pub key: String,
 }
 
-#[utoipa::path(post, path = "/api/v2/tickets/{id}/bucket_attachments", tag = "buckets", params(("id" = i64, Path)), request_body = CopyInput,
-    responses((status = 201, description = "Copied into the ticket's attachments", body = AttachmentView)))]
+/// Staff: copies an object of the ticket's organization's bucket into the ticket, with an internal note.
+#[utoipa::path(post, path = "/api/v2/tickets/{id}/bucket_attachments", tag = "buckets", params(IdParam), request_body = CopyInput,
+    responses((status = 201, description = "Copied into the ticket's attachments", body = AttachmentResponse), Authenticated, PathId, JsonBody, Upstream))]
 pub async fn attach(
     State(state): State<AppState>,
     AnyUser(user): AnyUser,
     Id(id): Id,
     ZJson(body): ZJson<CopyInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AttachmentResponse>), ApiError> {
     let a = bucket_access::attach_to_ticket(&state, &user, TicketId(id), &body.key).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "attachment": AttachmentView::new(&state, &a) })),
+        Json(AttachmentResponse {
+            attachment: AttachmentView::new(&state, &a),
+        }),
     ))
 }

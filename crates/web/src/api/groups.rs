@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use partnerdesk_core::GroupId;
 use partnerdesk_db::groups::{self, Group};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::directory::{self, GroupInput};
 
+use crate::api::doc::{Authenticated, GroupList, IdParam, JsonBody, PageParams, PathId, Query, Refused};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
@@ -48,9 +49,16 @@ impl GroupView {
     }
 }
 
+/// The body of a create: `{"group": {...}}` with `name`.
 #[derive(Debug, Deserialize)]
 pub struct GroupEnvelope {
     pub group: GroupInput,
+}
+
+/// `{"group": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupResponse {
+    pub group: GroupView,
 }
 
 fn staff_only(caller: &Caller) -> Result<(), ApiError> {
@@ -61,7 +69,8 @@ fn staff_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v2/groups", tag = "groups", responses((status = 200, description = "A page of groups")))]
+#[utoipa::path(get, path = "/api/v2/groups", tag = "groups", params(PageParams),
+    responses((status = 200, description = "A page of groups", body = GroupList), Authenticated, Query, Refused))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,22 +97,29 @@ pub async fn list(
     )))
 }
 
-#[utoipa::path(get, path = "/api/v2/groups/{id}", tag = "groups", params(("id" = i64, Path)), responses((status = 200, description = "A group")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/groups/{id}", tag = "groups", params(IdParam),
+    responses((status = 200, description = "A group", body = GroupResponse), Authenticated, PathId, Refused))]
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<GroupResponse>, ApiError> {
     staff_only(&caller)?;
     let g = groups::get(&mut state.db.conn(), GroupId(id)).await?;
-    Ok(Json(json!({ "group": GroupView::new(&state, &g) })))
+    Ok(Json(GroupResponse {
+        group: GroupView::new(&state, &g),
+    }))
 }
 
-#[utoipa::path(post, path = "/api/v2/groups", tag = "groups", request_body = GroupInput, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
+/// Admins only.
+#[utoipa::path(post, path = "/api/v2/groups", tag = "groups", request_body = GroupEnvelope,
+    responses((status = 201, description = "Created", body = GroupResponse), Authenticated, JsonBody, Refused))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ZJson(body): ZJson<GroupEnvelope>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<GroupResponse>), ApiError> {
     let g = directory::create_group(&state.db, &caller.actor(), &caller.audit(), body.group).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "group": GroupView::new(&state, &g) })),
+        Json(GroupResponse {
+            group: GroupView::new(&state, &g),
+        }),
     ))
 }

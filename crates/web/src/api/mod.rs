@@ -1,7 +1,11 @@
 //! The Zendesk-compatible REST API under `/api/v2`. Every path answers with and without Zendesk's `.json`
 //! suffix; every answer, errors included, is JSON.
 
+pub mod bucket_docs;
 pub mod buckets;
+pub mod doc;
+pub mod doc_links;
+pub mod doc_text;
 pub mod escalations;
 pub mod groups;
 pub mod organizations;
@@ -17,7 +21,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post};
-use serde_json::json;
 use utoipa::OpenApi;
 
 use partnerdesk_app::AppError;
@@ -27,7 +30,15 @@ use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "partnerdesk API", description = "Zendesk-compatible REST API of partnerdesk, with partner extensions."),
+    info(
+        title = "partnerdesk API",
+        description = "Zendesk-compatible REST API of partnerdesk, with partner extensions. Every path under \
+            `/api/v2` also answers with Zendesk's `.json` suffix (`/api/v2/tickets.json`, `/api/v2/tickets/7.json`); \
+            the tus collection also at `/api/v2/large_uploads/`. Every answer, errors included, is JSON \
+            (`ErrorBody`), except file downloads and the tus protocol's empty answers. Callers authenticate with \
+            Basic `email/token:TOKEN`, Basic `email:password` or `Bearer TOKEN`; the download and bucket routes and \
+            the tus uploader also take a signed-in browser's session (changes need its `X-CSRF-Token`)."
+    ),
     paths(
         users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
@@ -35,34 +46,76 @@ use crate::state::AppState;
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
-                uploads::create, uploads::delete, uploads::show,
-                buckets::show, buckets::update, buckets::delete, buckets::test, buckets::objects, buckets::download, buckets::attach,
+        uploads::create, uploads::delete, uploads::show, uploads::download,
+        tus::options_collection, tus::create, tus::options_item, tus::head, tus::patch, tus::terminate,
+        buckets::show, buckets::update, buckets::delete, buckets::test, buckets::objects, buckets::download, buckets::attach,
         escalations::create, escalations::list, escalations::show, escalations::acknowledge, escalations::resolve,
         escalations::on_call, escalations::put_schedule, escalations::add_override, escalations::post_link, escalations::get_link,
+        openapi_document,
     ),
-    components(schemas(
-        users::UserView, users::InvitationView, organizations::OrganizationView, groups::GroupView,
-        ticket_forms::TicketFormView, tickets::TicketView, tickets::CommentView, requests::RequestView,
-                uploads::AttachmentView, uploads::UploadView, partnerdesk_app::buckets::connection::ConnectionView,
-    )),
-    modifiers(&Security),
+    components(schemas(doc::ErrorBody, doc::FieldErrorBody)),
+    security(("basic" = []), ("bearer" = [])),
+    modifiers(&Components),
 )]
 pub struct ApiDoc;
 
-struct Security;
+/// The security schemes and the shared error responses.
+struct Components;
 
-impl utoipa::Modify for Security {
+impl utoipa::Modify for Components {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        for (name, response) in doc::error_responses() {
+            components.responses.insert(name, response.into());
+        }
     }
 }
 
-/// The OpenAPI document, as served at `/api/v2/openapi.json`.
+/// The OpenAPI document, as served at `/api/v2/openapi.json`: `ApiDoc` with the rule on control characters written
+/// into every request-side schema (see `doc_text`).
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".into())
+    let Ok(mut doc) = serde_json::to_value(ApiDoc::openapi()) else {
+        return "{}".into();
+    };
+    doc_text::refuse_control_characters(&mut doc);
+    unique_operation_ids(&mut doc);
+    doc_text::no_null_parameters(&mut doc);
+    doc_links::add_links(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+}
+
+/// Operation ids are the handlers' names, which repeat across resources (`list`, `delete`): each is prefixed with its
+/// tag (`tickets_list`, `buckets_delete`), so that every id names one operation, as OpenAPI (and links) require.
+fn unique_operation_ids(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(serde_json::Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let tag = operation
+            .pointer("/tags/0")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if let (Some(tag), Some(id)) = (tag, operation.get_mut("operationId"))
+            && let Some(name) = id.as_str()
+            && !name.starts_with(&format!("{tag}_"))
+        {
+            *id = format!("{tag}_{name}").into();
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v2/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI document of this API", content_type = "application/json", body = Object)))]
+async fn openapi_document() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json())
 }
 
 /// Registers `path` and `path.json`.
@@ -132,15 +185,16 @@ pub fn router() -> Router<AppState> {
         "/organizations/{id}/escalation_link",
         get(escalations::get_link).post(escalations::post_link),
     );
-    r = r.route(
-        "/openapi.json",
-        get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
-    );
+    r = r.route("/openapi.json", get(openapi_document));
     r.fallback(|| async { ApiError(AppError::NotFound) })
         .method_not_allowed_fallback(|| async {
             (
                 StatusCode::METHOD_NOT_ALLOWED,
-                Json(json!({"error": "MethodNotAllowed", "description": "This endpoint does not accept that method."})),
+                Json(doc::ErrorBody {
+                    error: "MethodNotAllowed".into(),
+                    description: "This endpoint does not accept that method.".into(),
+                    details: None,
+                }),
             )
                 .into_response()
         })

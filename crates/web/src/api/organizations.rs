@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 use partnerdesk_app::AppError;
 use partnerdesk_app::org_changes::{self, OrgInput};
 
+use crate::api::doc::{
+    Authenticated, IdParam, JsonBody, OrganizationList, PageParams, PathId, Query, Refused, UserList,
+};
 use crate::api::users::users_page;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -82,16 +85,33 @@ impl OrganizationView {
     }
 }
 
+/// The body of a create: `{"organization": {...}}` with `name`.
+#[derive(Debug, Deserialize)]
+pub struct NewOrgEnvelope {
+    pub organization: OrgInput,
+}
+
+/// The body of an update: `{"organization": {...}}` with the fields to change.
 #[derive(Debug, Deserialize)]
 pub struct OrgEnvelope {
     pub organization: OrgInput,
 }
 
-fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<Value> {
-    Json(json!({ "organization": OrganizationView::new(state, o, actor) }))
+/// `{"organization": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationResponse {
+    pub organization: OrganizationView,
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations", tag = "organizations", responses((status = 200, description = "A page of organizations")))]
+fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<OrganizationResponse> {
+    Json(OrganizationResponse {
+        organization: OrganizationView::new(state, o, actor),
+    })
+}
+
+/// Staff see every organization; end-users their own.
+#[utoipa::path(get, path = "/api/v2/organizations", tag = "organizations", params(PageParams),
+    responses((status = 200, description = "A page of organizations", body = OrganizationList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -123,37 +143,49 @@ pub async fn list(
     )))
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), responses((status = 200, description = "An organization"), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/organizations/{id}", tag = "organizations", params(IdParam),
+    responses((status = 200, description = "An organization", body = OrganizationResponse), Authenticated, PathId))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<OrganizationResponse>, ApiError> {
     let actor = caller.actor();
     let org = organizations::get(&mut state.db.conn(), OrgId(id), actor.org_scope()).await?;
     Ok(org_json(&state, &org, &actor))
 }
 
-#[utoipa::path(post, path = "/api/v2/organizations", tag = "organizations", request_body = Object, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
+/// Admins only.
+#[utoipa::path(post, path = "/api/v2/organizations", tag = "organizations", request_body = NewOrgEnvelope,
+    responses((status = 201, description = "Created", body = OrganizationResponse), Authenticated, JsonBody, Refused))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ZJson(body): ZJson<OrgEnvelope>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ZJson(body): ZJson<NewOrgEnvelope>,
+) -> Result<(StatusCode, Json<OrganizationResponse>), ApiError> {
     let actor = caller.actor();
     let org = org_changes::create(&state.db, &actor, &caller.audit(), body.organization).await?;
     Ok((StatusCode::CREATED, org_json(&state, &org, &actor)))
 }
 
-#[utoipa::path(put, path = "/api/v2/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), request_body = Object, responses((status = 200, description = "Updated"), (status = 422, description = "Invalid")))]
+/// Admins, or the organization's account manager (who may change neither the account manager nor partner
+/// status).
+#[utoipa::path(put, path = "/api/v2/organizations/{id}", tag = "organizations", params(IdParam), request_body = OrgEnvelope,
+    responses((status = 200, description = "Updated", body = OrganizationResponse), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     ZJson(body): ZJson<OrgEnvelope>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrganizationResponse>, ApiError> {
     let actor = caller.actor();
     let after = org_changes::update(&state.db, &actor, &caller.audit(), OrgId(id), body.organization).await?;
     Ok(org_json(&state, &after, &actor))
 }
 
-#[utoipa::path(delete, path = "/api/v2/organizations/{id}", tag = "organizations", params(("id" = i64, Path)), responses((status = 204, description = "Deleted")))]
+/// Admins only.
+#[utoipa::path(delete, path = "/api/v2/organizations/{id}", tag = "organizations", params(IdParam),
+    responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, ApiError> {
     let actor = caller.actor();
     actor.may_administer()?;
@@ -164,7 +196,9 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v2/organizations/{id}/users", tag = "organizations", params(("id" = i64, Path)), responses((status = 200, description = "The organization's users")))]
+/// Staff only (404 for end-users).
+#[utoipa::path(get, path = "/api/v2/organizations/{id}/users", tag = "organizations", params(IdParam, PageParams),
+    responses((status = 200, description = "The organization's users", body = UserList), Authenticated, PathId, Query))]
 pub async fn users(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,17 +11,18 @@ use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_db::tickets::{Ticket, TicketFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
-use crate::api::tickets::{comments_page, tickets_page};
+use crate::api::doc::{self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, RequestList};
+use crate::api::tickets::{comments_page, parse_statuses, tickets_page};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
-use partnerdesk_app::tickets::{self as ticketing, TicketInput};
+use partnerdesk_app::tickets::{self as ticketing, CommentInput, RequesterInput, TicketInput};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestView {
@@ -29,7 +30,9 @@ pub struct RequestView {
     pub url: String,
     pub subject: String,
     pub description: String,
+    #[schema(schema_with = doc::values::ticket_status_value)]
     pub status: String,
+    #[schema(schema_with = doc::values::priority_value)]
     pub priority: Option<String>,
     #[serde(rename = "type")]
     pub request_type: Option<String>,
@@ -84,9 +87,57 @@ impl RequestView {
     }
 }
 
+/// The body of a create: `{"request": {...}}` whose first comment has text.
+#[derive(Debug, Deserialize)]
+pub struct NewRequestEnvelope {
+    pub request: TicketInput,
+}
+
+/// The body of an update: `{"request": {"comment": {...}, "solved": true}}`.
 #[derive(Debug, Deserialize)]
 pub struct RequestEnvelope {
     pub request: TicketInput,
+}
+
+/// What the requests API takes from an update: a public reply (`comment`) and `solved`. The other fields of a ticket
+/// are read (a value of the wrong type is refused) and then ignored.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RequestUpdateInput {
+    comment: Option<CommentInput>,
+    /// `true` marks the request solved.
+    solved: Option<bool>,
+    subject: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    requester_id: Option<i64>,
+    requester: Option<RequesterInput>,
+    group_id: Option<i64>,
+    assignee_id: Option<i64>,
+    ticket_form_id: Option<i64>,
+    tags: Option<Vec<String>>,
+    additional_tags: Option<Vec<String>>,
+    remove_tags: Option<Vec<String>>,
+}
+
+/// `{"request": {...}}`, and for a create the notice shown to a partner whose request was routed elsewhere than
+/// the form they chose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestResponse {
+    pub request: RequestView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// The `status` filter of the requests lists.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RequestFilterParams {
+    /// Statuses, comma-separated.
+    #[param(schema_with = doc::status_list, style = Form, explode = false)]
+    pub status: Option<Vec<String>>,
 }
 
 /// Requests are what the caller asked for: staff see the tickets they requested, end-users their scope.
@@ -110,18 +161,14 @@ async fn list_with(
     let mut filter = request_filter(&actor);
     filter.statuses = statuses;
     if let Some(s) = q.get("status") {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            filter
-                .statuses
-                .push(TicketStatus::parse(part).ok_or_else(|| {
-                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
-                })?);
-        }
+        filter.statuses.extend(parse_statuses(s)?);
     }
     tickets_page(&state, &q, &filter, "requests", path, |t| RequestView::new(&state, t)).await
 }
 
-#[utoipa::path(get, path = "/api/v2/requests", tag = "requests", responses((status = 200, description = "The caller's requests")))]
+/// Staff: the tickets they requested; end-users: their organization's.
+#[utoipa::path(get, path = "/api/v2/requests", tag = "requests", params(RequestFilterParams, PageParams),
+    responses((status = 200, description = "The caller's requests", body = RequestList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,7 +177,8 @@ pub async fn list(
     list_with(state, caller, raw, Vec::new(), "/api/v2/requests.json").await
 }
 
-#[utoipa::path(get, path = "/api/v2/requests/open", tag = "requests", responses((status = 200, description = "Open requests")))]
+#[utoipa::path(get, path = "/api/v2/requests/open", tag = "requests", params(RequestFilterParams, PageParams),
+    responses((status = 200, description = "Open requests (new, open, pending, hold)", body = RequestList), Authenticated, Query))]
 pub async fn list_open(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,7 +192,8 @@ pub async fn list_open(
     list_with(state, caller, raw, open, "/api/v2/requests/open.json").await
 }
 
-#[utoipa::path(get, path = "/api/v2/requests/solved", tag = "requests", responses((status = 200, description = "Solved requests")))]
+#[utoipa::path(get, path = "/api/v2/requests/solved", tag = "requests", params(RequestFilterParams, PageParams),
+    responses((status = 200, description = "Solved and closed requests", body = RequestList), Authenticated, Query))]
 pub async fn list_solved(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,18 +209,29 @@ pub async fn list_solved(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v2/requests/{id}", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "A request"), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/requests/{id}", tag = "requests", params(IdParam),
+    responses((status = 200, description = "A request", body = RequestResponse), Authenticated, PathId))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<RequestResponse>, ApiError> {
     let t = ticketing::visible(&state.db, &caller.actor(), TicketId(id)).await?;
-    Ok(Json(json!({ "request": RequestView::new(&state, &t) })))
+    Ok(Json(RequestResponse {
+        request: RequestView::new(&state, &t),
+        notice: None,
+    }))
 }
 
-#[utoipa::path(post, path = "/api/v2/requests", tag = "requests", request_body = TicketInput, responses((status = 201, description = "Filed"), (status = 401, description = "No account: ask your account manager")))]
+/// Files a request for the caller. Without an account the answer (401) says that accounts are created by the
+/// account manager.
+#[utoipa::path(post, path = "/api/v2/requests", tag = "requests", request_body = NewRequestEnvelope,
+    responses((status = 201, description = "Filed", body = RequestResponse), Authenticated, JsonBody))]
 pub async fn create(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
-    ZJson(body): ZJson<RequestEnvelope>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ZJson(body): ZJson<NewRequestEnvelope>,
+) -> Result<(StatusCode, Json<RequestResponse>), ApiError> {
     let Some(caller) = caller else {
         return Err(AppError::AccountRequired.into());
     };
@@ -182,17 +242,22 @@ pub async fn create(
     let c = ticketing::create(&state.db, &caller.user, input, "api").await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "request": RequestView::new(&state, &c.ticket), "notice": c.notice })),
+        Json(RequestResponse {
+            request: RequestView::new(&state, &c.ticket),
+            notice: c.notice,
+        }),
     ))
 }
 
-#[utoipa::path(put, path = "/api/v2/requests/{id}", tag = "requests", params(("id" = i64, Path)), request_body = TicketInput, responses((status = 200, description = "Replied or solved")))]
+/// A public reply and/or `solved: true`; other fields are ignored.
+#[utoipa::path(put, path = "/api/v2/requests/{id}", tag = "requests", params(IdParam), request_body = RequestEnvelope,
+    responses((status = 200, description = "Replied or solved", body = RequestResponse), Authenticated, PathId, JsonBody))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     ZJson(body): ZJson<RequestEnvelope>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestResponse>, ApiError> {
     let r = body.request;
     // Through the requests API even staff act as a requester: a comment and "solved", nothing else.
     let input = TicketInput {
@@ -212,10 +277,14 @@ pub async fn update(
         input
     };
     let u = ticketing::update(&state.db, &caller.user, TicketId(id), input, "api").await?;
-    Ok(Json(json!({ "request": RequestView::new(&state, &u.ticket) })))
+    Ok(Json(RequestResponse {
+        request: RequestView::new(&state, &u.ticket),
+        notice: None,
+    }))
 }
 
-#[utoipa::path(get, path = "/api/v2/requests/{id}/comments", tag = "requests", params(("id" = i64, Path)), responses((status = 200, description = "Public comments")))]
+#[utoipa::path(get, path = "/api/v2/requests/{id}/comments", tag = "requests", params(IdParam, PageParams),
+    responses((status = 200, description = "Public comments", body = CommentList), Authenticated, PathId, Query))]
 pub async fn comments(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,12 +10,12 @@ use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::Audience;
 use partnerdesk_db::forms::{self, TicketForm};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::directory::{self, FormInput};
 
+use crate::api::doc::{self, Authenticated, IdParam, JsonBody, PathId, Refused};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
@@ -40,9 +40,12 @@ pub struct TicketFormView {
     pub restricted_brand_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(schema_with = doc::values::audience_value)]
     pub audience: String,
+    /// Staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    #[schema(schema_with = doc::values::priority_value)]
     pub priority: Option<String>,
     pub tags: Vec<String>,
 }
@@ -82,13 +85,30 @@ fn visible(f: &TicketForm, actor: &Actor) -> bool {
     actor.is_staff() || (f.active && f.audience != Audience::Staff)
 }
 
+/// The body of a create: `{"ticket_form": {...}}` with `name`.
 #[derive(Debug, Deserialize)]
 pub struct FormEnvelope {
     pub ticket_form: FormInput,
 }
 
-#[utoipa::path(get, path = "/api/v2/ticket_forms", tag = "ticket_forms", responses((status = 200, description = "All forms visible to the caller")))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// `{"ticket_form": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketFormResponse {
+    pub ticket_form: TicketFormView,
+}
+
+/// Every form the caller may see, in one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketFormList {
+    pub ticket_forms: Vec<TicketFormView>,
+    pub next_page: Option<String>,
+    pub previous_page: Option<String>,
+    pub count: usize,
+}
+
+#[utoipa::path(get, path = "/api/v2/ticket_forms", tag = "ticket_forms",
+    responses((status = 200, description = "All forms visible to the caller", body = TicketFormList), Authenticated))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<TicketFormList>, ApiError> {
     let actor = caller.actor();
     let all = forms::list(&mut state.db.conn()).await?;
     let views: Vec<_> = all
@@ -96,32 +116,45 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         .filter(|f| visible(f, &actor))
         .map(|f| TicketFormView::new(&state, f, &actor))
         .collect();
-    let count = views.len();
-    Ok(Json(
-        json!({ "ticket_forms": views, "next_page": null, "previous_page": null, "count": count }),
-    ))
+    Ok(Json(TicketFormList {
+        count: views.len(),
+        ticket_forms: views,
+        next_page: None,
+        previous_page: None,
+    }))
 }
 
-#[utoipa::path(get, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(("id" = i64, Path)), responses((status = 200, description = "A form"), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(IdParam),
+    responses((status = 200, description = "A form", body = TicketFormResponse), Authenticated, PathId))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<TicketFormResponse>, ApiError> {
     let actor = caller.actor();
     let f = forms::get(&mut state.db.conn(), FormId(id)).await?;
     if !visible(&f, &actor) {
         return Err(AppError::NotFound.into());
     }
-    Ok(Json(json!({ "ticket_form": TicketFormView::new(&state, &f, &actor) })))
+    Ok(Json(TicketFormResponse {
+        ticket_form: TicketFormView::new(&state, &f, &actor),
+    }))
 }
 
-#[utoipa::path(post, path = "/api/v2/ticket_forms", tag = "ticket_forms", request_body = FormInput, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
+/// Admins only.
+#[utoipa::path(post, path = "/api/v2/ticket_forms", tag = "ticket_forms", request_body = FormEnvelope,
+    responses((status = 201, description = "Created", body = TicketFormResponse), Authenticated, JsonBody, Refused))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ZJson(body): ZJson<FormEnvelope>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TicketFormResponse>), ApiError> {
     let actor = caller.actor();
     let form = directory::create_form(&state.db, &actor, &caller.audit(), body.ticket_form).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "ticket_form": TicketFormView::new(&state, &form, &actor) })),
+        Json(TicketFormResponse {
+            ticket_form: TicketFormView::new(&state, &form, &actor),
+        }),
     ))
 }

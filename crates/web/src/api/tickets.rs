@@ -11,10 +11,13 @@ use partnerdesk_core::{GroupId, OrgId, TicketId, UserId};
 use partnerdesk_db::tickets::{self, Comment, Ticket, TicketFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
+use crate::api::doc::{
+    self, Authenticated, CommentList, IdParam, JsonBody, PageParams, PathId, Query, Refused, TicketList,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Id, ZJson};
@@ -37,7 +40,9 @@ pub struct TicketView {
     pub subject: String,
     pub raw_subject: String,
     pub description: String,
+    #[schema(schema_with = doc::values::priority_value)]
     pub priority: Option<String>,
+    #[schema(schema_with = doc::values::ticket_status_value)]
     pub status: String,
     pub recipient: Option<String>,
     pub requester_id: i64,
@@ -114,8 +119,7 @@ pub struct CommentView {
     pub html_body: String,
     pub plain_body: String,
     pub public: bool,
-    #[schema(value_type = Vec<Object>)]
-    pub attachments: Vec<Value>,
+    pub attachments: Vec<crate::api::uploads::AttachmentView>,
     #[schema(value_type = Object)]
     pub via: Value,
     #[schema(value_type = Object)]
@@ -124,7 +128,7 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    pub fn new(c: &Comment, attachments: Vec<Value>) -> CommentView {
+    pub fn new(c: &Comment, attachments: Vec<crate::api::uploads::AttachmentView>) -> CommentView {
         let html = partnerdesk_core::text::escape_html(&c.body)
             .split("\n\n")
             .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
@@ -145,14 +149,44 @@ impl CommentView {
     }
 }
 
-/// Zendesk's audit: the events of one change (Create/Change per field, Comment).
+/// Zendesk's audit: the events of one change (`Create` or `Change` per field, `Comment`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub author_id: i64,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    #[schema(value_type = Object)]
+    pub via: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+}
+
+/// `{"ticket": {...}, "audit": {...}}`, and for a create the notice shown to a partner whose ticket was routed
+/// elsewhere than the form they chose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketChanged {
+    pub ticket: TicketView,
+    pub audit: AuditView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// `{"ticket": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketResponse {
+    pub ticket: TicketView,
+}
+
 fn audit_json(
     audit_id: i64,
     before: Option<&Ticket>,
     after: &Ticket,
     comment: Option<&Comment>,
     author: UserId,
-) -> Value {
+) -> AuditView {
     let field = |t: &Ticket| -> Vec<(&'static str, Value)> {
         vec![
             ("subject", json!(t.subject)),
@@ -188,32 +222,48 @@ fn audit_json(
             }
         }
     }
-    json!({
-        "id": audit_id,
-        "ticket_id": after.id,
-        "created_at": after.updated_at,
-        "author_id": author,
-        "metadata": {"system": {}},
-        "via": {"channel": "api"},
-        "events": events,
-    })
+    AuditView {
+        id: audit_id,
+        ticket_id: after.id.0,
+        created_at: after.updated_at,
+        author_id: author.0,
+        metadata: json!({"system": {}}),
+        via: json!({"channel": "api"}),
+        events,
+    }
 }
 
+/// The body of a create: `{"ticket": {...}}` whose first comment has text.
+#[derive(Debug, Deserialize)]
+pub struct NewTicketEnvelope {
+    pub ticket: TicketInput,
+}
+
+/// The body of an update: `{"ticket": {...}}` with the fields to change.
 #[derive(Debug, Deserialize)]
 pub struct TicketEnvelope {
     pub ticket: TicketInput,
+}
+
+/// The filters of the tickets list (the requests lists take `status` too).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TicketFilterParams {
+    /// Statuses, comma-separated.
+    #[param(schema_with = doc::status_list, style = Form, explode = false)]
+    pub status: Option<Vec<String>>,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub requester_id: Option<i64>,
+    pub organization_id: Option<i64>,
 }
 
 /// `status` (comma-separated), `group_id`, `assignee_id`, `requester_id`, `organization_id` filters.
 pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiError> {
     let mut f = TicketFilter::scoped(actor.ticket_scope());
     if let Some(s) = q.get("status") {
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            f.statuses
-                .push(TicketStatus::parse(part).ok_or_else(|| {
-                    AppError::BadRequest(format!("status must be among {}", TicketStatus::choices()))
-                })?);
-        }
+        f.statuses = parse_statuses(s)?;
     }
     let int = |name: &str| -> Result<Option<i64>, AppError> {
         q.get(name)
@@ -228,6 +278,21 @@ pub fn parse_filter(q: &ListQuery, actor: &Actor) -> Result<TicketFilter, ApiErr
     f.requester_id = int("requester_id")?.map(UserId);
     f.organization_id = int("organization_id")?.map(OrgId);
     Ok(f)
+}
+
+/// The `status` filter: one or more statuses, comma-separated.
+pub fn parse_statuses(raw: &str) -> Result<Vec<TicketStatus>, ApiError> {
+    raw.split(',')
+        .map(|part| {
+            TicketStatus::parse(part).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "status must be one or more of {}, comma-separated, not '{raw}'",
+                    TicketStatus::choices()
+                ))
+                .into()
+            })
+        })
+        .collect()
 }
 
 /// A page of tickets as a list answer under `key` (shared with the requests API).
@@ -258,7 +323,9 @@ pub async fn tickets_page<V: Serialize>(
     )))
 }
 
-#[utoipa::path(get, path = "/api/v2/tickets", tag = "tickets", params(("status" = Option<String>, Query), ("group_id" = Option<i64>, Query)), responses((status = 200, description = "A page of tickets")))]
+/// Staff see every ticket; end-users their organization's.
+#[utoipa::path(get, path = "/api/v2/tickets", tag = "tickets", params(TicketFilterParams, PageParams),
+    responses((status = 200, description = "A page of tickets", body = TicketList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -273,35 +340,46 @@ pub async fn list(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v2/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "A ticket"), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/tickets/{id}", tag = "tickets", params(IdParam),
+    responses((status = 200, description = "A ticket", body = TicketResponse), Authenticated, PathId))]
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<TicketResponse>, ApiError> {
     let actor = caller.actor();
     let t = ticketing::visible(&state.db, &actor, TicketId(id)).await?;
-    Ok(Json(json!({ "ticket": TicketView::new(&state, &t, &actor) })))
+    Ok(Json(TicketResponse {
+        ticket: TicketView::new(&state, &t, &actor),
+    }))
 }
 
-#[utoipa::path(post, path = "/api/v2/tickets", tag = "tickets", request_body = TicketInput, responses((status = 201, description = "`ticket` and `audit`"), (status = 422, description = "Invalid")))]
+/// Staff may set every field; end-users file for themselves, routed by the forms.
+#[utoipa::path(post, path = "/api/v2/tickets", tag = "tickets", request_body = NewTicketEnvelope,
+    responses((status = 201, description = "`ticket` and `audit`", body = TicketChanged), Authenticated, JsonBody))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ZJson(body): ZJson<TicketEnvelope>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ZJson(body): ZJson<NewTicketEnvelope>,
+) -> Result<(StatusCode, Json<TicketChanged>), ApiError> {
     let actor = caller.actor();
     let c = ticketing::create(&state.db, &caller.user, body.ticket, "api").await?;
     let audit = audit_json(c.audit_id, None, &c.ticket, Some(&c.comment), caller.user.id);
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "ticket": TicketView::new(&state, &c.ticket, &actor), "audit": audit, "notice": c.notice })),
+        Json(TicketChanged {
+            ticket: TicketView::new(&state, &c.ticket, &actor),
+            audit,
+            notice: c.notice,
+        }),
     ))
 }
 
-#[utoipa::path(put, path = "/api/v2/tickets/{id}", tag = "tickets", params(("id" = i64, Path)), request_body = TicketInput, responses((status = 200, description = "`ticket` and `audit`"), (status = 422, description = "Invalid")))]
+/// Staff may change every field; end-users may comment publicly and mark the ticket solved.
+#[utoipa::path(put, path = "/api/v2/tickets/{id}", tag = "tickets", params(IdParam), request_body = TicketEnvelope,
+    responses((status = 200, description = "`ticket` and `audit`", body = TicketChanged), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     ZJson(body): ZJson<TicketEnvelope>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketChanged>, ApiError> {
     let actor = caller.actor();
     let u = ticketing::update(&state.db, &caller.user, TicketId(id), body.ticket, "api").await?;
     let audit = audit_json(
@@ -311,12 +389,15 @@ pub async fn update(
         u.comment.as_ref(),
         caller.user.id,
     );
-    Ok(Json(
-        json!({ "ticket": TicketView::new(&state, &u.ticket, &actor), "audit": audit }),
-    ))
+    Ok(Json(TicketChanged {
+        ticket: TicketView::new(&state, &u.ticket, &actor),
+        audit,
+        notice: None,
+    }))
 }
 
-#[utoipa::path(get, path = "/api/v2/tickets/{id}/comments", tag = "tickets", params(("id" = i64, Path)), responses((status = 200, description = "The conversation; internal notes for staff only")))]
+#[utoipa::path(get, path = "/api/v2/tickets/{id}/comments", tag = "tickets", params(IdParam, PageParams),
+    responses((status = 200, description = "The conversation; internal notes for staff only", body = CommentList), Authenticated, PathId, Query))]
 pub async fn comments(
     State(state): State<AppState>,
     caller: Caller,
@@ -360,7 +441,7 @@ pub async fn comments_page(
             let mine = files
                 .iter()
                 .filter(|a| a.comment_id == Some(c.id))
-                .map(|a| json!(crate::api::uploads::AttachmentView::new(state, a)))
+                .map(|a| crate::api::uploads::AttachmentView::new(state, a))
                 .collect();
             CommentView::new(c, mine)
         })

@@ -24,8 +24,11 @@ use partnerdesk_app::AppError;
 use partnerdesk_app::uploads::attachments::{content_type_for, new_blob_key, safe_file_name};
 use partnerdesk_app::uploads::resumable::{self, Algorithm, Checksum};
 
+use crate::api::doc::Binary;
+use crate::api::doc::{Authenticated, Invalid, TusCreateErrors, TusItemErrors, TusPatchErrors};
 use crate::error::ApiError;
 use crate::state::AppState;
+use utoipa::IntoParams;
 
 pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
@@ -84,7 +87,11 @@ impl IntoResponse for TusError {
         } else {
             self.0.canonical_reason().unwrap_or("Error")
         };
-        let body = serde_json::json!({"error": error, "description": self.1});
+        let body = crate::api::doc::ErrorBody {
+            error: error.into(),
+            description: self.1,
+            details: None,
+        };
         let mut resp = (self.0, axum::Json(body)).into_response();
         tus_headers(resp.headers_mut());
         if self.0 == StatusCode::PRECONDITION_FAILED {
@@ -173,8 +180,8 @@ async fn load(state: &AppState, who: &User, id: &str) -> Result<LargeUpload, Tus
 }
 
 pub fn router() -> Router<AppState> {
-    let collection = on(MethodFilter::OPTIONS, options).post(create);
-    let item = on(MethodFilter::OPTIONS, options)
+    let collection = on(MethodFilter::OPTIONS, options_collection).post(create);
+    let item = on(MethodFilter::OPTIONS, options_item)
         .head(head)
         .patch(patch)
         .delete(terminate);
@@ -182,6 +189,62 @@ pub fn router() -> Router<AppState> {
         .route("/large_uploads", collection.clone())
         .route("/large_uploads/", collection)
         .route("/large_uploads/{id}", item)
+}
+
+/// The tus version every request but OPTIONS must name.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct TusResumable {
+    /// `1.0.0`; any other value, or none, is 412 Precondition Failed (with `Tus-Version`).
+    #[param(rename = "Tus-Resumable", pattern = r"^1\.0\.0$")]
+    tus_resumable: String,
+}
+
+/// What a creation names.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct CreationHeaders {
+    /// The file's size in bytes (`Upload-Defer-Length` is not supported).
+    #[param(rename = "Upload-Length", minimum = 0)]
+    upload_length: u64,
+    /// Comma-separated `key base64(value)` pairs: `filename` (or `name`) and `ticket_id` (or `ticket`) are required,
+    /// `filetype` (or `content_type`) is optional.
+    #[param(rename = "Upload-Metadata", format = "tus-upload-metadata")]
+    upload_metadata: String,
+}
+
+/// What a PATCH says about its bytes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct PatchHeaders {
+    /// Where these bytes go: the upload's current offset (409 otherwise, with the current `Upload-Offset`).
+    #[param(rename = "Upload-Offset", minimum = 0)]
+    upload_offset: u64,
+    /// `sha1 BASE64` or `sha256 BASE64` of this request's bytes; 460 when they do not match.
+    #[param(rename = "Upload-Checksum", format = "tus-upload-checksum")]
+    upload_checksum: Option<String>,
+}
+
+/// Also at `/api/v2/large_uploads/`. No credentials needed.
+#[utoipa::path(options, path = "/api/v2/large_uploads", tag = "large_uploads", security(()),
+    responses((status = 204, description = "What this tus server supports", headers(
+        ("Tus-Resumable" = String), ("Tus-Version" = String), ("Tus-Extension" = String),
+        ("Tus-Checksum-Algorithm" = String), ("Tus-Max-Size" = u64)))))]
+async fn options_collection(state: State<AppState>) -> Response {
+    options(state).await
+}
+
+/// No credentials needed.
+#[utoipa::path(options, path = "/api/v2/large_uploads/{id}", tag = "large_uploads", security(()),
+    params(("id" = String, Path, description = "The upload's id, from its `Location`")),
+    responses((status = 204, description = "What this tus server supports", headers(
+        ("Tus-Resumable" = String), ("Tus-Version" = String), ("Tus-Extension" = String),
+        ("Tus-Checksum-Algorithm" = String), ("Tus-Max-Size" = u64))), Invalid))]
+async fn options_item(state: State<AppState>) -> Response {
+    options(state).await
 }
 
 async fn options(State(state): State<AppState>) -> Response {
@@ -195,6 +258,15 @@ async fn options(State(state): State<AppState>) -> Response {
     resp
 }
 
+/// Creates an upload of a file for a ticket the caller can see (tus creation, and creation-with-upload when the body
+/// is sent as `application/offset+octet-stream`). Also at `/api/v2/large_uploads/`.
+#[utoipa::path(post, path = "/api/v2/large_uploads", tag = "large_uploads", params(TusResumable, CreationHeaders),
+    request_body(content = Option<Binary>, content_type = "application/offset+octet-stream",
+        description = "The first bytes of the file (optional)"),
+    responses(
+        (status = 201, description = "Created; `Location` is the upload's URL", headers(
+            ("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String), ("Tus-Resumable" = String))),
+        TusCreateErrors, Authenticated))]
 async fn create(
     State(state): State<AppState>,
     Uploader(who): Uploader,
@@ -289,6 +361,14 @@ fn progress(status: StatusCode, u: &LargeUpload) -> Response {
     resp
 }
 
+/// How far an upload got.
+#[utoipa::path(head, path = "/api/v2/large_uploads/{id}", tag = "large_uploads",
+    params(("id" = String, Path, description = "The upload's id, from its `Location`"), TusResumable),
+    responses(
+        (status = 200, description = "The upload's offset, length and metadata", headers(
+            ("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Metadata" = String),
+            ("Upload-Expires" = String), ("Tus-Resumable" = String))),
+        TusItemErrors, Authenticated))]
 async fn head(
     State(state): State<AppState>,
     Uploader(who): Uploader,
@@ -310,6 +390,14 @@ async fn head(
     Ok(resp)
 }
 
+/// Appends bytes at `Upload-Offset`; the last byte files the attachment on the ticket.
+#[utoipa::path(patch, path = "/api/v2/large_uploads/{id}", tag = "large_uploads",
+    params(("id" = String, Path, description = "The upload's id, from its `Location`"), TusResumable, PatchHeaders),
+    request_body(content = Binary, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Stored; `Upload-Offset` is the new offset", headers(
+            ("Upload-Offset" = u64), ("Upload-Expires" = String), ("Tus-Resumable" = String))),
+        TusPatchErrors, Authenticated))]
 async fn patch(
     State(state): State<AppState>,
     Uploader(who): Uploader,
@@ -367,6 +455,12 @@ async fn patch(
     Ok(progress(StatusCode::NO_CONTENT, &u))
 }
 
+/// Abandons an upload and deletes what it received.
+#[utoipa::path(delete, path = "/api/v2/large_uploads/{id}", tag = "large_uploads",
+    params(("id" = String, Path, description = "The upload's id, from its `Location`"), TusResumable),
+    responses(
+        (status = 204, description = "Deleted", headers(("Tus-Resumable" = String))),
+        TusItemErrors, Authenticated))]
 async fn terminate(
     State(state): State<AppState>,
     Uploader(who): Uploader,

@@ -4,21 +4,23 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use partnerdesk_db::files::{self, Attachment};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 
+use crate::api::doc::Binary;
+use crate::api::doc::{Authenticated, IdParam, NotFound, PathId, Query, TooLarge};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::Id;
+use crate::extract::{Id, ZQuery};
 use crate::state::AppState;
 use partnerdesk_app::uploads::attachments::{own_upload, store_file, too_large, visible_attachment};
 
@@ -67,10 +69,34 @@ impl AttachmentView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The parameters of an upload.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
+    /// The file's name: required for a raw body; for a multipart body it overrides the part's own.
     filename: Option<String>,
+    /// An upload token from an earlier upload, to add this file to it.
     token: Option<String>,
+}
+
+/// `{"attachment": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentResponse {
+    pub attachment: AttachmentView,
+}
+
+/// `{"upload": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResponse {
+    pub upload: UploadView,
+}
+
+/// A multipart upload: the first part with a file name is the file.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct MultipartUpload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -81,15 +107,22 @@ pub struct UploadView {
     pub attachments: Vec<AttachmentView>,
 }
 
-#[utoipa::path(post, path = "/api/v2/uploads", tag = "attachments", params(("filename" = String, Query), ("token" = Option<String>, Query)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, description = "Stored; the token goes into a comment's `uploads`", body = UploadView), (status = 413, description = "Over the attachment limit: use the large-file uploader")))]
+/// The file is the raw body (any content type but multipart; `application/octet-stream` and
+/// `application/binary` leave the type to be guessed from the name) or the file part of a multipart body. Files
+/// over the attachment limit (413) go through the large-file uploader instead.
+#[utoipa::path(post, path = "/api/v2/uploads", tag = "attachments", params(UploadQuery),
+    request_body(content(
+        (Binary = "application/octet-stream"),
+        (inline(MultipartUpload) = "multipart/form-data"),
+    )),
+    responses((status = 201, description = "Stored; the token goes into a comment's `uploads`", body = UploadResponse),
+        Authenticated, Query, TooLarge, NotFound))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UploadQuery>,
+    ZQuery(q): ZQuery<UploadQuery>,
     request: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
     let limit = state.settings.max_attachment_bytes;
     let headers: HeaderMap = request.headers().clone();
     let declared = headers
@@ -153,10 +186,11 @@ pub async fn create(
         attachment: AttachmentView::new(&state, &attachment),
         attachments: all.iter().map(|a| AttachmentView::new(&state, a)).collect(),
     };
-    Ok((StatusCode::CREATED, Json(json!({ "upload": view }))))
+    Ok((StatusCode::CREATED, Json(UploadResponse { upload: view })))
 }
 
-#[utoipa::path(delete, path = "/api/v2/uploads/{token}", tag = "attachments", params(("token" = String, Path)), responses((status = 204, description = "Deleted with its unattached files")))]
+#[utoipa::path(delete, path = "/api/v2/uploads/{token}", tag = "attachments", params(("token" = String, Path, description = "The upload's token")),
+    responses((status = 204, description = "Deleted with its unattached files"), Authenticated, PathId))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -179,13 +213,31 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v2/attachments/{id}", tag = "attachments", params(("id" = i64, Path)), responses((status = 200, description = "An attachment", body = AttachmentView), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/attachments/{id}", tag = "attachments", params(IdParam),
+    responses((status = 200, description = "An attachment", body = AttachmentResponse), Authenticated, PathId))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<Json<AttachmentResponse>, ApiError> {
     let a = visible_attachment(&state, &caller.actor(), id).await?;
-    Ok(Json(json!({ "attachment": AttachmentView::new(&state, &a) })))
+    Ok(Json(AttachmentResponse {
+        attachment: AttachmentView::new(&state, &a),
+    }))
 }
 
 /// `GET /attachments/{id}/{name}`: the bytes, for API callers and signed-in browsers, with `Range` support.
+/// The name is the attachment's file name (any name is accepted; the id chooses the file).
+#[utoipa::path(get, path = "/attachments/{id}/{name}", tag = "attachments",
+    params(IdParam, ("name" = String, Path, description = "The file name, as in `content_url`"),
+        ("Range" = Option<String>, Header, description = "One byte range, `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`")),
+    responses(
+        (status = 200, description = "The file", content_type = "*/*", body = Binary, headers(
+            ("Content-Disposition" = String), ("Accept-Ranges" = String), ("Content-Length" = i64))),
+        (status = 206, description = "The range asked for", content_type = "*/*", body = Binary, headers(
+            ("Content-Range" = String), ("Content-Length" = i64))),
+        (status = 416, description = "The range cannot be served", headers(("Content-Range" = String))),
+        Authenticated, PathId))]
 pub async fn download(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (mut parts, _body): (axum::http::request::Parts, Body) = request.into_parts();
     let id = parts

@@ -1,7 +1,6 @@
 //! `/api/v2/users`: Zendesk's users API, plus provisioning extensions (invitations, API tokens).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -11,15 +10,18 @@ use partnerdesk_core::{OrgId, UserId};
 use partnerdesk_db::users::{self, User, UserFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::user_changes::{self, UserInput};
 
+use crate::api::doc::{
+    self, Authenticated, IdParam, JsonBody, Overloaded, PageParams, PathId, Query, Refused, UserList,
+};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Id, ZJson, parse_json};
+use crate::extract::{Id, OptionalJson, ZJson};
 use crate::pagination::ListQuery;
 use crate::state::AppState;
 
@@ -31,6 +33,7 @@ pub struct UserView {
     pub url: String,
     pub name: String,
     pub email: String,
+    #[schema(schema_with = doc::values::role_value)]
     pub role: String,
     pub organization_id: Option<i64>,
     pub active: bool,
@@ -44,6 +47,8 @@ pub struct UserView {
     pub user_fields: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `active`, `invited` (no password yet) or `suspended`.
+    #[schema(schema_with = doc::values::user_status_value)]
     pub status: String,
     pub account_manager: bool,
     pub support_manager: bool,
@@ -77,13 +82,28 @@ impl UserView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UserEnvelope<T> {
-    pub user: T,
+/// `{"user": {...}}`: the answer about one user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub user: UserView,
 }
 
-fn user_json(state: &AppState, u: &User) -> Json<Value> {
-    Json(json!({ "user": UserView::new(state, u) }))
+/// The body of a create: `{"user": {...}}` with `email` and `name`.
+#[derive(Debug, Deserialize)]
+pub struct NewUserEnvelope {
+    pub user: UserInput,
+}
+
+/// The body of an update: `{"user": {...}}` with the fields to change.
+#[derive(Debug, Deserialize)]
+pub struct UserEnvelope {
+    pub user: UserInput,
+}
+
+fn user_json(state: &AppState, u: &User) -> Json<UserResponse> {
+    Json(UserResponse {
+        user: UserView::new(state, u),
+    })
 }
 
 /// Loads a user the caller may see.
@@ -92,26 +112,42 @@ async fn visible_user(state: &AppState, actor: &Actor, id: i64) -> Result<User, 
     Ok(users::get(&mut state.db.conn(), UserId(id)).await?)
 }
 
-#[utoipa::path(get, path = "/api/v2/users/me", tag = "users", responses((status = 200, description = "The caller")))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+#[utoipa::path(get, path = "/api/v2/users/me", tag = "users",
+    responses((status = 200, description = "The caller", body = UserResponse), Authenticated))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<UserResponse> {
     user_json(&state, &caller.user)
 }
 
-#[utoipa::path(get, path = "/api/v2/users/{id}", tag = "users", params(("id" = i64, Path)), responses((status = 200, description = "A user"), (status = 404, description = "Not found")))]
-pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v2/users/{id}", tag = "users", params(IdParam),
+    responses((status = 200, description = "A user (end-users: only themselves)", body = UserResponse), Authenticated, PathId))]
+pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<UserResponse>, ApiError> {
     Ok(user_json(&state, &visible_user(&state, &caller.actor(), id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v2/users", tag = "users", params(("role" = Option<String>, Query), ("organization_id" = Option<i64>, Query)), responses((status = 200, description = "A page of users")))]
+/// The filters of the users list (staff).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct UserFilterParams {
+    #[param(schema_with = doc::values::role_value)]
+    pub role: Option<String>,
+    pub organization_id: Option<i64>,
+}
+
+/// Staff filter by `role` and `organization_id`; end-users get a list of themselves alone.
+#[utoipa::path(get, path = "/api/v2/users", tag = "users",
+    params(UserFilterParams, PageParams),
+    responses((status = 200, description = "A page of users", body = UserList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
+    let q = ListQuery::parse(raw.as_deref())?;
+    let filter = user_filter(&q)?;
     if !actor.is_staff() {
-        // End-users may list only themselves.
-        let q = ListQuery::parse(raw.as_deref())?;
+        // End-users may list only themselves (the filters are checked all the same).
         let view = [UserView::new(&state, &caller.user)];
         return Ok(Json(q.envelope(
             "users",
@@ -122,7 +158,11 @@ pub async fn list(
             &state.url("/api/v2/users.json"),
         )));
     }
-    let q = ListQuery::parse(raw.as_deref())?;
+    users_page(&state, &q, &filter, "/api/v2/users.json").await
+}
+
+/// The `role` and `organization_id` filters of the users list.
+fn user_filter(q: &ListQuery) -> Result<UserFilter, ApiError> {
     let role = q
         .get("role")
         .map(|r| Role::parse(r).ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", Role::choices()))))
@@ -135,8 +175,7 @@ pub async fn list(
                 .map_err(|_| AppError::BadRequest("organization_id must be an integer".into()))
         })
         .transpose()?;
-    let filter = UserFilter { organization_id, role };
-    users_page(&state, &q, &filter, "/api/v2/users.json").await
+    Ok(UserFilter { organization_id, role })
 }
 
 /// A page of users as a list answer (shared with `/organizations/{id}/users`).
@@ -165,12 +204,14 @@ pub async fn users_page(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v2/users", tag = "users", request_body = Object, responses((status = 201, description = "Created"), (status = 422, description = "Invalid")))]
+/// Admins create any account; account managers create end-users of the organizations they manage.
+#[utoipa::path(post, path = "/api/v2/users", tag = "users", request_body = NewUserEnvelope,
+    responses((status = 201, description = "Created", body = UserResponse), Authenticated, JsonBody, Refused))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ZJson(body): ZJson<UserEnvelope<UserInput>>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ZJson(body): ZJson<NewUserEnvelope>,
+) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let u = body.user;
     let actor = caller.actor();
     let input = NewAccount {
@@ -186,13 +227,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, user_json(&state, &user)))
 }
 
-#[utoipa::path(put, path = "/api/v2/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = Object, responses((status = 200, description = "Updated"), (status = 422, description = "Invalid")))]
+/// Anyone may change their own `name` and `time_zone`; the other fields need provisioning rights.
+#[utoipa::path(put, path = "/api/v2/users/{id}", tag = "users", params(IdParam), request_body = UserEnvelope,
+    responses((status = 200, description = "Updated", body = UserResponse), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    ZJson(body): ZJson<UserEnvelope<UserInput>>,
-) -> Result<Json<Value>, ApiError> {
+    ZJson(body): ZJson<UserEnvelope>,
+) -> Result<Json<UserResponse>, ApiError> {
     let after = user_changes::update(&state.db, &caller.actor(), &caller.audit(), UserId(id), body.user).await?;
     Ok(user_json(&state, &after))
 }
@@ -204,13 +247,21 @@ pub struct InvitationView {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `POST /api/v2/users/{id}/invitation` (extension): a single-use, expiring link to set a password.
-#[utoipa::path(post, path = "/api/v2/users/{id}/invitation", tag = "users", params(("id" = i64, Path)), responses((status = 201, description = "Invitation link", body = InvitationView)))]
+/// `{"invitation": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationResponse {
+    pub invitation: InvitationView,
+}
+
+/// `POST /api/v2/users/{id}/invitation` (extension): a single-use, expiring link to set a password. Older links of
+/// the account stop working.
+#[utoipa::path(post, path = "/api/v2/users/{id}/invitation", tag = "users", params(IdParam),
+    responses((status = 201, description = "Invitation link", body = InvitationResponse), Authenticated, PathId, Refused))]
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InvitationResponse>), ApiError> {
     let actor = caller.actor();
     let user = visible_user(&state, &actor, id).await?;
     let inv = accounts::invite(
@@ -227,37 +278,51 @@ pub async fn invite(
         url: inv.url,
         expires_at: inv.expires_at,
     };
-    Ok((StatusCode::CREATED, Json(json!({ "invitation": view }))))
+    Ok((StatusCode::CREATED, Json(InvitationResponse { invitation: view })))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize)]
 pub struct TokenInput {
     pub description: Option<String>,
 }
 
+/// The optional body of a token request: `{"api_token": {"description": "..."}}`.
 #[derive(Debug, Default, Deserialize)]
-struct TokenEnvelope {
-    #[serde(default)]
-    api_token: TokenInput,
+pub struct TokenEnvelope {
+    pub api_token: Option<TokenInput>,
 }
 
-/// `POST /api/v2/users/{id}/api_tokens` (extension, admins): a new API token, shown once.
-#[utoipa::path(post, path = "/api/v2/users/{id}/api_tokens", tag = "users", params(("id" = i64, Path)), responses((status = 201, description = "The token, shown once")))]
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenView {
+    pub user_id: i64,
+    /// The token itself; it is shown this once and kept only as a digest.
+    pub token: String,
+}
+
+/// `{"api_token": {...}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenResponse {
+    pub api_token: ApiTokenView,
+}
+
+/// `POST /api/v2/users/{id}/api_tokens` (extension, admins): a new API token, shown once. The body is optional;
+/// when there is one, it is JSON (declared as such).
+#[utoipa::path(post, path = "/api/v2/users/{id}/api_tokens", tag = "users", params(IdParam),
+    request_body(content = Option<TokenEnvelope>, content_type = "application/json"),
+    responses((status = 201, description = "The token, shown once", body = ApiTokenResponse), Authenticated, PathId, JsonBody, Refused))]
 pub async fn issue_token(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
-    body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    OptionalJson(body): OptionalJson<Option<TokenEnvelope>>,
+) -> Result<(StatusCode, Json<ApiTokenResponse>), ApiError> {
     let actor = caller.actor();
     let user = visible_user(&state, &actor, id).await?;
-    // The body is optional: `{"api_token": {"description": "..."}}`.
-    let input: TokenEnvelope = if body.iter().all(u8::is_ascii_whitespace) {
-        TokenEnvelope::default()
-    } else {
-        parse_json(&body)?
-    };
-    let description = input.api_token.description.unwrap_or_default();
+    let description = body
+        .flatten()
+        .and_then(|b| b.api_token)
+        .and_then(|t| t.description)
+        .unwrap_or_default();
     let token = accounts::issue_api_token(
         &state.db,
         Provisioner::User(&actor),
@@ -268,22 +333,30 @@ pub async fn issue_token(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "api_token": { "user_id": user.id.0, "token": token } })),
+        Json(ApiTokenResponse {
+            api_token: ApiTokenView {
+                user_id: user.id.0,
+                token,
+            },
+        }),
     ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetPasswordInput {
+    /// The token of an invitation link (the last segment of its URL).
     pub token: String,
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
 }
 
 /// `POST /api/v2/account/password` (extension, no sign-in): use an invitation token to set a password.
-#[utoipa::path(post, path = "/api/v2/account/password", tag = "users", request_body = SetPasswordInput, responses((status = 200, description = "Password set; the account is active"), (status = 422, description = "Used, expired or unknown link")))]
+#[utoipa::path(post, path = "/api/v2/account/password", tag = "users", request_body = SetPasswordInput, security(()),
+    responses((status = 200, description = "Password set; the account is active", body = UserResponse), JsonBody, Overloaded))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
     ZJson(body): ZJson<SetPasswordInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserResponse>, ApiError> {
     let user = accounts::accept_invitation(&state, &body.token, &body.password).await?;
     Ok(user_json(&state, &user))
 }

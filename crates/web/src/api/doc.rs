@@ -1,0 +1,573 @@
+//! What the OpenAPI document says beyond the handlers' own annotations: Zendesk's error answer (one schema, and one
+//! reusable response per status), the groups of error statuses that the shared extractors answer (so that a handler
+//! lists `Authenticated` or `JsonBody` rather than each status again), the list envelopes, and the request-body
+//! rules that a derive cannot state (fields a create requires).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Content, Ref, RefOr};
+use utoipa::{IntoParams, ToSchema};
+
+pub use partnerdesk_app::input::schema as values;
+
+/// Zendesk's error answer, for every error of the API (the tus routes included).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A short code: `RecordNotFound`, `RecordInvalid`, `InvalidRequest`, `Forbidden`, `PayloadTooLarge`, ...
+    pub error: String,
+    /// What went wrong, in a sentence.
+    pub description: String,
+    /// For `RecordInvalid` (422): the invalid fields, each with what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<BTreeMap<String, Vec<FieldErrorBody>>>,
+}
+
+/// One problem with one field of a `RecordInvalid` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    pub description: String,
+    /// `BlankValue`, `InvalidValue`, `InvalidFormat`, `TooLong`, `TooShort`, `DuplicateValue`.
+    pub error: String,
+}
+
+/// The reusable error responses: component name, status, what it means, and whether it carries `Retry-After`.
+const ERRORS: &[(&str, u16, &str, bool)] = &[
+    (
+        "BadRequest",
+        400,
+        "The request is malformed: the body is not JSON or not a JSON object of the expected shape, or a query \
+         parameter is out of range.",
+        false,
+    ),
+    (
+        "Unauthorized",
+        401,
+        "No credentials, wrong credentials, or a suspended account. Accounts are provisioned by the account \
+         manager; there is no sign-up.",
+        false,
+    ),
+    ("Forbidden", 403, "The caller's role may not do this.", false),
+    (
+        "NotFound",
+        404,
+        "No such record, or not one the caller may see (an id that is not a positive integer names no record).",
+        false,
+    ),
+    (
+        "Conflict",
+        409,
+        "The request does not fit the record's current state.",
+        false,
+    ),
+    (
+        "Gone",
+        410,
+        "The record existed but may no longer be used (a large upload that expired).",
+        false,
+    ),
+    (
+        "PreconditionFailed",
+        412,
+        "tus: the `Tus-Resumable` header is missing or names a version other than 1.0.0 (`Tus-Version` lists \
+         the supported one).",
+        false,
+    ),
+    ("PayloadTooLarge", 413, "The body is over the configured limit.", false),
+    (
+        "UnsupportedMediaType",
+        415,
+        "The body is not of the content type this operation takes.",
+        false,
+    ),
+    (
+        "Unprocessable",
+        422,
+        "Zendesk's `RecordInvalid`: a field is invalid (`details` names each), a record the body names does not \
+         exist, or a rule about the record's state refuses the change. A control character in the address is \
+         refused the same way, naming the parameter.",
+        false,
+    ),
+    (
+        "Locked",
+        423,
+        "tus: another request is writing this upload right now; retry shortly.",
+        false,
+    ),
+    (
+        "TooManyRequests",
+        429,
+        "Too many password sign-in attempts (API tokens are not limited); wait as long as `Retry-After` says.",
+        true,
+    ),
+    (
+        "ChecksumMismatch",
+        460,
+        "tus: the bytes received do not match `Upload-Checksum`; they were not kept.",
+        false,
+    ),
+    (
+        "BadGateway",
+        502,
+        "The partner's bucket could not be reached or refused the request; the description says how.",
+        false,
+    ),
+    (
+        "ServiceUnavailable",
+        503,
+        "Too many password checks at once, or the server is stopping; retry after `Retry-After` seconds.",
+        true,
+    ),
+];
+
+/// The error responses as components, for `ApiDoc`'s modifier.
+pub fn error_responses() -> Vec<(String, Response)> {
+    ERRORS
+        .iter()
+        .map(|(name, _, description, retry)| {
+            let mut r = ResponseBuilder::new().description(*description).content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+            );
+            if *retry {
+                r = r.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(integer(Some(0), false)))
+                        .description(Some("Seconds to wait before trying again."))
+                        .build(),
+                );
+            }
+            ((*name).to_owned(), r.build())
+        })
+        .collect()
+}
+
+fn error_ref(status: u16) -> (String, RefOr<Response>) {
+    let name = ERRORS.iter().find(|e| e.1 == status).map_or("BadRequest", |e| e.0);
+    (status.to_string(), RefOr::Ref(Ref::from_response_name(name)))
+}
+
+/// A named group of error statuses, to list in a handler's `responses(...)`.
+macro_rules! error_group {
+    ($($(#[$m:meta])* $name:ident = [$($status:literal),+];)*) => {$(
+        $(#[$m])*
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$($status),+].into_iter().map(error_ref).collect()
+            }
+        }
+    )*};
+}
+
+error_group! {
+    /// Every operation that needs a caller: 401 without valid credentials; with `email:password` credentials, 429
+    /// when that sign-in is throttled and 503 when password checks are saturated.
+    Authenticated = [401, 429, 503];
+    /// Operations with a record id or token in the path: 404 for no such record, 422 for a control character.
+    PathId = [404, 422];
+    /// Operations with query parameters: 400 for a value out of range, 422 for a control character.
+    Query = [400, 422];
+    /// Operations that take a JSON body: 400 for a body that is not JSON, 413 over the limit, 415 for another
+    /// content type, 422 for a field of the wrong type or value.
+    JsonBody = [400, 413, 415, 422];
+    /// 403: the caller's role may not do this.
+    Refused = [403];
+    /// 422: a rule about the record's state or the records it names.
+    Invalid = [422];
+    /// 409: the request does not fit the record's current state.
+    InConflict = [409];
+    /// 502: a partner's bucket failed.
+    Upstream = [502];
+    /// 503: too many password hashes at once.
+    Overloaded = [503];
+    /// 404: a record the request names (not in the path) does not exist.
+    NotFound = [404];
+    /// 413: the body is over the limit.
+    TooLarge = [413];
+    /// The tus creation: a malformed header (400), a ticket the caller may not add to (403) or cannot see (404),
+    /// no or another tus version (412), a file over the limit (413), a body past the length (413) or not matching
+    /// its checksum (460), the upload busy (423).
+    TusCreateErrors = [400, 403, 404, 412, 413, 423, 460];
+    /// tus requests about one upload: not the caller's or no such upload (404), its ticket closed (403), expired
+    /// (410), no or another tus version (412), a control character in the id (422), busy (423).
+    TusItemErrors = [403, 404, 410, 412, 422, 423];
+    /// tus PATCH: those of one upload, and a malformed header (400), an offset that is not the upload's (409), bytes
+    /// past the length (413), a body not sent as `application/offset+octet-stream` (415), a checksum mismatch (460).
+    TusPatchErrors = [400, 403, 404, 409, 410, 412, 413, 415, 422, 423, 460];
+}
+
+/// A record's id in the path (Zendesk's `.json` suffix may follow it).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct IdParam {
+    #[param(minimum = 1)]
+    pub id: i64,
+}
+
+/// A comma-separated list of ticket statuses.
+pub fn status_list() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(values::ticket_status_value())
+        .min_items(Some(1))
+        .build()
+}
+
+/// Raw bytes: a file, or a part of one.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
+/// An integer schema, optionally with a minimum.
+pub fn integer(minimum: Option<i64>, nullable: bool) -> Object {
+    let schema_type = if nullable {
+        SchemaType::from_iter([Type::Integer, Type::Null])
+    } else {
+        SchemaType::Type(Type::Integer)
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(minimum)
+        .build()
+}
+
+fn string() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).build()
+}
+
+/// `{"<wrapper>": <schema of input>}`, with `wrapper` required; `extra` adds rules on the wrapped object (a
+/// create's required fields), which must then hold as well as the input's own schema.
+fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
+    let inner: RefOr<Schema> = match extra {
+        None => Ref::from_schema_name(input).into(),
+        Some(extra) => Schema::AllOf(
+            AllOfBuilder::new()
+                .item(Ref::from_schema_name(input))
+                .item(extra)
+                .build(),
+        )
+        .into(),
+    };
+    ObjectBuilder::new()
+        .property(wrapper, inner)
+        .required(wrapper)
+        .build()
+        .into()
+}
+
+/// An object whose `fields` are required and must not be `null` (their format is the input schema's).
+fn requires(fields: &[&str]) -> Object {
+    let mut o = ObjectBuilder::new().schema_type(Type::Object);
+    for f in fields {
+        o = o
+            .property(*f, ObjectBuilder::new().schema_type(Type::String))
+            .required(*f);
+    }
+    o.build()
+}
+
+/// A ticket's first comment: `comment.body`, else `comment.html_body`, else `description`, whichever comes first,
+/// must hold some text (the first present one counts, even when blank).
+fn first_comment_rule() -> Schema {
+    let text = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"\S"))
+            .build()
+    };
+    let null = || ObjectBuilder::new().schema_type(Type::Null).build();
+    let body = ObjectBuilder::new()
+        .property(
+            "comment",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("body", text())
+                .required("body"),
+        )
+        .required("comment")
+        .build();
+    let html_body = ObjectBuilder::new()
+        .property(
+            "comment",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property("body", null())
+                .property("html_body", text())
+                .required("html_body"),
+        )
+        .required("comment")
+        .build();
+    let no_comment = AnyOfBuilder::new().item(null()).item(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("body", null())
+            .property("html_body", null()),
+    );
+    let description = ObjectBuilder::new()
+        .property("comment", no_comment)
+        .property("description", text())
+        .required("description")
+        .build();
+    AnyOfBuilder::new()
+        .item(body)
+        .item(html_body)
+        .item(description)
+        .description(Some(
+            "The first comment is `comment.body`, else `comment.html_body`, else `description`: the first of them \
+             that is present must hold some text.",
+        ))
+        .build()
+        .into()
+}
+
+/// A create's first comment is public: `comment.public` is absent, `null` or `true`.
+fn public_first_comment() -> Object {
+    ObjectBuilder::new()
+        .property(
+            "comment",
+            ObjectBuilder::new().property("public", ObjectBuilder::new().enum_values(Some([Some(true), None]))),
+        )
+        .build()
+}
+
+/// The rules of a create: a first comment with text, and public.
+fn new_ticket_rules() -> Schema {
+    Schema::AllOf(
+        AllOfBuilder::new()
+            .item(first_comment_rule())
+            .item(public_first_comment())
+            .build(),
+    )
+}
+
+pub fn new_ticket() -> Schema {
+    envelope("ticket", "TicketInput", Some(new_ticket_rules()))
+}
+
+pub fn ticket_update() -> Schema {
+    envelope("ticket", "TicketInput", None)
+}
+
+pub fn new_request() -> Schema {
+    envelope("request", "TicketInput", Some(new_ticket_rules()))
+}
+
+pub fn request_update() -> Schema {
+    envelope("request", "RequestUpdateInput", None)
+}
+
+pub fn new_user() -> Schema {
+    envelope("user", "UserInput", Some(requires(&["email", "name"]).into()))
+}
+
+/// Passwords are set through invitation links: an update may not send one.
+pub fn user_update() -> Schema {
+    let no_password = ObjectBuilder::new()
+        .property("password", ObjectBuilder::new().schema_type(Type::Null))
+        .build();
+    envelope("user", "UserInput", Some(no_password.into()))
+}
+
+pub fn new_organization() -> Schema {
+    envelope("organization", "OrgInput", Some(requires(&["name"]).into()))
+}
+
+pub fn organization_update() -> Schema {
+    envelope("organization", "OrgInput", None)
+}
+
+pub fn new_group() -> Schema {
+    envelope("group", "GroupInput", Some(requires(&["name"]).into()))
+}
+
+pub fn new_ticket_form() -> Schema {
+    envelope("ticket_form", "FormInput", Some(requires(&["name"]).into()))
+}
+
+pub fn new_escalation() -> Schema {
+    let extra = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("ticket_id", integer(None, false))
+        .required("ticket_id")
+        .property("impact", string())
+        .required("impact")
+        .property("needed", string())
+        .required("needed")
+        .build();
+    envelope("escalation", "EscalationInput", Some(extra.into()))
+}
+
+pub fn bucket_connection() -> Schema {
+    envelope("bucket_connection", "ConnectionInput", None)
+}
+
+pub fn schedule() -> Schema {
+    envelope("schedule", "ScheduleInput", None)
+}
+
+pub fn override_input() -> Schema {
+    envelope("override", "OverrideInput", None)
+}
+
+pub fn api_token() -> Schema {
+    ObjectBuilder::new()
+        .property(
+            "api_token",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+                .property(
+                    "description",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                        .max_length(Some(partnerdesk_app::accounts::MAX_TOKEN_DESCRIPTION)),
+                ),
+        )
+        .build()
+        .into()
+}
+
+/// The pagination parameters of Zendesk's lists: offset (`page`, `per_page`) or cursor (`page[size]`,
+/// `page[after]`); sizes above 100 are cut to 100.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Offset pagination: the page, from 1.
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
+    /// Offset pagination: records per page (at most 100 are returned).
+    #[param(minimum = 1)]
+    pub per_page: Option<i64>,
+    /// Cursor pagination: records per page (at most 100 are returned).
+    #[param(rename = "page[size]", minimum = 1)]
+    pub page_size: Option<i64>,
+    /// Cursor pagination: `meta.after_cursor` of the previous page (an opaque cursor this server issued).
+    #[param(rename = "page[after]", format = "partnerdesk-cursor")]
+    pub page_after: Option<String>,
+}
+
+/// Where a cursor list is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorMeta {
+    pub has_more: bool,
+    pub after_cursor: Option<String>,
+    pub before_cursor: Option<String>,
+}
+
+/// The next page of a cursor list (`null` on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorLinks {
+    pub next: Option<String>,
+    pub prev: Option<String>,
+}
+
+/// A list answer: `$key` (the records) with offset pagination (`next_page`, `previous_page`, `count`) or cursor
+/// pagination (`meta`, `links`), depending on the parameters sent.
+macro_rules! list_schema {
+    ($($(#[$m:meta])* $name:ident { $key:ident: $item:ty })*) => {$(
+        $(#[$m])*
+        #[derive(Debug, ToSchema)]
+        #[allow(dead_code)]
+        pub struct $name {
+            pub $key: Vec<$item>,
+            /// Offset pagination: the next page, `null` on the last.
+            pub next_page: Option<String>,
+            /// Offset pagination: the previous page, `null` on the first.
+            pub previous_page: Option<String>,
+            /// Offset pagination: how many records the list has in all.
+            pub count: Option<i64>,
+            /// Cursor pagination.
+            pub meta: Option<CursorMeta>,
+            /// Cursor pagination.
+            pub links: Option<CursorLinks>,
+        }
+    )*};
+}
+
+list_schema! {
+    UserList { users: crate::api::users::UserView }
+    OrganizationList { organizations: crate::api::organizations::OrganizationView }
+    GroupList { groups: crate::api::groups::GroupView }
+    TicketList { tickets: crate::api::tickets::TicketView }
+    RequestList { requests: crate::api::requests::RequestView }
+    CommentList { comments: crate::api::tickets::CommentView }
+}
+
+/// The request bodies whose schema is built here: each is `$schema`, and brings `$input`'s schema along.
+macro_rules! request_schema {
+    ($($ty:path = $schema:path, $input:path;)*) => {$(
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> RefOr<Schema> {
+                $schema().into()
+            }
+        }
+        impl ToSchema for $ty {
+            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                schemas.push((<$input as ToSchema>::name().into_owned(), <$input as utoipa::PartialSchema>::schema()));
+                <$input as ToSchema>::schemas(schemas);
+            }
+        }
+    )*};
+}
+
+request_schema! {
+    crate::api::users::NewUserEnvelope = new_user, partnerdesk_app::user_changes::UserInput;
+    crate::api::users::UserEnvelope = user_update, partnerdesk_app::user_changes::UserInput;
+    crate::api::organizations::NewOrgEnvelope = new_organization, partnerdesk_app::org_changes::OrgInput;
+    crate::api::organizations::OrgEnvelope = organization_update, partnerdesk_app::org_changes::OrgInput;
+    crate::api::groups::GroupEnvelope = new_group, partnerdesk_app::directory::GroupInput;
+    crate::api::ticket_forms::FormEnvelope = new_ticket_form, partnerdesk_app::directory::FormInput;
+    crate::api::tickets::NewTicketEnvelope = new_ticket, partnerdesk_app::tickets::TicketInput;
+    crate::api::tickets::TicketEnvelope = ticket_update, partnerdesk_app::tickets::TicketInput;
+    crate::api::requests::NewRequestEnvelope = new_request, partnerdesk_app::tickets::TicketInput;
+    crate::api::requests::RequestEnvelope = request_update, crate::api::requests::RequestUpdateInput;
+    crate::api::escalations::EscalationEnvelope = new_escalation, partnerdesk_app::escalations::EscalationInput;
+    crate::api::escalations::ScheduleEnvelope = schedule, partnerdesk_app::oncall::ScheduleInput;
+    crate::api::escalations::OverrideEnvelope = override_input, partnerdesk_app::oncall::OverrideInput;
+    crate::api::buckets::ConnectionEnvelope = bucket_connection, crate::api::bucket_docs::ConnectionInputRules;
+}
+
+impl utoipa::PartialSchema for crate::api::users::TokenEnvelope {
+    fn schema() -> RefOr<Schema> {
+        api_token().into()
+    }
+}
+
+impl ToSchema for crate::api::users::TokenEnvelope {}
+
+/// A yes/no query parameter: `true`, `1` or `yes`; `false`, `0`, `no` or blank.
+pub fn flag() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["true", "false", "1", "0", "yes", "no", ""]))
+        .build()
+}
+
+/// Reads a yes/no query parameter (see [`flag`]); anything else is a 400 naming it.
+pub fn parse_flag(name: &str, value: Option<&str>) -> Result<bool, crate::error::ApiError> {
+    match value {
+        None | Some("" | "0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => {
+            Err(partnerdesk_app::AppError::BadRequest(format!("{name} must be true or false, not '{other}'")).into())
+        }
+    }
+}
