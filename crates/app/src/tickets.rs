@@ -487,6 +487,11 @@ async fn plan_update(
     let explicit_status = if staff {
         apply_staff_fields(&mut errors, &mut f, input)
     } else {
+        // Fields only staff may change are ignored for end-users, but checked all the same: a malformed body is
+        // refused whoever sends it (the status has the end-users' own rule).
+        let mut ignored = Invalid::default();
+        apply_staff_fields(&mut ignored, &mut f.clone(), input);
+        errors.0.extend(ignored.0.into_iter().filter(|e| e.field != "status"));
         requester_status(&mut errors, input)
     };
     let explicit_status = match explicit_status.map(|s| before.status.check_explicit(s)) {

@@ -90,7 +90,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
     check_strings(&value, &mut String::new())?;
-    serde_path_to_error::deserialize(value)
+    serde_path_to_error::deserialize(crate::strict_json::Strict(value))
         .map_err(|e| {
             let path = e.path().to_string();
             let message = e.into_inner().to_string();

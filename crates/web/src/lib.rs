@@ -11,6 +11,7 @@ pub mod pages;
 pub mod pagination;
 pub mod session;
 pub mod state;
+pub mod strict_json;
 
 use std::future::Future;
 use std::net::SocketAddr;
