@@ -37,9 +37,9 @@ pub fn refuse_control_characters(doc: &mut Value) {
                     let Some(schema) = content.get_mut("schema") else {
                         continue;
                     };
-                    // A multipart form's part names are header parameters: a client cannot send one with a
-                    // control character in a well-formed body, so no rule is stated for them.
-                    if media_type != "multipart/form-data" {
+                    if media_type == "multipart/form-data" {
+                        form_rule(schema);
+                    } else {
                         rule(schema, false, &mut components);
                     }
                 }
@@ -127,6 +127,15 @@ fn without_null(schema: &mut Value) {
             let only = kinds[0].clone();
             schema["type"] = only;
         }
+    }
+}
+
+/// A multipart form: part names are header values, which may not hold a C0 control character (but tab) or DEL; the
+/// parts other than the file are ignored, whatever they hold.
+fn form_rule(schema: &mut Value) {
+    if let Some(s) = schema.as_object_mut() {
+        s.entry("propertyNames")
+            .or_insert_with(|| json!({"pattern": r"^[^\u0000-\u0008\u000A-\u001F\u007F]*$"}));
     }
 }
 
