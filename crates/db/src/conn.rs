@@ -60,6 +60,19 @@ async fn waited<T>(label: &'static str, getting: impl Future<Output = T>) -> T {
     got
 }
 
+/// Runs a transaction's start in a task of its own. A request whose client goes away is dropped wherever it waits;
+/// dropped in the middle of sqlx's `begin_with` (after `BEGIN` ran, before the transaction was handed over), the
+/// connection would go back to the pool inside a transaction that nobody ends, and every later `begin` on it
+/// fails. In a task of its own the start always completes, and a transaction nobody takes is dropped, which rolls
+/// it back.
+async fn uncancellable<T: Send + 'static>(
+    begin: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, sqlx::Error> {
+    tokio::spawn(begin)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("starting a transaction: {e}")))?
+}
+
 async fn acquire<DB: sqlx::Database>(
     pool: &sqlx::Pool<DB>,
     label: &'static str,
@@ -135,8 +148,15 @@ impl Db {
     /// `... FOR UPDATE` (see `Conn::lock_rows`).
     pub async fn begin(&self) -> Result<Conn, DbError> {
         Ok(match self {
-            Db::Sqlite(db) => Conn::SqliteTx(waited("sqlite_write", db.write.begin_with("BEGIN IMMEDIATE")).await?),
-            Db::Postgres(p) => Conn::PgTx(waited("postgres", p.begin()).await?),
+            Db::Sqlite(db) => {
+                let pool = db.write.clone();
+                let begun = uncancellable(async move { pool.begin_with("BEGIN IMMEDIATE").await });
+                Conn::SqliteTx(waited("sqlite_write", begun).await?)
+            }
+            Db::Postgres(p) => {
+                let pool = p.clone();
+                Conn::PgTx(waited("postgres", uncancellable(async move { pool.begin().await })).await?)
+            }
         })
     }
 

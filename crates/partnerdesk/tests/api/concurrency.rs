@@ -195,3 +195,38 @@ async fn sqlite_writes_from_many_clients_never_fail_or_wait_on_the_lock() {
     );
     app.cleanup().await;
 }
+
+db_test!(
+    writes_survive_clients_that_hang_up_mid_request,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        // Clients that give up while their ticket is being written: the server drops those requests wherever they are,
+        // which must never leave a pooled connection (on SQLite, the one writer) inside a transaction nobody ends.
+        // Rounds of many requests at once, so that they queue for the writer, all given up a moment later: one of them
+        // is then likely in the middle of starting its transaction.
+        for round in 0..12u64 {
+            let mut tasks = Vec::new();
+            for i in 0..64u64 {
+                let (app, admin) = (app.clone(), admin.clone());
+                tasks.push(tokio::spawn(async move {
+                    let body =
+                        json!({"ticket": {"subject": format!("abandoned {round}.{i}"), "comment": {"body": "x"}}});
+                    let _ = app
+                        .request(reqwest::Method::POST, "/api/v2/tickets.json", Some(&admin))
+                        .json(&body)
+                        .timeout(std::time::Duration::from_millis(15 + round * 5))
+                        .send()
+                        .await;
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+        for i in 0..20 {
+            let body = json!({"ticket": {"subject": format!("after {i}"), "comment": {"body": "x"}}});
+            let (s, v) = app.post("/api/v2/tickets.json", &admin, body).await;
+            assert_eq!(s, reqwest::StatusCode::CREATED, "write {i} after the hang-ups: {v}");
+        }
+    }
+);
