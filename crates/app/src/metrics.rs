@@ -2,6 +2,7 @@
 //! recorded where the work happens: requests in `web`, pools in `db`, uploads and buckets here). Every series is
 //! labelled by route, status, pool or state only: nothing personal.
 
+use partnerdesk_core::escalations::EscalationStatus;
 use partnerdesk_db::{escalations, now, outbox};
 
 use crate::context::App;
@@ -22,7 +23,7 @@ pub async fn sample(app: &App) -> Result<(), AppError> {
         .unwrap_or(0.0);
     metrics::gauge!("partnerdesk_outbox_oldest_pending_seconds").set(age.max(0.0));
     let counts = escalations::count_by_status(&mut conn).await?;
-    for state in ["open", "acknowledged", "resolved"] {
+    for state in EscalationStatus::ALL.iter().map(|s| s.as_str()) {
         let n = counts.iter().find(|(s, _)| s == state).map(|(_, n)| *n).unwrap_or(0);
         metrics::gauge!("partnerdesk_escalations", "state" => state).set(n as f64);
     }

@@ -15,37 +15,13 @@ pub const ANY_TEXT: &str = "JsonWithoutControlCharacters";
 /// schemas they use, and adds the `ANY_TEXT` component.
 pub fn refuse_control_characters(doc: &mut Value) {
     let mut components: Vec<String> = Vec::new();
-    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
-            let Some(item) = item.as_object_mut() else { continue };
-            for operation in item.values_mut() {
-                for parameter in operation
-                    .get_mut("parameters")
-                    .and_then(Value::as_array_mut)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(schema) = parameter.get_mut("schema") {
-                        rule(schema, false, &mut components);
-                    }
-                }
-                let contents = operation
-                    .get_mut("requestBody")
-                    .and_then(|b| b.get_mut("content"))
-                    .and_then(Value::as_object_mut);
-                for (media_type, content) in contents.into_iter().flat_map(|c| c.iter_mut()) {
-                    let Some(schema) = content.get_mut("schema") else {
-                        continue;
-                    };
-                    if media_type == "multipart/form-data" {
-                        form_rule(schema);
-                    } else {
-                        rule(schema, false, &mut components);
-                    }
-                }
-            }
+    for_each_request_schema(doc, |media_type, schema| {
+        if media_type == Some("multipart/form-data") {
+            form_rule(schema);
+        } else {
+            rule(schema, false, &mut components);
         }
-    }
+    });
     let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return;
     };
@@ -79,6 +55,16 @@ pub fn refuse_control_characters(doc: &mut Value) {
 /// A parameter is absent or has a value; a raw body is absent or has bytes. Neither is ever `null`, which the derive
 /// writes for every optional one: it is taken out of their schemas.
 pub fn no_null_parameters(doc: &mut Value) {
+    for_each_request_schema(doc, |media_type, schema| {
+        if media_type != Some("application/json") {
+            without_null(schema);
+        }
+    });
+}
+
+/// Calls `f` on the schema of every parameter (with `None`) and of every request body (with its media type) of
+/// every operation in `doc`.
+fn for_each_request_schema(doc: &mut Value, mut f: impl FnMut(Option<&str>, &mut Value)) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -94,7 +80,7 @@ pub fn no_null_parameters(doc: &mut Value) {
             .flatten()
         {
             if let Some(schema) = parameter.get_mut("schema") {
-                without_null(schema);
+                f(None, schema);
             }
         }
         let contents = operation
@@ -102,10 +88,8 @@ pub fn no_null_parameters(doc: &mut Value) {
             .and_then(|b| b.get_mut("content"))
             .and_then(Value::as_object_mut);
         for (media_type, content) in contents.into_iter().flat_map(|c| c.iter_mut()) {
-            if media_type != "application/json"
-                && let Some(schema) = content.get_mut("schema")
-            {
-                without_null(schema);
+            if let Some(schema) = content.get_mut("schema") {
+                f(Some(media_type.as_str()), schema);
             }
         }
     }
