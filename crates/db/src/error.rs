@@ -20,6 +20,12 @@ pub enum DbError {
     /// No connection (on SQLite: the writer) came free within the configured wait: the server is overloaded.
     #[error("no database connection came free in time")]
     Busy,
+    /// SQLite found the database locked by another process. Retried until the deadline, then reported as `Busy`;
+    /// it does not leave the store.
+    #[error("the database is locked by another process")]
+    Locked,
+    #[error("database error: {0}")]
+    Sqlite(String),
     #[error("database error: {0}")]
     Other(sqlx::Error),
 }
@@ -42,7 +48,7 @@ impl From<sqlx::Error> for DbError {
 }
 
 /// PostgreSQL reports the constraint's name, and the migrations name unique constraints `table.column`;
-/// SQLite names the columns in its message (`UNIQUE constraint failed: users.email`). Both give `table.column`.
+/// the SQLite backend reads the columns from SQLite's message. Both give `table.column`.
 fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
     if let Some(name) = db.constraint() {
         return name.to_owned();
@@ -54,6 +60,14 @@ fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
 }
 
 impl DbError {
+    /// `Locked` as the caller sees it: the database stayed busy.
+    pub fn locked_is_busy(self) -> DbError {
+        match self {
+            DbError::Locked => DbError::Busy,
+            other => other,
+        }
+    }
+
     /// True when the conflict is on `table.column`.
     pub fn is_conflict_on(&self, column: &str) -> bool {
         matches!(self, DbError::Conflict { constraint } if constraint.contains(column))

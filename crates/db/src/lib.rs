@@ -5,6 +5,7 @@
 mod conn;
 mod error;
 mod migrate;
+mod sqlite;
 
 pub mod audit;
 pub mod buckets;
@@ -20,7 +21,7 @@ pub mod tickets;
 pub mod users;
 
 pub use audit::AuditActor;
-pub use conn::{Arg, Backend, Column, Conn, Db, Row, now};
+pub use conn::{Arg, Backend, Conn, Db, Row, now};
 pub use error::DbError;
 pub use migrate::{MIGRATIONS, migrate};
 
