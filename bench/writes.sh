@@ -102,12 +102,12 @@ for backend in $BACKENDS; do
     rate=${row%% *}
     echo "| $backend | POST /api/v2/tickets.json | $c | $row | $(python3 -c "print(f'{$rate / $ref:.2f}')") |"
   done
-  export PD_MAX_ID
+  export PD_IDS="$WORK/ids-$backend"
   if [ "$backend" = sqlite ]; then
-    PD_MAX_ID=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT MAX(id) FROM tickets").fetchone()[0])' \
-      "$PARTNERDESK_DATA_DIR/partnerdesk.db")
+    python3 -c 'import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute("SELECT id FROM tickets")]' \
+      "$PARTNERDESK_DATA_DIR/partnerdesk.db" >"$PD_IDS"
   else
-    PD_MAX_ID=$(psql -tA "$PARTNERDESK_DATABASE_URL" -c "SELECT MAX(id) FROM tickets")
+    psql -tA "$PARTNERDESK_DATABASE_URL" -c "SELECT id FROM tickets" >"$PD_IDS"
   fi
   echo "| $backend | GET /api/v2/tickets/{id}.json | 32 | $(run_wrk 32 show.lua "$BASE") | |"
   echo "| $backend | mixed: 45% ticket show, 45% partner queue page, 10% create | 32 | $(run_wrk 32 mixed.lua "$BASE") | |"
