@@ -365,7 +365,7 @@ impl Conn {
     /// Commits a transaction; on a pool connection there is nothing to commit.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Conn::SqliteTx(t) => t.commit()?,
+            Conn::SqliteTx(t) => t.commit().await?,
             Conn::PgTx(t) => t.commit().await?,
             Conn::SqlitePool(_) | Conn::PgPool(_) => {}
         }

@@ -68,6 +68,11 @@ fn describe() {
         Unit::Seconds,
         "Time spent waiting for a database connection (for sqlite_write: for the one writer), by pool"
     );
+    describe_histogram!(
+        "partnerdesk_db_write_hold_seconds",
+        Unit::Seconds,
+        "SQLite: how long each transaction held the one writer, from BEGIN IMMEDIATE to its end"
+    );
     describe_gauge!(
         "partnerdesk_outbox_pending",
         "E-mails and webhooks waiting to be delivered"

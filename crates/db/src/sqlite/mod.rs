@@ -15,23 +15,27 @@
 //! synchronously, so no connection is ever handed on inside someone else's transaction.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
-use tokio::sync::{OwnedMutexGuard, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::conn::{Arg, waited};
+pub use writer::Tx;
+use writer::Writer;
+
+mod writer;
 
 use crate::error::DbError;
 
 /// Statements kept prepared per connection (every statement partnerdesk runs is one of a few hundred fixed texts).
 const STATEMENT_CACHE: usize = 256;
 /// How long to wait before trying a locked database again.
-const BUSY_RETRY: Duration = Duration::from_millis(2);
+pub(crate) const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 /// Evaluates `$attempt` (a statement on a connection) again while SQLite answers "busy" or "locked", sleeping
 /// between tries, until `$deadline`, then gives up with [`DbError::Busy`]. A macro rather than a function taking a
@@ -43,16 +47,17 @@ macro_rules! retrying {
             let outcome = $attempt;
             match outcome {
                 Err(DbError::Locked) => {
-                    if Instant::now() + BUSY_RETRY > $deadline {
+                    if Instant::now() + $crate::sqlite::BUSY_RETRY > $deadline {
                         break Err(DbError::Busy);
                     }
-                    tokio::time::sleep(BUSY_RETRY).await;
+                    tokio::time::sleep($crate::sqlite::BUSY_RETRY).await;
                 }
                 other => break other,
             }
         }
     };
 }
+use retrying;
 
 /// A SQLite database: one writer, a pool of readers.
 #[derive(Clone)]
@@ -62,7 +67,9 @@ pub struct SqliteDb {
 
 struct Inner {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<Connection>>,
+    writer: Arc<tokio::sync::Mutex<Writer>>,
+    /// Tasks waiting for the writer: while there are some, a finished transaction leaves its batch open for them.
+    queued: AtomicUsize,
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection that may exist; waiting for one is waiting for a reader.
     read_permits: Semaphore,
@@ -121,7 +128,8 @@ impl SqliteDb {
         Ok(SqliteDb {
             inner: Arc::new(Inner {
                 path,
-                writer: Arc::new(tokio::sync::Mutex::new(writer)),
+                writer: Arc::new(tokio::sync::Mutex::new(Writer::new(writer))),
+                queued: AtomicUsize::new(0),
                 readers: Mutex::new(Vec::new()),
                 read_permits: Semaphore::new(max_readers.max(1) as usize),
                 opened_readers: AtomicU32::new(0),
@@ -145,24 +153,11 @@ impl SqliteDb {
             let reader = waited("sqlite_read", self.reader(deadline)).await?;
             retrying!(deadline, run_on(reader.conn()?, sql, args, want))
         } else {
-            let writer = self.writer(deadline).await?;
-            retrying!(deadline, run_on(&writer, sql, args, want))
+            let mut tx = self.begin().await?;
+            let done = tx.run(sql, args, want).await?;
+            tx.commit().await?;
+            Ok(done)
         }
-    }
-
-    /// Starts a transaction on the writer with the write lock taken (`BEGIN IMMEDIATE`).
-    pub async fn begin(&self) -> Result<Tx, DbError> {
-        let deadline = Instant::now() + self.inner.acquire_timeout;
-        let conn = self.writer(deadline).await?;
-        retrying!(deadline, conn.execute_batch("BEGIN IMMEDIATE").map_err(DbError::from))?;
-        Ok(Tx { conn: Some(conn), deadline })
-    }
-
-    async fn writer(&self, deadline: Instant) -> Result<OwnedMutexGuard<Connection>, DbError> {
-        let lock = self.inner.writer.clone().lock_owned();
-        waited("sqlite_write", tokio::time::timeout_at(deadline.into(), lock))
-            .await
-            .map_err(|_| DbError::Busy)
     }
 
     async fn reader(&self, deadline: Instant) -> Result<Reader<'_>, DbError> {
@@ -182,11 +177,11 @@ impl SqliteDb {
         Ok(Reader { db: &self.inner, conn: Some(conn), _permit: permit })
     }
 
-    /// Runs a script of several statements on the writer (migrations outside a transaction).
+    /// Runs a script of several statements on the writer, as a transaction of its own.
     pub async fn execute_script(&self, sql: &str) -> Result<(), DbError> {
-        let deadline = Instant::now() + self.inner.acquire_timeout;
-        let writer = self.writer(deadline).await?;
-        retrying!(deadline, writer.execute_batch(sql).map_err(DbError::from))
+        let mut tx = self.begin().await?;
+        tx.execute_script(sql)?;
+        tx.commit().await
     }
 
     /// Drops every idle read connection (the writer closes with the last handle).
@@ -218,52 +213,6 @@ impl Drop for Reader<'_> {
         }
     }
 }
-
-/// An open transaction on the writer. Dropped without `commit`, it is rolled back.
-pub struct Tx {
-    conn: Option<OwnedMutexGuard<Connection>>,
-    deadline: Instant,
-}
-
-impl Tx {
-    fn conn(&self) -> Result<&Connection, DbError> {
-        self.conn.as_deref().ok_or_else(|| DbError::Config("transaction already ended".into()))
-    }
-
-    pub async fn run(&mut self, sql: &str, args: &[Arg], want: Want) -> Result<Done, DbError> {
-        retrying!(self.deadline, run_on(self.conn()?, sql, args, want))
-    }
-
-    pub fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
-        Ok(self.conn()?.execute_batch(sql).map_err(DbError::from).map_err(DbError::locked_is_busy)?)
-    }
-
-    pub fn commit(mut self) -> Result<(), DbError> {
-        let conn = self.conn.take().ok_or_else(|| DbError::Config("transaction already ended".into()))?;
-        match conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                // A failed COMMIT leaves the transaction open; end it before the writer is handed on.
-                if !conn.is_autocommit() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                Err(DbError::from(e).locked_is_busy())
-            }
-        }
-    }
-}
-
-impl Drop for Tx {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !conn.is_autocommit()
-            && let Err(e) = conn.execute_batch("ROLLBACK")
-        {
-            tracing::error!(error = %e, "rolling back an abandoned SQLite transaction");
-        }
-    }
-}
-
 
 /// What a statement's caller wants back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
