@@ -259,3 +259,130 @@ impl Drop for Tx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use super::BATCH_WAIT;
+    use crate::conn::{Conn, Db};
+    use crate::error::DbError;
+
+    async fn open(name: &str) -> (Db, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pd-writer-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), 4)
+            .await
+            .expect("open");
+        db.conn()
+            .execute_script("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")
+            .await
+            .expect("schema");
+        (db, dir)
+    }
+
+    async fn count(db: &Db) -> i64 {
+        let row = db.conn().fetch_one("SELECT COUNT(*) AS n FROM t", &[]).await.expect("count");
+        row.i64("n").expect("n")
+    }
+
+    fn sqlite(db: &Db) -> &super::SqliteDb {
+        match db {
+            Db::Sqlite(s) => s,
+            Db::Postgres(_) => unreachable!("a SQLite test"),
+        }
+    }
+
+    /// Many transactions at once, so that they share batches: the ones that fail (a unique violation after their
+    /// own insert) or are dropped uncommitted leave nothing, the others all land, and each is readable from a read
+    /// connection as soon as its commit has answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batch_members_succeed_and_fail_alone() {
+        let (db, dir) = open("members").await;
+        db.conn().execute("INSERT INTO t (v) VALUES (-1)", &[]).await.expect("seed");
+        let mut tasks = Vec::new();
+        for i in 0..400i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = db.begin().await.expect("begin");
+                tx.execute("INSERT INTO t (v) VALUES (?)", &crate::args![i]).await.expect("insert");
+                match i % 4 {
+                    0 => {
+                        let dup = tx.execute("INSERT INTO t (v) VALUES (-1)", &[]).await;
+                        assert!(matches!(dup, Err(DbError::Conflict { .. })), "{dup:?}");
+                        drop(tx);
+                        false
+                    }
+                    1 => {
+                        tokio::task::yield_now().await;
+                        drop(tx);
+                        false
+                    }
+                    _ => {
+                        tx.commit().await.expect("commit");
+                        let seen = db
+                            .conn()
+                            .fetch_optional("SELECT v FROM t WHERE v = ?", &crate::args![i])
+                            .await
+                            .expect("read back");
+                        assert!(seen.is_some(), "row {i} was answered committed but is not readable");
+                        true
+                    }
+                }
+            }));
+        }
+        let mut landed = 0;
+        for t in tasks {
+            landed += i64::from(t.await.expect("task"));
+        }
+        assert_eq!(landed, 200);
+        assert_eq!(count(&db).await, 201);
+        let odd = db
+            .conn()
+            .fetch_one("SELECT COUNT(*) AS n FROM t WHERE v >= 0 AND v % 4 IN (0, 1)", &[])
+            .await
+            .expect("failed ones");
+        assert_eq!(odd.i64("n").expect("n"), 0, "a failed or dropped transaction left rows");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A transaction that finished while another waited for the writer leaves the batch open for it; when that
+    /// other one goes away instead, the first commits the batch itself, and its change lands.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_left_open_by_a_vanished_waiter_is_committed() {
+        let (db, dir) = open("vanished").await;
+        let lite = sqlite(&db).clone();
+        let mut tx = db.begin().await.expect("begin");
+        tx.execute("INSERT INTO t (v) VALUES (7)", &[]).await.expect("insert");
+        // Someone queued for the writer...
+        lite.inner.queued.fetch_add(1, Ordering::SeqCst);
+        let committing = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            tx.commit().await.map(|()| started.elapsed())
+        });
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        // ... who gives up before taking it.
+        lite.inner.queued.fetch_sub(1, Ordering::SeqCst);
+        let took = committing.await.expect("task").expect("commit");
+        assert!(took >= BATCH_WAIT, "committed after {took:?}: the batch was not left open for the waiter");
+        assert_eq!(count(&db).await, 1);
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A statement routed to the writer outside a transaction is a transaction of its own.
+    #[tokio::test]
+    async fn single_writes_commit() {
+        let (db, dir) = open("single").await;
+        let mut c: Conn = db.conn();
+        assert_eq!(c.execute("INSERT INTO t (v) VALUES (1), (2)", &[]).await.expect("insert"), 2);
+        let again = c.execute("INSERT INTO t (v) VALUES (3), (1)", &[]).await;
+        assert!(matches!(again, Err(DbError::Conflict { ref constraint }) if constraint == "t.v"), "{again:?}");
+        assert_eq!(count(&db).await, 2, "the failed statement left half its rows");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
