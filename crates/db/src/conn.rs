@@ -34,18 +34,27 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a statement only reads (and may go to a read connection): it starts with `SELECT`.
 pub(crate) fn reads_only(sql: &str) -> bool {
-    let head = sql.trim_start();
-    head.len() >= 6 && head[..6].eq_ignore_ascii_case("select")
+    sql.trim_start()
+        .as_bytes()
+        .get(..6)
+        .is_some_and(|head| head.eq_ignore_ascii_case(b"select"))
 }
 
 /// Waits for `getting` (a connection from pool `label`), counting the callers waiting
 /// (`partnerdesk_db_acquire_waiting`) and how long they waited (`partnerdesk_db_acquire_seconds`).
 pub(crate) async fn waited<T>(label: &'static str, getting: impl Future<Output = T>) -> T {
-    let waiting = metrics::gauge!("partnerdesk_db_acquire_waiting", "pool" => label);
-    waiting.increment(1.0);
+    /// Counts the caller as waiting until it has its connection or gives up (its future dropped).
+    struct Waiting(metrics::Gauge);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            self.0.decrement(1.0);
+        }
+    }
+    let waiting = Waiting(metrics::gauge!("partnerdesk_db_acquire_waiting", "pool" => label));
+    waiting.0.increment(1.0);
     let started = std::time::Instant::now();
     let got = getting.await;
-    waiting.decrement(1.0);
+    drop(waiting);
     metrics::histogram!("partnerdesk_db_acquire_seconds", "pool" => label).record(started.elapsed().as_secs_f64());
     got
 }
@@ -81,7 +90,9 @@ impl Db {
     /// the writer), rather than letting it queue without end.
     pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {
-            Ok(Db::Sqlite(SqliteDb::connect(url, max_connections, acquire_timeout).await?))
+            Ok(Db::Sqlite(
+                SqliteDb::connect(url, max_connections, acquire_timeout).await?,
+            ))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)

@@ -15,7 +15,7 @@
 //! synchronously, so no connection is ever handed on inside someone else's transaction.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,8 @@ use crate::error::DbError;
 /// Statements kept prepared per connection (every statement partnerdesk runs is one of a few hundred fixed texts).
 const STATEMENT_CACHE: usize = 256;
 /// How long to wait before trying a locked database again.
+/// How often the WAL is checkpointed while writes come in.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 pub(crate) const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 /// Evaluates `$attempt` (a statement on a connection) again while SQLite answers "busy" or "locked", sleeping
@@ -70,6 +72,8 @@ struct Inner {
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Tasks waiting for the writer: while there are some, a finished transaction leaves its batch open for them.
     queued: AtomicUsize,
+    /// Batches committed (the checkpointer's cue).
+    commits: Arc<AtomicU64>,
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection that may exist; waiting for one is waiting for a reader.
     read_permits: Semaphore,
@@ -79,7 +83,9 @@ struct Inner {
 
 impl std::fmt::Debug for SqliteDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteDb").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("SqliteDb")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -108,7 +114,10 @@ fn open(path: &PathBuf, read_only: bool) -> Result<Connection, DbError> {
     // journal_mode answers with a row, so it is read rather than executed.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(DbError::Config(format!("{} cannot use WAL (journal mode {mode})", path.display())));
+        return Err(DbError::Config(format!(
+            "{} cannot use WAL (journal mode {mode})",
+            path.display()
+        )));
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     if read_only {
@@ -125,17 +134,25 @@ impl SqliteDb {
         // may hold the lock while it does (switching to WAL needs it), hence the retries.
         let deadline = Instant::now() + acquire_timeout;
         let writer = retrying!(deadline, open(&path, false))?;
-        Ok(SqliteDb {
+        // Checkpoints copy the WAL into the database and fsync: not in a commit, on a tokio worker, holding the
+        // writer, but on a connection of their own in a blocking thread (see `checkpointer`).
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        let checkpoints = retrying!(deadline, open(&path, false))?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let db = SqliteDb {
             inner: Arc::new(Inner {
                 path,
-                writer: Arc::new(tokio::sync::Mutex::new(Writer::new(writer))),
+                writer: Arc::new(tokio::sync::Mutex::new(Writer::new(writer, commits.clone()))),
                 queued: AtomicUsize::new(0),
+                commits,
                 readers: Mutex::new(Vec::new()),
                 read_permits: Semaphore::new(max_readers.max(1) as usize),
                 opened_readers: AtomicU32::new(0),
                 acquire_timeout,
             }),
-        })
+        };
+        tokio::spawn(checkpointer(Arc::downgrade(&db.inner), checkpoints));
+        Ok(db)
     }
 
     /// `(name, size, idle)` of the reader pool and the writer (for `/metrics`).
@@ -169,12 +186,16 @@ impl SqliteDb {
         let conn = match pooled {
             Some(c) => c,
             None => {
-                let c = open(&self.inner.path, true)?;
+                let c = retrying!(deadline, open(&self.inner.path, true))?;
                 self.inner.opened_readers.fetch_add(1, Ordering::Relaxed);
                 c
             }
         };
-        Ok(Reader { db: &self.inner, conn: Some(conn), _permit: permit })
+        Ok(Reader {
+            db: &self.inner,
+            conn: Some(conn),
+            _permit: permit,
+        })
     }
 
     /// Runs a script of several statements on the writer, as a transaction of its own.
@@ -192,6 +213,35 @@ impl SqliteDb {
     }
 }
 
+/// Checkpoints the WAL (`PASSIVE`: as far as readers and the writer allow, waiting for neither) whenever batches
+/// were committed since the last time, until the database is closed.
+async fn checkpointer(db: std::sync::Weak<Inner>, conn: Connection) {
+    let conn = Arc::new(Mutex::new(conn));
+    let mut seen = 0;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(inner) = db.upgrade() else {
+            return;
+        };
+        let commits = inner.commits.load(Ordering::Relaxed);
+        drop(inner);
+        if commits == seen {
+            continue;
+        }
+        seen = commits;
+        let conn = conn.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let c = conn.lock().map_err(|_| "checkpoint connection poisoned".to_owned())?;
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::debug!(error = %e, "WAL checkpoint");
+        }
+    }
+}
+
 /// A read connection, back to the pool when dropped.
 struct Reader<'a> {
     db: &'a Inner,
@@ -202,7 +252,9 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn conn(&self) -> Result<&Connection, DbError> {
         // Present from construction until Drop.
-        self.conn.as_ref().ok_or_else(|| DbError::Config("read connection already returned".into()))
+        self.conn
+            .as_ref()
+            .ok_or_else(|| DbError::Config("read connection already returned".into()))
     }
 }
 
@@ -257,7 +309,10 @@ fn run_on(conn: &Connection, sql: &str, args: &[Arg], want: Want) -> Result<Done
         for i in 0..width {
             values.push(Value::from(row.get_ref(i)?));
         }
-        out.push(LiteRow { names: names.clone(), values });
+        out.push(LiteRow {
+            names: names.clone(),
+            values,
+        });
         if want == Want::First {
             break;
         }
@@ -317,7 +372,9 @@ impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         if let rusqlite::Error::SqliteFailure(ref f, ref msg) = e {
             match f.code {
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => return DbError::Locked,
+                // Another connection holds the lock: worth a retry. (SQLITE_LOCKED, a conflict within one
+                // connection, would not clear by waiting.)
+                ErrorCode::DatabaseBusy => return DbError::Locked,
                 ErrorCode::ConstraintViolation => {
                     let msg = msg.clone().unwrap_or_default();
                     match f.extended_code {
@@ -352,8 +409,14 @@ mod tests {
 
     #[test]
     fn urls_name_files() {
-        assert_eq!(path_of("sqlite://./data/pd.db").ok(), Some(PathBuf::from("./data/pd.db")));
-        assert_eq!(path_of("sqlite:/tmp/x.db?mode=rwc").ok(), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(
+            path_of("sqlite://./data/pd.db").ok(),
+            Some(PathBuf::from("./data/pd.db"))
+        );
+        assert_eq!(
+            path_of("sqlite:/tmp/x.db?mode=rwc").ok(),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
         assert!(path_of("sqlite::memory:").is_err());
         assert!(path_of("postgres://x").is_err());
     }

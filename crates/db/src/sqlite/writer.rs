@@ -11,8 +11,11 @@
 //! Who commits: the member that finishes when nobody waits for the writer, or the one that fills the batch to
 //! `MAX_BATCH`. A member that finished while others waited waits for the batch's outcome; if those others went away
 //! (their clients hung up) and nobody committed within `BATCH_WAIT`, it takes the writer again and commits the batch
-//! itself. That wait runs in a task of its own, so a member whose own client hangs up still sees its batch committed.
+//! itself, still watching for the outcome meanwhile. That wait runs in a task of its own, so a member whose own
+//! client hangs up still sees its batch committed. A batch nobody has joined is never left open: whoever lets the
+//! writer go ends it, so the write lock is never held for nobody.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -32,13 +35,33 @@ const SAVEPOINT: &str = "SAVEPOINT pd_tx";
 const RELEASE: &str = "RELEASE pd_tx";
 const UNDO: &str = "ROLLBACK TO pd_tx; RELEASE pd_tx";
 
-/// How a batch ended: `Ok` once committed, or SQLite's error.
-type Outcome = Option<Result<(), String>>;
+/// Why a batch did not commit, as its members are told.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// The database stayed locked by another process.
+    Busy,
+    /// SQLite refused the commit or rolled the transaction back.
+    Lost(String),
+}
+
+impl From<Failure> for DbError {
+    fn from(f: Failure) -> DbError {
+        match f {
+            Failure::Busy => DbError::Busy,
+            Failure::Lost(why) => DbError::Sqlite(format!("the transaction was not committed: {why}")),
+        }
+    }
+}
+
+/// How a batch ended (`None` while it is open).
+type Outcome = Option<Result<(), Failure>>;
 
 /// The writer connection and the batch open on it, if any.
 pub(super) struct Writer {
     pub(super) conn: Connection,
     batch: Option<Batch>,
+    /// Batches committed so far (shared with the checkpointer, which checkpoints when this moves).
+    commits: Arc<AtomicU64>,
 }
 
 struct Batch {
@@ -50,8 +73,12 @@ struct Batch {
 static BATCH_IDS: AtomicU64 = AtomicU64::new(1);
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Writer {
-        Writer { conn, batch: None }
+    pub(super) fn new(conn: Connection, commits: Arc<AtomicU64>) -> Writer {
+        Writer {
+            conn,
+            batch: None,
+            commits,
+        }
     }
 
     fn batch_id(&self) -> Option<u64> {
@@ -63,25 +90,47 @@ impl Writer {
         let Some(batch) = self.batch.take() else {
             return Ok(());
         };
-        let committed = self.conn.execute_batch("COMMIT").map_err(|e| DbError::from(e).locked_is_busy());
-        if committed.is_err() && !self.conn.is_autocommit() {
-            // A failed COMMIT leaves the transaction open; end it before the writer is handed on.
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
+        let committed = match self.conn.execute_batch("COMMIT") {
+            Ok(()) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                // A failed COMMIT leaves the transaction open; end it before the writer is handed on.
+                self.end_stray_transaction();
+                Err(match DbError::from(e) {
+                    DbError::Locked => Failure::Busy,
+                    other => Failure::Lost(other.to_string()),
+                })
+            }
+        };
         metrics::histogram!("partnerdesk_db_batch_transactions").record(f64::from(batch.members));
-        batch.done.send_replace(Some(committed.as_ref().map(|_| ()).map_err(ToString::to_string)));
-        committed
+        batch.done.send_replace(Some(committed.clone()));
+        committed.map_err(DbError::from)
+    }
+
+    /// Rolls the whole batch back (when a member's own rollback failed, the batch can no longer be trusted) and
+    /// tells its members.
+    fn abandon_batch(&mut self, why: &str) {
+        self.end_stray_transaction();
+        if let Some(batch) = self.batch.take() {
+            batch.done.send_replace(Some(Err(Failure::Lost(why.to_owned()))));
+        }
     }
 
     /// After a failed statement: when SQLite rolled the whole transaction back by itself (it does for I/O errors,
     /// a full disk, ...), the batch is gone, and its members are told.
     fn notice_lost_batch(&mut self) {
-        if self.conn.is_autocommit()
-            && let Some(batch) = self.batch.take()
+        if self.conn.is_autocommit() {
+            self.abandon_batch("SQLite rolled the transaction back");
+        }
+    }
+
+    fn end_stray_transaction(&mut self) {
+        if !self.conn.is_autocommit()
+            && let Err(e) = self.conn.execute_batch("ROLLBACK")
         {
-            batch
-                .done
-                .send_replace(Some(Err("SQLite rolled the transaction back".into())));
+            tracing::error!(error = %e, "rolling back the SQLite writer's transaction");
         }
     }
 }
@@ -117,7 +166,11 @@ impl SqliteDb {
     pub async fn begin(&self) -> Result<Tx, DbError> {
         let deadline = Instant::now() + self.inner.acquire_timeout;
         let mut w = self.writer(deadline).await?;
+        if w.batch.is_some() && w.conn.is_autocommit() {
+            w.notice_lost_batch();
+        }
         if w.batch.is_none() {
+            w.end_stray_transaction();
             retrying!(deadline, w.conn.execute_batch("BEGIN IMMEDIATE").map_err(DbError::from))?;
             let (done, _) = watch::channel(None);
             w.batch = Some(Batch {
@@ -128,6 +181,7 @@ impl SqliteDb {
         }
         if let Err(e) = w.conn.execute_batch(SAVEPOINT) {
             w.notice_lost_batch();
+            self.settle(&mut w);
             return Err(DbError::from(e).locked_is_busy());
         }
         let batch = w.batch_id().unwrap_or_default();
@@ -145,28 +199,54 @@ impl SqliteDb {
         self.inner.queued.load(Ordering::SeqCst) == 0 || w.batch.as_ref().is_some_and(|b| b.members >= MAX_BATCH)
     }
 
-    /// Waits for batch `id` to be committed by another member, committing it itself when nobody did in time.
-    async fn outcome_of(&self, id: u64, mut done: watch::Receiver<Outcome>) -> Result<(), DbError> {
-        loop {
-            // The outcome is copied out at once: the channel's read guard must not be held across a wait.
-            let settled: Outcome = match tokio::time::timeout(BATCH_WAIT, done.wait_for(Option::is_some)).await {
-                Ok(Ok(outcome)) => outcome.clone(),
-                Ok(Err(_)) => return Err(DbError::Sqlite("the writer went away before committing".into())),
-                Err(_) => None,
-            };
-            match settled {
-                Some(Ok(())) => return Ok(()),
-                Some(Err(e)) => return Err(DbError::Sqlite(format!("the transaction was not committed: {e}"))),
-                None => {
-                    let deadline = Instant::now() + self.inner.acquire_timeout;
-                    let mut w = self.writer(deadline).await?;
-                    if w.batch_id() == Some(id) {
-                        return w.commit_batch();
-                    }
-                    // Committed (or lost) meanwhile: its outcome is in `done` now.
-                }
-            }
+    /// Before the writer is let go by someone who did not just join the batch: commit a batch that nobody joined
+    /// (there is nothing to wait for) or that should be committed now.
+    fn settle(&self, w: &mut Writer) {
+        let empty = w.batch.as_ref().is_some_and(|b| b.members == 0);
+        if w.batch.is_some()
+            && (empty || self.commit_now(w))
+            && let Err(e) = w.commit_batch()
+        {
+            tracing::error!(error = %e, "committing a batch of SQLite transactions");
         }
+    }
+
+    /// Waits for batch `id` to be committed by another member, committing it itself when nobody did in time.
+    /// Never gives up while the batch may still commit: a request answered "busy, retry" whose change did land
+    /// would be filed twice.
+    async fn outcome_of(&self, id: u64, mut done: watch::Receiver<Outcome>) -> Result<(), DbError> {
+        let settled: Outcome = match tokio::time::timeout(BATCH_WAIT, done.wait_for(Option::is_some)).await {
+            // The outcome is copied out at once: the channel's read guard must not be held across a wait.
+            Ok(Ok(outcome)) => outcome.clone(),
+            Ok(Err(_)) => return Err(DbError::Sqlite("the writer went away before committing".into())),
+            Err(_) => None,
+        };
+        if let Some(outcome) = settled {
+            return outcome.map_err(DbError::from);
+        }
+        // Nobody committed in time (those queued went away): take the writer, outside the queue's count, and commit
+        // the batch, unless its outcome arrives first.
+        let taken = tokio::select! {
+            biased;
+            outcome = done.wait_for(Option::is_some) => {
+                let outcome: Outcome = outcome.map_err(|_| DbError::Sqlite("the writer went away".into()))?.clone();
+                return outcome.unwrap_or(Ok(())).map_err(DbError::from);
+            }
+            w = self.inner.writer.clone().lock_owned() => w,
+        };
+        let mut w = taken;
+        if w.batch_id() == Some(id) {
+            return w.commit_batch();
+        }
+        self.settle(&mut w);
+        drop(w);
+        // Our batch ended before we took the writer: its outcome is in `done`.
+        let outcome: Outcome = done
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| DbError::Sqlite("the writer went away".into()))?
+            .clone();
+        outcome.unwrap_or(Ok(())).map_err(DbError::from)
     }
 }
 
@@ -179,6 +259,12 @@ pub struct Tx {
     deadline: Instant,
     /// When the writer was taken: how long transactions hold it is `partnerdesk_db_write_hold_seconds`.
     taken: Instant,
+}
+
+/// What to do after one try of a statement.
+enum Next {
+    Done(Result<Done, DbError>),
+    TryAgain,
 }
 
 impl Tx {
@@ -194,13 +280,41 @@ impl Tx {
         Ok(w)
     }
 
+    /// Lets the writer go (recording how long it was held).
+    fn release(&mut self) -> Option<OwnedMutexGuard<Writer>> {
+        let w = self.writer.take()?;
+        metrics::histogram!("partnerdesk_db_write_hold_seconds").record(self.taken.elapsed().as_secs_f64());
+        Some(w)
+    }
+
     pub async fn run(&mut self, sql: &str, args: &[Arg], want: Want) -> Result<Done, DbError> {
         let deadline = self.deadline;
-        let ran = retrying!(deadline, run_on(&self.writer()?.conn, sql, args, want));
-        if ran.is_err() {
-            self.writer()?.notice_lost_batch();
+        loop {
+            let next = {
+                let w = self.writer()?;
+                match run_on(&w.conn, sql, args, want) {
+                    // Locked by another process; but if SQLite ended our transaction over it, retrying would run
+                    // the statement on its own, outside the batch.
+                    Err(DbError::Locked) if w.conn.is_autocommit() => {
+                        w.notice_lost_batch();
+                        Next::Done(Err(DbError::Busy))
+                    }
+                    Err(DbError::Locked) if Instant::now() + super::BUSY_RETRY > deadline => {
+                        Next::Done(Err(DbError::Busy))
+                    }
+                    Err(DbError::Locked) => Next::TryAgain,
+                    Err(e) => {
+                        w.notice_lost_batch();
+                        Next::Done(Err(e))
+                    }
+                    ok => Next::Done(ok),
+                }
+            };
+            match next {
+                Next::Done(r) => return r,
+                Next::TryAgain => tokio::time::sleep(super::BUSY_RETRY).await,
+            }
         }
-        ran
     }
 
     pub fn execute_script(&mut self, sql: &str) -> Result<(), DbError> {
@@ -215,14 +329,16 @@ impl Tx {
     /// Releases the savepoint into the batch, and answers once the batch has committed.
     pub async fn commit(mut self) -> Result<(), DbError> {
         let w = self.writer()?;
-        if let Err(e) = w.conn.execute_batch(RELEASE) {
-            w.notice_lost_batch();
-            return Err(DbError::from(e).locked_is_busy());
-        }
+        // On failure, Drop rolls the savepoint back.
+        w.conn
+            .execute_batch(RELEASE)
+            .map_err(|e| DbError::from(e).locked_is_busy())?;
         if let Some(b) = w.batch.as_mut() {
             b.members += 1;
         }
-        let mut writer = self.writer.take().ok_or_else(|| DbError::Config("transaction already ended".into()))?;
+        let mut writer = self
+            .release()
+            .ok_or_else(|| DbError::Config("transaction already ended".into()))?;
         if self.db.commit_now(&writer) {
             return writer.commit_batch();
         }
@@ -240,23 +356,17 @@ impl Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        metrics::histogram!("partnerdesk_db_write_hold_seconds").record(self.taken.elapsed().as_secs_f64());
-        let Some(mut w) = self.writer.take() else {
+        let Some(mut w) = self.release() else {
             return;
         };
         if w.batch_id() == Some(self.batch)
             && let Err(e) = w.conn.execute_batch(UNDO)
         {
+            // This transaction's changes could not be taken out of the batch: none of it may be committed.
             tracing::error!(error = %e, "rolling back an abandoned SQLite transaction");
-            w.notice_lost_batch();
+            w.abandon_batch("a transaction in the same batch could not be rolled back");
         }
-        // The batch may hold others' released changes: commit it unless someone queued will.
-        if w.batch.is_some()
-            && self.db.commit_now(&w)
-            && let Err(e) = w.commit_batch()
-        {
-            tracing::error!(error = %e, "committing a batch of SQLite transactions");
-        }
+        self.db.settle(&mut w);
     }
 }
 
@@ -284,7 +394,11 @@ mod tests {
     }
 
     async fn count(db: &Db) -> i64 {
-        let row = db.conn().fetch_one("SELECT COUNT(*) AS n FROM t", &[]).await.expect("count");
+        let row = db
+            .conn()
+            .fetch_one("SELECT COUNT(*) AS n FROM t", &[])
+            .await
+            .expect("count");
         row.i64("n").expect("n")
     }
 
@@ -301,13 +415,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn batch_members_succeed_and_fail_alone() {
         let (db, dir) = open("members").await;
-        db.conn().execute("INSERT INTO t (v) VALUES (-1)", &[]).await.expect("seed");
+        db.conn()
+            .execute("INSERT INTO t (v) VALUES (-1)", &[])
+            .await
+            .expect("seed");
         let mut tasks = Vec::new();
         for i in 0..400i64 {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tx = db.begin().await.expect("begin");
-                tx.execute("INSERT INTO t (v) VALUES (?)", &crate::args![i]).await.expect("insert");
+                tx.execute("INSERT INTO t (v) VALUES (?)", &crate::args![i])
+                    .await
+                    .expect("insert");
                 match i % 4 {
                     0 => {
                         let dup = tx.execute("INSERT INTO t (v) VALUES (-1)", &[]).await;
@@ -367,7 +486,10 @@ mod tests {
         // ... who gives up before taking it.
         lite.inner.queued.fetch_sub(1, Ordering::SeqCst);
         let took = committing.await.expect("task").expect("commit");
-        assert!(took >= BATCH_WAIT, "committed after {took:?}: the batch was not left open for the waiter");
+        assert!(
+            took >= BATCH_WAIT,
+            "committed after {took:?}: the batch was not left open for the waiter"
+        );
         assert_eq!(count(&db).await, 1);
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
@@ -378,9 +500,17 @@ mod tests {
     async fn single_writes_commit() {
         let (db, dir) = open("single").await;
         let mut c: Conn = db.conn();
-        assert_eq!(c.execute("INSERT INTO t (v) VALUES (1), (2)", &[]).await.expect("insert"), 2);
+        assert_eq!(
+            c.execute("INSERT INTO t (v) VALUES (1), (2)", &[])
+                .await
+                .expect("insert"),
+            2
+        );
         let again = c.execute("INSERT INTO t (v) VALUES (3), (1)", &[]).await;
-        assert!(matches!(again, Err(DbError::Conflict { ref constraint }) if constraint == "t.v"), "{again:?}");
+        assert!(
+            matches!(again, Err(DbError::Conflict { ref constraint }) if constraint == "t.v"),
+            "{again:?}"
+        );
         assert_eq!(count(&db).await, 2, "the failed statement left half its rows");
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
