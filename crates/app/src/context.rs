@@ -54,6 +54,11 @@ pub struct Settings {
     /// An egress proxy for partner buckets (`http://host:port`), which then resolves names and enforces where
     /// requests may go.
     pub bucket_proxy: Option<String>,
+    /// The mailbox replies to notices go to (`support@example.com`); each ticket's reply address is a signed
+    /// plus-address of it. Unset: notices carry no reply address.
+    pub reply_address: Option<String>,
+    /// Signs reply addresses (a key of its own, derived from the secret key).
+    pub reply_secret: Vec<u8>,
 }
 
 /// Written by hand so that the SMTP URL (which may carry a password) and the signing keys never reach a log.
@@ -83,6 +88,8 @@ impl std::fmt::Debug for Settings {
             .field("worker_interval_ms", &self.worker_interval_ms)
             .field("metrics_token", &redacted(self.metrics_token.is_some()))
             .field("bucket_proxy", &redacted(self.bucket_proxy.is_some()))
+            .field("reply_address", &self.reply_address)
+            .field("reply_secret", &redacted(!self.reply_secret.is_empty()))
             .finish()
     }
 }
@@ -112,6 +119,8 @@ impl Default for Settings {
             worker_interval_ms: 1000,
             metrics_token: None,
             bucket_proxy: None,
+            reply_address: None,
+            reply_secret: Vec::new(),
         }
     }
 }

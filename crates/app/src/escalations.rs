@@ -132,7 +132,7 @@ async fn notify(
     } else {
         format!("{key}-email")
     };
-    let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{email_key}@partnerdesk>")});
+    let email = json!({"to": manager.email, "subject": subject, "text": text, "html": html, "message_id": format!("<{email_key}@partnerdesk>"), "auto_submitted": true});
     outbox::enqueue(tx, DeliveryKind::Email, &email_key, &email).await?;
     if let Some(url) = &state.settings.webhook_url {
         // Slack reads <...> as links and mentions: what partners wrote is escaped, never markup.

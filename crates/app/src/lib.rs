@@ -12,6 +12,7 @@ pub mod input;
 pub mod instance;
 pub mod janitor;
 pub mod metrics;
+pub mod notifications;
 pub mod oncall;
 pub mod org_changes;
 pub mod outbox;

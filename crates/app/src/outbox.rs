@@ -30,6 +30,10 @@ async fn deliver(state: &App, d: &Delivery) -> Result<(), String> {
                 message_id: p["message_id"].as_str(),
                 text: text("text"),
                 html: text("html"),
+                reply_to: p["reply_to"].as_str(),
+                in_reply_to: p["in_reply_to"].as_str(),
+                references: p["references"].as_str(),
+                auto_submitted: p["auto_submitted"].as_bool().unwrap_or(false),
             };
             state.mailer.send(&email).await
         }

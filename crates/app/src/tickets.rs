@@ -13,8 +13,10 @@ use partnerdesk_db::users::{self, User};
 use partnerdesk_db::{Conn, Db, DbError, groups, organizations};
 use serde::Deserialize;
 
+use crate::context::App;
 use crate::error::AppError;
 use crate::input::{nullable, schema};
+use crate::notifications;
 
 pub const MAX_SUBJECT: usize = 255;
 pub const MAX_BODY: usize = 64 * 1024;
@@ -286,16 +288,20 @@ fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
 
 /// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves. One transaction:
 /// every lookup the ticket depends on (requester, forms, group, assignee, uploads) is read inside it.
-pub async fn create(db: &Db, submitter: &User, input: TicketInput, via: &str) -> Result<Created, AppError> {
+pub async fn create(app: &App, submitter: &User, input: TicketInput, via: &str) -> Result<Created, AppError> {
     let checked = check_new(&input, submitter.actor().is_staff())?;
-    let mut tx = db.begin().await?;
+    let mut tx = app.db.begin().await?;
     let uploads = resolve_uploads(&mut tx, submitter, input.comment.as_ref()).await?;
     let (new, notice) = route_new(&mut tx, submitter, &input, checked, via).await?;
     let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
     for u in &uploads {
         files::attach_upload(&mut tx, u.id, ticket.id, comment.id).await?;
     }
+    let told = notifications::ticket_created(&mut tx, &app.settings, submitter, &ticket, &comment).await?;
     tx.commit().await?;
+    if told {
+        app.outbox_wakeup.notify_one();
+    }
     Ok(Created {
         ticket,
         comment,
@@ -421,9 +427,15 @@ async fn route_new(
 /// The ticket is read and locked inside the transaction that writes it, so two people saving at the same moment
 /// are applied one after the other: neither change is lost, and the audit's `before` is the state each change
 /// was applied to.
-pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, via: &str) -> Result<Updated, AppError> {
+pub async fn update(
+    app: &App,
+    caller: &User,
+    id: TicketId,
+    input: TicketInput,
+    via: &str,
+) -> Result<Updated, AppError> {
     let actor: Actor = caller.actor();
-    let mut tx = db.begin().await?;
+    let mut tx = app.db.begin().await?;
     let before = tickets::get_for_update(&mut tx, id, actor.ticket_scope()).await?;
     let change = plan_update(&mut tx, caller, &before, &input, via).await?;
     let (ticket, comment, audit_id) = tickets::update(
@@ -439,7 +451,20 @@ pub async fn update(db: &Db, caller: &User, id: TicketId, input: TicketInput, vi
             files::attach_upload(&mut tx, u.id, ticket.id, c.id).await?;
         }
     }
+    let told = notifications::ticket_updated(
+        &mut tx,
+        &app.settings,
+        caller,
+        &before,
+        &ticket,
+        comment.as_ref(),
+        audit_id,
+    )
+    .await?;
     tx.commit().await?;
+    if told {
+        app.outbox_wakeup.notify_one();
+    }
     Ok(Updated {
         before,
         ticket,

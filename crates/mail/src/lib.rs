@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+pub mod reply_address;
+
 use hmac::{KeyInit, Mac};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -40,6 +42,33 @@ pub struct Email<'a> {
     pub message_id: Option<&'a str>,
     pub text: &'a str,
     pub html: &'a str,
+    /// Where replies go when not to the sender: a ticket's signed reply address.
+    pub reply_to: Option<&'a str>,
+    /// The message this one follows, and the thread before it (`<id@host>`, space-separated), so that mail
+    /// clients show a ticket's messages as one conversation.
+    pub in_reply_to: Option<&'a str>,
+    pub references: Option<&'a str>,
+    /// Sent by partnerdesk on its own (`Auto-Submitted: auto-generated`, RFC 3834), so that auto-responders
+    /// do not answer it.
+    pub auto_submitted: bool,
+}
+
+/// `Auto-Submitted: auto-generated`.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
 }
 
 /// The SMTP side: a pooled transport and the sender. A configuration problem (no server, a bad URL or sender) is
@@ -67,11 +96,24 @@ impl Mailer {
         let transport = self.transport.as_ref().map_err(|e| SendError(e.clone()))?;
         let from = self.from.as_ref().map_err(|e| SendError(e.clone()))?;
         let to: Mailbox = email.to.parse().map_err(|e| SendError(format!("recipient: {e}")))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
             .to(to)
             .subject(email.subject)
-            .message_id(email.message_id.map(str::to_owned))
+            .message_id(email.message_id.map(str::to_owned));
+        if let Some(r) = email.reply_to {
+            builder = builder.reply_to(r.parse().map_err(|e| SendError(format!("reply address: {e}")))?);
+        }
+        if let Some(r) = email.in_reply_to {
+            builder = builder.in_reply_to(r.to_owned());
+        }
+        if let Some(r) = email.references {
+            builder = builder.references(r.to_owned());
+        }
+        if email.auto_submitted {
+            builder = builder.header(AutoSubmitted);
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 email.text.to_owned(),
                 email.html.to_owned(),

@@ -47,6 +47,7 @@ pub fn settings(config: &Config) -> Settings {
         login_window_secs: config.login_window_secs,
         metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
         bucket_proxy: config.bucket_proxy.as_ref().map(|p| p.expose().to_owned()),
+        reply_address: config.mail_reply_address.clone(),
         ..Settings::default()
     }
 }
@@ -58,6 +59,7 @@ pub fn app_state(config: &Config, db: Db, sealer: partnerdesk_core::sealing::Sea
     // Webhook signatures and acknowledge links are keyed from the secret key, so they survive restarts.
     settings.webhook_secret = webhook_secret(config, &sealer).into_bytes();
     settings.ack_secret = sealer.derive_key(b"acknowledge links").to_vec();
+    settings.reply_secret = sealer.derive_key(b"reply addresses").to_vec();
     Ok(AppState::new(db, blobs, settings, sealer))
 }
 

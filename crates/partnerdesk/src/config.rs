@@ -52,6 +52,8 @@ pub struct Config {
     /// Outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); escalation e-mails wait in the outbox without it.
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
+    /// The mailbox replies to notices go to; each ticket's reply address is a signed plus-address of it.
+    pub mail_reply_address: Option<String>,
     /// Where escalations are posted as Slack-compatible JSON.
     pub escalation_webhook_url: Option<String>,
     /// The key webhook signatures are made with; derived from the secret key when unset (`admin webhook-secret`).
@@ -94,6 +96,7 @@ struct FileConfig {
     max_large_upload_bytes: Option<u64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    mail_reply_address: Option<String>,
     escalation_webhook_url: Option<String>,
     escalation_webhook_secret: Option<String>,
     worker_interval_ms: Option<u64>,
@@ -138,6 +141,7 @@ impl Config {
                 .var("PARTNERDESK_MAIL_FROM")?
                 .or(fc.mail_from)
                 .unwrap_or_else(|| "partnerdesk <partnerdesk@localhost>".into()),
+            mail_reply_address: env.var("PARTNERDESK_MAIL_REPLY_ADDRESS")?.or(fc.mail_reply_address),
             escalation_webhook_url: env
                 .var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?
                 .or(fc.escalation_webhook_url),

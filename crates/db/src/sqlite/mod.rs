@@ -15,7 +15,7 @@
 //! synchronously, so no connection is ever handed on inside someone else's transaction.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,6 @@ use crate::error::DbError;
 /// Statements kept prepared per connection (every statement partnerdesk runs is one of a few hundred fixed texts).
 const STATEMENT_CACHE: usize = 256;
 /// How long to wait before trying a locked database again.
-/// How often the WAL is checkpointed while writes come in.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 pub(crate) const BUSY_RETRY: Duration = Duration::from_millis(2);
 
 /// Evaluates `$attempt` (a statement on a connection) again while SQLite answers "busy" or "locked", sleeping
@@ -72,8 +70,6 @@ struct Inner {
     writer: Arc<tokio::sync::Mutex<Writer>>,
     /// Tasks waiting for the writer: while there are some, a finished transaction leaves its batch open for them.
     queued: AtomicUsize,
-    /// Batches committed (the checkpointer's cue).
-    commits: Arc<AtomicU64>,
     readers: Mutex<Vec<Connection>>,
     /// One permit per read connection that may exist; waiting for one is waiting for a reader.
     read_permits: Semaphore,
@@ -134,24 +130,21 @@ impl SqliteDb {
         // may hold the lock while it does (switching to WAL needs it), hence the retries.
         let deadline = Instant::now() + acquire_timeout;
         let writer = retrying!(deadline, open(&path, false))?;
-        // Checkpoints copy the WAL into the database and fsync: not in a commit, on a tokio worker, holding the
-        // writer, but on a connection of their own in a blocking thread (see `checkpointer`).
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        let checkpoints = retrying!(deadline, open(&path, false))?;
-        let commits = Arc::new(AtomicU64::new(0));
+        // WAL checkpoints stay where SQLite puts them: in the commit that takes the WAL past 1,000 pages, on the
+        // writer. Measured (bench/writes.sh), a checkpointer on a connection of its own, running beside the writer,
+        // made the worst write latency several times longer (270 ms against 10 ms at one connection): the two
+        // contend for the WAL, and it grows between checkpoints.
         let db = SqliteDb {
             inner: Arc::new(Inner {
                 path,
-                writer: Arc::new(tokio::sync::Mutex::new(Writer::new(writer, commits.clone()))),
+                writer: Arc::new(tokio::sync::Mutex::new(Writer::new(writer))),
                 queued: AtomicUsize::new(0),
-                commits,
                 readers: Mutex::new(Vec::new()),
                 read_permits: Semaphore::new(max_readers.max(1) as usize),
                 opened_readers: AtomicU32::new(0),
                 acquire_timeout,
             }),
         };
-        tokio::spawn(checkpointer(Arc::downgrade(&db.inner), checkpoints));
         Ok(db)
     }
 
@@ -209,35 +202,6 @@ impl SqliteDb {
     pub fn close(&self) {
         if let Ok(mut r) = self.inner.readers.lock() {
             r.clear();
-        }
-    }
-}
-
-/// Checkpoints the WAL (`PASSIVE`: as far as readers and the writer allow, waiting for neither) whenever batches
-/// were committed since the last time, until the database is closed.
-async fn checkpointer(db: std::sync::Weak<Inner>, conn: Connection) {
-    let conn = Arc::new(Mutex::new(conn));
-    let mut seen = 0;
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        let Some(inner) = db.upgrade() else {
-            return;
-        };
-        let commits = inner.commits.load(Ordering::Relaxed);
-        drop(inner);
-        if commits == seen {
-            continue;
-        }
-        seen = commits;
-        let conn = conn.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let c = conn.lock().map_err(|_| "checkpoint connection poisoned".to_owned())?;
-            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                .map_err(|e| e.to_string())
-        })
-        .await;
-        if let Ok(Err(e)) = done {
-            tracing::debug!(error = %e, "WAL checkpoint");
         }
     }
 }

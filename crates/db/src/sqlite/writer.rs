@@ -15,7 +15,6 @@
 //! client hangs up still sees its batch committed. A batch nobody has joined is never left open: whoever lets the
 //! writer go ends it, so the write lock is never held for nobody.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -60,8 +59,6 @@ type Outcome = Option<Result<(), Failure>>;
 pub(super) struct Writer {
     pub(super) conn: Connection,
     batch: Option<Batch>,
-    /// Batches committed so far (shared with the checkpointer, which checkpoints when this moves).
-    commits: Arc<AtomicU64>,
 }
 
 struct Batch {
@@ -73,12 +70,8 @@ struct Batch {
 static BATCH_IDS: AtomicU64 = AtomicU64::new(1);
 
 impl Writer {
-    pub(super) fn new(conn: Connection, commits: Arc<AtomicU64>) -> Writer {
-        Writer {
-            conn,
-            batch: None,
-            commits,
-        }
+    pub(super) fn new(conn: Connection) -> Writer {
+        Writer { conn, batch: None }
     }
 
     fn batch_id(&self) -> Option<u64> {
@@ -91,10 +84,7 @@ impl Writer {
             return Ok(());
         };
         let committed = match self.conn.execute_batch("COMMIT") {
-            Ok(()) => {
-                self.commits.fetch_add(1, Ordering::Relaxed);
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(e) => {
                 // A failed COMMIT leaves the transaction open; end it before the writer is handed on.
                 self.end_stray_transaction();

@@ -16,6 +16,7 @@ mod escalation_chain;
 mod escalations;
 mod files;
 mod mail;
+mod notifications;
 mod organizations;
 mod page_forms;
 mod pages;

@@ -239,7 +239,7 @@ pub async fn create(
     // The requests API always files for the caller.
     input.requester_id = None;
     input.requester = None;
-    let c = ticketing::create(&state.db, &caller.user, input, "api").await?;
+    let c = ticketing::create(&state, &caller.user, input, "api").await?;
     Ok((
         StatusCode::CREATED,
         Json(RequestResponse {
@@ -276,7 +276,7 @@ pub async fn update(
     } else {
         input
     };
-    let u = ticketing::update(&state.db, &caller.user, TicketId(id), input, "api").await?;
+    let u = ticketing::update(&state, &caller.user, TicketId(id), input, "api").await?;
     Ok(Json(RequestResponse {
         request: RequestView::new(&state, &u.ticket),
         notice: None,

@@ -359,7 +359,7 @@ pub async fn create(
     ZJson(body): ZJson<NewTicketEnvelope>,
 ) -> Result<(StatusCode, Json<TicketChanged>), ApiError> {
     let actor = caller.actor();
-    let c = ticketing::create(&state.db, &caller.user, body.ticket, "api").await?;
+    let c = ticketing::create(&state, &caller.user, body.ticket, "api").await?;
     let audit = audit_json(c.audit_id, None, &c.ticket, Some(&c.comment), caller.user.id);
     Ok((
         StatusCode::CREATED,
@@ -381,7 +381,7 @@ pub async fn update(
     ZJson(body): ZJson<TicketEnvelope>,
 ) -> Result<Json<TicketChanged>, ApiError> {
     let actor = caller.actor();
-    let u = ticketing::update(&state.db, &caller.user, TicketId(id), body.ticket, "api").await?;
+    let u = ticketing::update(&state, &caller.user, TicketId(id), body.ticket, "api").await?;
     let audit = audit_json(
         u.audit_id,
         Some(&u.before),

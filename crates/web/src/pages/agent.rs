@@ -521,6 +521,6 @@ pub async fn update_ticket(
         assignee_id: Some(optional_id("assignee", f.get("assignee_id"))?),
         ..TicketInput::default()
     };
-    ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;
+    ticketing::update(&state, &s.user, TicketId(id), input, "web").await?;
     Ok(Redirect::to(&format!("/agent/tickets/{id}")).into_response())
 }

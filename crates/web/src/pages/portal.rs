@@ -196,7 +196,7 @@ pub async fn create_ticket(State(state): State<AppState>, s: SignedIn, form: Mul
         priority: (!f.get("priority").is_empty()).then(|| Some(f.get("priority").to_owned())),
         ..TicketInput::default()
     };
-    match ticketing::create(&state.db, &s.user, input, "web").await {
+    match ticketing::create(&state, &s.user, input, "web").await {
         Ok(c) => Ok(Redirect::to(&format!("/portal/tickets/{}", c.ticket.id)).into_response()),
         Err(AppError::Invalid(inv)) => {
             let forms = usable_forms(&state, &s).await?;
@@ -299,7 +299,7 @@ pub async fn reply(
         solved: solved.then_some(true),
         ..TicketInput::default()
     };
-    ticketing::update(&state.db, &s.user, TicketId(id), input, "web").await?;
+    ticketing::update(&state, &s.user, TicketId(id), input, "web").await?;
     Ok(Redirect::to(&format!("/portal/tickets/{id}")).into_response())
 }
 

@@ -1,0 +1,210 @@
+//! Telling requesters about their tickets by e-mail. Each notice is written to the outbox in the same transaction as
+//! the change it announces (a change is never announced without happening, nor happens unannounced), and the outbox
+//! worker delivers it. Notices are threaded: each has a stable `Message-ID`, all of a ticket's notices point at the
+//! ticket's thread root (`In-Reply-To`/`References`), the subject carries `[#id]`, and replies go to the ticket's
+//! signed reply address when one is configured (`PARTNERDESK_MAIL_REPLY_ADDRESS`).
+//!
+//! Who is told what (internal notes never leave the building):
+//! - a ticket filed on a requester's behalf (by staff): the requester;
+//! - a public comment by anyone but the requester: the requester, with the comment and the one before it;
+//! - a change of status to pending or solved: the requester.
+
+use partnerdesk_core::text::escape_html;
+use partnerdesk_core::tickets::TicketStatus;
+use partnerdesk_db::outbox::{self, DeliveryKind};
+use partnerdesk_db::tickets::{Comment, Ticket};
+use partnerdesk_db::users::{self, User};
+use partnerdesk_db::{Conn, organizations};
+use serde_json::json;
+
+use crate::context::Settings;
+use crate::error::AppError;
+
+/// The line replies are cut at when they come back (and a hint to the reader).
+pub const REPLY_MARKER: &str = "##- Please type your reply above this line -##";
+/// How much of the earlier conversation a notice quotes.
+const EXCERPT_CHARS: usize = 600;
+
+/// What happened to the ticket, as a notice tells it.
+enum Event<'a> {
+    Filed,
+    Replied { comment: &'a Comment, author: &'a str },
+    Status(TicketStatus),
+}
+
+/// A ticket filed by `submitter`: tells the requester when someone else filed it for them. True when a notice was
+/// queued.
+pub async fn ticket_created(
+    tx: &mut Conn,
+    settings: &Settings,
+    submitter: &User,
+    ticket: &Ticket,
+    first: &Comment,
+) -> Result<bool, AppError> {
+    if ticket.requester_id == submitter.id {
+        return Ok(false);
+    }
+    let key = format!("t{}-c{}", ticket.id.0, first.id.0);
+    notify(tx, settings, ticket, &key, Event::Filed, Some(first)).await
+}
+
+/// A ticket changed by `actor`, with the comment the change added (if any). True when a notice was queued.
+pub async fn ticket_updated(
+    tx: &mut Conn,
+    settings: &Settings,
+    actor: &User,
+    before: &Ticket,
+    after: &Ticket,
+    comment: Option<&Comment>,
+    audit_id: i64,
+) -> Result<bool, AppError> {
+    let status_news =
+        after.status != before.status && matches!(after.status, TicketStatus::Pending | TicketStatus::Solved);
+    match comment {
+        Some(c) if c.public && actor.id != after.requester_id => {
+            let key = format!("t{}-c{}", after.id.0, c.id.0);
+            let event = Event::Replied {
+                comment: c,
+                author: &actor.name,
+            };
+            notify(tx, settings, after, &key, event, None).await
+        }
+        _ if status_news && actor.id != after.requester_id => {
+            let key = format!("t{}-a{audit_id}", after.id.0);
+            notify(tx, settings, after, &key, Event::Status(after.status), None).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The domain of the sender's address, for message ids.
+fn mail_domain(settings: &Settings) -> String {
+    settings
+        .mail_from
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "partnerdesk.invalid".to_owned())
+}
+
+/// The message id every notice of ticket `id` follows.
+pub fn thread_root(settings: &Settings, id: i64) -> String {
+    format!("<ticket-{id}@{}>", mail_domain(settings))
+}
+
+/// The last public comment before `c` (or the ticket's description), shortened, for context.
+async fn earlier(tx: &mut Conn, ticket: &Ticket, c: &Comment) -> Result<Option<String>, AppError> {
+    let row = tx
+        .fetch_optional(
+            "SELECT body FROM comments WHERE ticket_id = ? AND public = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            &partnerdesk_db::args![ticket.id.0, true, c.id.0],
+        )
+        .await?;
+    let body = match row {
+        Some(r) => r.text("body")?,
+        None => return Ok(None),
+    };
+    let mut short: String = body.chars().take(EXCERPT_CHARS).collect();
+    if short.len() < body.len() {
+        short.push_str(" …");
+    }
+    Ok(Some(short))
+}
+
+async fn notify(
+    tx: &mut Conn,
+    settings: &Settings,
+    ticket: &Ticket,
+    key: &str,
+    event: Event<'_>,
+    first: Option<&Comment>,
+) -> Result<bool, AppError> {
+    let requester = users::get(tx, ticket.requester_id).await?;
+    if requester.status == partnerdesk_core::accounts::UserStatus::Suspended {
+        return Ok(false);
+    }
+    let org_name = match ticket.organization_id {
+        Some(id) => Some(
+            organizations::get(tx, id, partnerdesk_core::policy::OrgScope::All)
+                .await?
+                .name,
+        ),
+        None => None,
+    };
+    let quoted = match &event {
+        Event::Replied { comment, .. } => earlier(tx, ticket, comment).await?,
+        _ => None,
+    };
+    let id = ticket.id.0;
+    let link = format!("{}/portal/tickets/{id}", settings.public_url);
+    let new_ticket = format!("{}/portal/tickets/new", settings.public_url);
+    let (headline, body) = match &event {
+        Event::Filed => (
+            format!("A ticket was filed for you: #{id} \"{}\".", ticket.subject),
+            first.map(|c| c.body.clone()).unwrap_or_default(),
+        ),
+        Event::Replied { comment, author } => (format!("{author} replied to your ticket #{id}."), comment.body.clone()),
+        Event::Status(s) => (
+            match s {
+                TicketStatus::Solved => format!("Your ticket #{id} was marked solved. Reply to reopen it."),
+                _ => format!("Your ticket #{id} is waiting for your reply."),
+            },
+            String::new(),
+        ),
+    };
+    let footer = match &org_name {
+        Some(o) => format!("Partner support for {o}. File a new ticket: {new_ticket}"),
+        None => format!("File a new ticket: {new_ticket}"),
+    };
+    let mut text = format!("{REPLY_MARKER}\n\n{headline}\n\n");
+    let mut html = format!(
+        "<p style=\"color:#888\">{}</p><p>{}</p>",
+        escape_html(REPLY_MARKER),
+        escape_html(&headline)
+    );
+    if !body.is_empty() {
+        text.push_str(&format!("{body}\n\n"));
+        html.push_str(&format!(
+            "<div style=\"white-space:pre-wrap\">{}</div>",
+            escape_html(&body)
+        ));
+    }
+    if let Some(q) = &quoted {
+        let quoted_text: String = q.lines().map(|l| format!("> {l}\n")).collect();
+        text.push_str(&format!("Earlier:\n{quoted_text}\n"));
+        html.push_str(&format!(
+            "<blockquote style=\"color:#555;border-left:3px solid #ccc;padding-left:8px;white-space:pre-wrap\">{}</blockquote>",
+            escape_html(q)
+        ));
+    }
+    text.push_str(&format!(
+        "Status: {}\nView the ticket: {link}\n\n-- \n{footer}\n",
+        ticket.status.as_str()
+    ));
+    html.push_str(&format!(
+        "<p>Status: {}<br><a href=\"{}\">View the ticket</a></p><hr><p style=\"color:#888\">{}</p>",
+        escape_html(ticket.status.as_str()),
+        escape_html(&link),
+        escape_html(&footer)
+    ));
+    let domain = mail_domain(settings);
+    let root = thread_root(settings, id);
+    let reply_to = settings
+        .reply_address
+        .as_deref()
+        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, id, &settings.reply_secret));
+    let payload = json!({
+        "to": requester.email,
+        "subject": format!("[#{id}] {}", ticket.subject),
+        "text": text,
+        "html": html,
+        "message_id": format!("<notice-{key}-u{}@{domain}>", requester.id.0),
+        "in_reply_to": root,
+        "references": root,
+        "reply_to": reply_to,
+        "auto_submitted": true,
+    });
+    let dedupe = format!("notice-{key}-u{}", requester.id.0);
+    outbox::enqueue(tx, DeliveryKind::Email, &dedupe, &payload).await?;
+    Ok(true)
+}
