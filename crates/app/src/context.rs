@@ -59,6 +59,9 @@ pub struct Settings {
     pub reply_address: Option<String>,
     /// Signs reply addresses (a key of its own, derived from the secret key).
     pub reply_secret: Vec<u8>,
+    /// When set, a new ticket by e-mail needs an `Authentication-Results` header from this server saying DMARC,
+    /// DKIM or SPF passed (replies through a signed address need none).
+    pub mail_trusted_authserv_id: Option<String>,
 }
 
 /// Written by hand so that the SMTP URL (which may carry a password) and the signing keys never reach a log.
@@ -90,6 +93,7 @@ impl std::fmt::Debug for Settings {
             .field("bucket_proxy", &redacted(self.bucket_proxy.is_some()))
             .field("reply_address", &self.reply_address)
             .field("reply_secret", &redacted(!self.reply_secret.is_empty()))
+            .field("mail_trusted_authserv_id", &self.mail_trusted_authserv_id)
             .finish()
     }
 }
@@ -121,6 +125,7 @@ impl Default for Settings {
             bucket_proxy: None,
             reply_address: None,
             reply_secret: Vec::new(),
+            mail_trusted_authserv_id: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod context;
 pub mod directory;
 pub mod error;
 pub mod escalations;
+pub mod inbound;
 pub mod input;
 pub mod instance;
 pub mod janitor;

@@ -78,13 +78,19 @@ pub async fn ticket_updated(
 }
 
 /// The domain of the sender's address, for message ids.
-fn mail_domain(settings: &Settings) -> String {
+pub fn mail_domain(settings: &Settings) -> String {
     settings
         .mail_from
         .rsplit_once('@')
         .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "partnerdesk.invalid".to_owned())
+}
+
+/// A short digest of `s`, for message ids built from text that may not appear in one.
+pub fn digest(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(s.as_bytes())[..12])
 }
 
 /// The message id every notice of ticket `id` follows.

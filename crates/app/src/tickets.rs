@@ -289,25 +289,39 @@ fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
 /// Files a ticket. `submitter` is the signed-in caller; end-users always file for themselves. One transaction:
 /// every lookup the ticket depends on (requester, forms, group, assignee, uploads) is read inside it.
 pub async fn create(app: &App, submitter: &User, input: TicketInput, via: &str) -> Result<Created, AppError> {
-    let checked = check_new(&input, submitter.actor().is_staff())?;
     let mut tx = app.db.begin().await?;
-    let uploads = resolve_uploads(&mut tx, submitter, input.comment.as_ref()).await?;
-    let (new, notice) = route_new(&mut tx, submitter, &input, checked, via).await?;
-    let (ticket, comment, audit_id) = tickets::create(&mut tx, &new, &submitter.audit_actor()).await?;
-    for u in &uploads {
-        files::attach_upload(&mut tx, u.id, ticket.id, comment.id).await?;
-    }
-    let told = notifications::ticket_created(&mut tx, &app.settings, submitter, &ticket, &comment).await?;
+    let (created, told) = create_in(&mut tx, app, submitter, input, via).await?;
     tx.commit().await?;
     if told {
         app.outbox_wakeup.notify_one();
     }
-    Ok(Created {
+    Ok(created)
+}
+
+/// `create` inside the caller's transaction (incoming mail records the message in the same one); true when a
+/// notice was queued, so that the caller wakes the outbox after committing.
+pub async fn create_in(
+    tx: &mut Conn,
+    app: &App,
+    submitter: &User,
+    input: TicketInput,
+    via: &str,
+) -> Result<(Created, bool), AppError> {
+    let checked = check_new(&input, submitter.actor().is_staff())?;
+    let uploads = resolve_uploads(tx, submitter, input.comment.as_ref()).await?;
+    let (new, notice) = route_new(tx, submitter, &input, checked, via).await?;
+    let (ticket, comment, audit_id) = tickets::create(tx, &new, &submitter.audit_actor()).await?;
+    for u in &uploads {
+        files::attach_upload(tx, u.id, ticket.id, comment.id).await?;
+    }
+    let told = notifications::ticket_created(tx, &app.settings, submitter, &ticket, &comment).await?;
+    let created = Created {
         ticket,
         comment,
         audit_id,
         notice,
-    })
+    };
+    Ok((created, told))
 }
 
 /// Refuses a form the requester may not file through.
@@ -434,12 +448,29 @@ pub async fn update(
     input: TicketInput,
     via: &str,
 ) -> Result<Updated, AppError> {
-    let actor: Actor = caller.actor();
     let mut tx = app.db.begin().await?;
-    let before = tickets::get_for_update(&mut tx, id, actor.ticket_scope()).await?;
-    let change = plan_update(&mut tx, caller, &before, &input, via).await?;
+    let (updated, told) = update_in(&mut tx, app, caller, id, input, via).await?;
+    tx.commit().await?;
+    if told {
+        app.outbox_wakeup.notify_one();
+    }
+    Ok(updated)
+}
+
+/// `update` inside the caller's transaction; true when a notice was queued (see `create_in`).
+pub async fn update_in(
+    tx: &mut Conn,
+    app: &App,
+    caller: &User,
+    id: TicketId,
+    input: TicketInput,
+    via: &str,
+) -> Result<(Updated, bool), AppError> {
+    let actor: Actor = caller.actor();
+    let before = tickets::get_for_update(tx, id, actor.ticket_scope()).await?;
+    let change = plan_update(tx, caller, &before, &input, via).await?;
     let (ticket, comment, audit_id) = tickets::update(
-        &mut tx,
+        tx,
         &before,
         &change.fields,
         change.comment.as_ref(),
@@ -448,29 +479,18 @@ pub async fn update(
     .await?;
     if let Some(c) = &comment {
         for u in &change.uploads {
-            files::attach_upload(&mut tx, u.id, ticket.id, c.id).await?;
+            files::attach_upload(tx, u.id, ticket.id, c.id).await?;
         }
     }
-    let told = notifications::ticket_updated(
-        &mut tx,
-        &app.settings,
-        caller,
-        &before,
-        &ticket,
-        comment.as_ref(),
-        audit_id,
-    )
-    .await?;
-    tx.commit().await?;
-    if told {
-        app.outbox_wakeup.notify_one();
-    }
-    Ok(Updated {
+    let told =
+        notifications::ticket_updated(tx, &app.settings, caller, &before, &ticket, comment.as_ref(), audit_id).await?;
+    let updated = Updated {
         before,
         ticket,
         comment,
         audit_id,
-    })
+    };
+    Ok((updated, told))
 }
 
 /// What an update writes.

@@ -14,6 +14,7 @@ pub mod file_store;
 pub mod files;
 pub mod forms;
 pub mod groups;
+pub mod inbound;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;

@@ -55,6 +55,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_upload_leases.sql"),
         postgres: include_str!("../migrations/postgres/0007_upload_leases.sql"),
     },
+    Migration {
+        version: 8,
+        name: "inbound_mail",
+        sqlite: include_str!("../migrations/sqlite/0008_inbound_mail.sql"),
+        postgres: include_str!("../migrations/postgres/0008_inbound_mail.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

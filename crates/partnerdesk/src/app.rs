@@ -48,6 +48,7 @@ pub fn settings(config: &Config) -> Settings {
         metrics_token: config.metrics_token.as_ref().map(|t| t.expose().to_owned()),
         bucket_proxy: config.bucket_proxy.as_ref().map(|p| p.expose().to_owned()),
         reply_address: config.mail_reply_address.clone(),
+        mail_trusted_authserv_id: config.mail_trusted_authserv_id.clone(),
         ..Settings::default()
     }
 }

@@ -54,6 +54,8 @@ pub struct Config {
     pub mail_from: String,
     /// The mailbox replies to notices go to; each ticket's reply address is a signed plus-address of it.
     pub mail_reply_address: Option<String>,
+    /// The receiving server whose `Authentication-Results` decide whether a new ticket by e-mail is trusted.
+    pub mail_trusted_authserv_id: Option<String>,
     /// Where escalations are posted as Slack-compatible JSON.
     pub escalation_webhook_url: Option<String>,
     /// The key webhook signatures are made with; derived from the secret key when unset (`admin webhook-secret`).
@@ -97,6 +99,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     mail_reply_address: Option<String>,
+    mail_trusted_authserv_id: Option<String>,
     escalation_webhook_url: Option<String>,
     escalation_webhook_secret: Option<String>,
     worker_interval_ms: Option<u64>,
@@ -141,7 +144,10 @@ impl Config {
                 .var("PARTNERDESK_MAIL_FROM")?
                 .or(fc.mail_from)
                 .unwrap_or_else(|| "partnerdesk <partnerdesk@localhost>".into()),
-            mail_reply_address: env.var("PARTNERDESK_MAIL_REPLY_ADDRESS")?.or(fc.mail_reply_address),
+            mail_reply_address: reply_address(&env, fc.mail_reply_address.take())?,
+            mail_trusted_authserv_id: env
+                .var("PARTNERDESK_MAIL_TRUSTED_AUTHSERV_ID")?
+                .or(fc.mail_trusted_authserv_id.take()),
             escalation_webhook_url: env
                 .var("PARTNERDESK_ESCALATION_WEBHOOK_URL")?
                 .or(fc.escalation_webhook_url),
@@ -211,6 +217,20 @@ fn bucket_proxy(env: &Env<'_>, file: Option<String>) -> Result<Option<Secret>> {
         bail!("PARTNERDESK_BUCKET_PROXY must be an http:// or https:// URL");
     }
     Ok(Some(Secret(proxy)))
+}
+
+/// `PARTNERDESK_MAIL_REPLY_ADDRESS`: a plain address (`support@example.com`), which ticket addresses are
+/// plus-addresses of.
+fn reply_address(env: &Env<'_>, file: Option<String>) -> Result<Option<String>> {
+    let Some(address) = env.var("PARTNERDESK_MAIL_REPLY_ADDRESS")?.or(file) else {
+        return Ok(None);
+    };
+    if partnerdesk_mail::reply_address::for_ticket(&address, 1, b"check").is_none()
+        || address.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+    {
+        bail!("PARTNERDESK_MAIL_REPLY_ADDRESS must be a plain address such as support@example.com, not '{address}'");
+    }
+    Ok(Some(address))
 }
 
 /// `PARTNERDESK_ESCALATION_WEBHOOK_SECRET`: long enough that it cannot be guessed.
@@ -516,6 +536,13 @@ mod tests {
         assert!(load(&[("PARTNERDESK_LOG_FORMAT", "xml")]).is_err());
         assert!(load(&[("PARTNERDESK_BUCKET_PROXY", "socks5://127.0.0.1:1080")]).is_err());
         assert!(load(&[("PARTNERDESK_BUCKET_PROXY", "http://127.0.0.1:3128")]).is_ok());
+        assert!(load(&[("PARTNERDESK_MAIL_REPLY_ADDRESS", "Support <support@example.com>")]).is_err());
+        assert!(load(&[("PARTNERDESK_MAIL_REPLY_ADDRESS", "support")]).is_err());
+        let c = load(&[("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@example.com")]);
+        assert_eq!(
+            c.ok().and_then(|c| c.mail_reply_address).as_deref(),
+            Some("support@example.com")
+        );
     }
 
     #[test]

@@ -4,5 +4,6 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod mail_ingest;
 pub mod telemetry;
 pub mod upload;

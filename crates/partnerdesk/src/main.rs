@@ -62,6 +62,14 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Read one e-mail on stdin (a Postfix/Exim pipe transport) into a ticket or comment; exits 0 when handled,
+    /// 65 for a bad or oversized message, 67 for an address that is not ours, 75 to be tried again later.
+    MailIngest {
+        /// The address the mail server delivered to (`${recipient}` in Postfix); checked against
+        /// PARTNERDESK_MAIL_REPLY_ADDRESS.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
     /// Provisioning and set-up commands.
     Admin {
         #[command(subcommand)]
@@ -122,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", partnerdesk_web::api::openapi_json());
             Ok(())
         }
-        Command::Upload { .. } => Ok(()),
+        Command::Upload { .. } | Command::MailIngest { .. } => Ok(()),
         Command::Admin { command } => {
             let db = app::open_db(&config).await?;
             let result = admin::run(&config, &db, command).await;
@@ -134,7 +142,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // Mail servers read the exit status (sysexits), so this one answers with its own codes.
+    if let Command::MailIngest { recipient } = &cli.command {
+        return partnerdesk::mail_ingest::main(cli.config.as_deref(), recipient.as_deref()).await;
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -73,6 +73,10 @@ fn describe() {
         Unit::Seconds,
         "SQLite: how long each transaction held the one writer, from BEGIN IMMEDIATE to its end"
     );
+    describe_histogram!(
+        "partnerdesk_db_batch_transactions",
+        "SQLite: transactions committed together by one COMMIT (group commit)"
+    );
     describe_gauge!(
         "partnerdesk_outbox_pending",
         "E-mails and webhooks waiting to be delivered"

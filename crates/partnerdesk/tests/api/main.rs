@@ -15,6 +15,7 @@ mod credentials;
 mod escalation_chain;
 mod escalations;
 mod files;
+mod inbound;
 mod mail;
 mod notifications;
 mod organizations;

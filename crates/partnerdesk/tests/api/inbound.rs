@@ -1,0 +1,287 @@
+//! Incoming mail through `partnerdesk mail-ingest` (the pipe a mail server runs), against the real server's
+//! database: replies become comments, partners' new messages become tickets, strangers and other organizations are
+//! turned away with one answer a day, machines are ignored, and a message delivered twice is handled once.
+
+use std::io::Write;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Storage, TestApp};
+use crate::mail::{self, Mail, eventually};
+
+type Inbox = std::sync::Arc<std::sync::Mutex<Vec<Mail>>>;
+
+async fn spawn(backend: Backend) -> Option<(TestApp, Inbox)> {
+    let port = mail::free_port();
+    let mails = mail::start_smtp_on(port);
+    let extra = vec![
+        ("PARTNERDESK_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+        (
+            "PARTNERDESK_MAIL_FROM",
+            "Vendor Support <support@vendor.test>".to_owned(),
+        ),
+        ("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@vendor.test".to_owned()),
+        ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
+    ];
+    let app = TestApp::spawn_full(backend, Storage::Local, extra).await?;
+    Some((app, mails))
+}
+
+/// Pipes `raw` into `partnerdesk mail-ingest`; returns its exit status and what it printed.
+fn ingest(app: &TestApp, raw: &str, recipient: Option<&str>) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_partnerdesk"));
+    cmd.arg("mail-ingest")
+        .envs(app.vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(r) = recipient {
+        cmd.args(["--recipient", r]);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(raw.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn message(from: &str, to: &str, id: &str, subject: &str, extra_headers: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra_headers}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+async fn comments(app: &TestApp, admin: &crate::helpers::Creds, ticket: i64) -> Vec<Value> {
+    let (s, v) = app.get(&format!("/api/v2/tickets/{ticket}/comments.json"), admin).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["comments"].as_array().cloned().unwrap_or_default()
+}
+
+async fn rules(backend: Backend) {
+    let Some((app, mails)) = spawn(backend).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let acme = app.org(&admin, "Acme Integrations", true).await;
+    let other = app.org(&admin, "Globex Connectors", true).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(acme)).await;
+    let _lee = app.user("lee@acme.example", "end-user", Some(acme)).await;
+    let _gil = app.user("gil@globex.example", "end-user", Some(other)).await;
+
+    // A partner writes to support: a new ticket, by e-mail, in their name, routed to the partner queue.
+    let first = message(
+        "Pat <pat@acme.example>",
+        "support@vendor.test",
+        "new-1@acme.example",
+        "Webhook 502 after upgrade",
+        "",
+        "Since 4.2 the webhook answers 502.\r\n\r\n-- \r\nPat, Acme",
+    );
+    let (code, out) = ingest(&app, &first, Some("support@vendor.test"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("filed as ticket #"), "{out}");
+    let id: i64 = out.trim().rsplit('#').next().unwrap().parse().unwrap();
+    let (s, t) = app.get(&format!("/api/v2/tickets/{id}.json"), &admin).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t["ticket"]["requester_id"], pat.id);
+    assert_eq!(t["ticket"]["subject"], "Webhook 502 after upgrade");
+    assert_eq!(t["ticket"]["via"]["channel"], "email", "{t}");
+    assert_eq!(
+        comments(&app, &admin, id).await[0]["body"],
+        "Since 4.2 the webhook answers 502.",
+        "signature cut"
+    );
+
+    // The same message delivered again: handled once.
+    let (code, out) = ingest(&app, &first, None);
+    assert_eq!((code, out.trim()), (0, "already handled"));
+    assert_eq!(app.count("tickets").await, 1);
+
+    // An agent answers; the notice carries the signed reply address; the partner replies to it from their client.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            &admin,
+            json!({"ticket": {"comment": {"body": "Which proxy?"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually("the notice arrives", || mails.lock().unwrap().len() == 1).await;
+    let notice = mails.lock().unwrap()[0].data.clone();
+    let reply_to = notice
+        .lines()
+        .find_map(|l| l.strip_prefix("Reply-To: "))
+        .map(|r| r.trim().to_owned())
+        .expect("a Reply-To");
+    let reply = message(
+        "pat@acme.example",
+        &reply_to,
+        "reply-1@acme.example",
+        &format!("Re: [#{id}] Webhook 502 after upgrade"),
+        "",
+        "nginx 1.24 in front.\r\n\r\nOn Tue, Vendor Support <support@vendor.test> wrote:\r\n> Which proxy?",
+    );
+    let (code, out) = ingest(&app, &reply, Some(&reply_to));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), format!("added to ticket #{id}"));
+    let c = comments(&app, &admin, id).await;
+    assert_eq!(c.last().unwrap()["body"], "nginx 1.24 in front.");
+    assert_eq!(c.last().unwrap()["author_id"], pat.id);
+    assert_eq!(c.last().unwrap()["public"], true);
+
+    // A colleague from the same organization answers through In-Reply-To alone: a comment too.
+    let colleague = message(
+        "lee@acme.example",
+        "support@vendor.test",
+        "reply-2@acme.example",
+        "Re: proxy",
+        "In-Reply-To: <ticket-1@vendor.test>\r\n"
+            .replace("ticket-1", &format!("ticket-{id}"))
+            .as_str(),
+        "It is nginx, yes.",
+    );
+    let (code, out) = ingest(&app, &colleague, None);
+    assert_eq!((code, out.trim().to_owned()), (0, format!("added to ticket #{id}")));
+
+    // An agent answers by mail, with #note: an internal note.
+    let note = message(
+        "admin@vendor.test",
+        &reply_to,
+        "note-1@vendor.test",
+        "Re: x",
+        "",
+        "#note\r\nProbably the proxy timeout.",
+    );
+    let (code, out) = ingest(&app, &note, None);
+    assert_eq!(code, 0, "{out}");
+    let c = comments(&app, &admin, id).await;
+    assert_eq!(c.last().unwrap()["public"], false, "{c:?}");
+    assert_eq!(c.last().unwrap()["body"], "Probably the proxy timeout.");
+    let before = c.len();
+
+    // Someone from another organization, with a forged address, In-Reply-To or subject: refused, nothing stored.
+    let forged_addr = reply_to.replace(&format!("+t{id}-"), "+t1-0000000000");
+    for (n, (to, headers, subject)) in [
+        (reply_to.clone(), String::new(), "Re: hi".to_owned()),
+        (forged_addr, String::new(), "Re: hi".to_owned()),
+        (
+            "support@vendor.test".to_owned(),
+            format!("In-Reply-To: <ticket-{id}@vendor.test>\r\n"),
+            "Re: hi".to_owned(),
+        ),
+        (
+            "support@vendor.test".to_owned(),
+            String::new(),
+            format!("Re: [#{id}] hi"),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = message(
+            "gil@globex.example",
+            &to,
+            &format!("intrude-{n}@globex.example"),
+            &subject,
+            &headers,
+            "Let me in.",
+        );
+        let (code, out) = ingest(&app, &m, None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.starts_with("refused"), "case {n}: {out}");
+        assert!(!out.contains(&format!("#{id}")), "case {n}: {out}");
+    }
+    assert_eq!(
+        comments(&app, &admin, id).await.len(),
+        before,
+        "nothing from another organization on the ticket"
+    );
+
+    // A stranger: refused, one answer a day however often they write.
+    for n in 0..3 {
+        let m = message(
+            "stranger@nowhere.example",
+            "support@vendor.test",
+            &format!("s-{n}@nowhere.example"),
+            "Help",
+            "",
+            "Please help.",
+        );
+        let (code, out) = ingest(&app, &m, None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.starts_with("refused: the sender has no account"), "{out}");
+    }
+    eventually("the stranger's answer arrives", || {
+        mails
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.to == vec!["stranger@nowhere.example".to_owned()])
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let answers: Vec<Mail> = mails
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.to == vec!["stranger@nowhere.example".to_owned()])
+        .cloned()
+        .collect();
+    assert_eq!(answers.len(), 1, "one answer a day");
+    assert!(answers[0].data.contains("Auto-Submitted: auto-generated"));
+    assert!(answers[0].data.contains("account manager"), "{}", answers[0].data);
+
+    // Machines: an out-of-office and a bounce are not answered; the bounce marks the address.
+    let ooo = message(
+        "pat@acme.example",
+        "support@vendor.test",
+        "ooo-1@acme.example",
+        "Out of office",
+        "Auto-Submitted: auto-replied\r\n",
+        "Away.",
+    );
+    let (code, out) = ingest(&app, &ooo, None);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ignored"), "{out}");
+    let bounce = "From: MAILER-DAEMON@acme.example\r\nTo: support@vendor.test\r\nSubject: Undelivered\r\nMessage-ID: <b-1@acme.example>\r\n\
+        Content-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n--r\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n\
+        --r\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; lee@acme.example\r\nAction: failed\r\n--r--\r\n";
+    let (code, out) = ingest(&app, bounce, None);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ignored"), "{out}");
+    let failing = app
+        .db
+        .conn()
+        .fetch_all("SELECT address FROM failing_addresses", &[])
+        .await
+        .unwrap();
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0].text("address").unwrap(), "lee@acme.example");
+
+    // Not ours, and not a message.
+    assert_eq!(ingest(&app, &first, Some("sales@vendor.test")).0, 67);
+    assert_eq!(ingest(&app, "", None).0, 65);
+    assert_eq!(
+        app.count("tickets").await,
+        1,
+        "only the partner's message became a ticket"
+    );
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_in_follows_the_rules_sqlite() {
+    rules(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_in_follows_the_rules_postgres() {
+    rules(Backend::Postgres).await;
+}
