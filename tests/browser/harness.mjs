@@ -36,6 +36,8 @@ export async function startServer() {
   return {
     base, env,
     cli: (...args) => execFileSync(bin, args, { env, encoding: "utf8" }).trim(),
+    // One e-mail through `partnerdesk mail-ingest`, as a mail server's pipe delivers it.
+    ingest: (raw) => execFileSync(bin, ["mail-ingest"], { env, input: raw, encoding: "utf8" }).trim(),
     async stop() { proc.kill("SIGTERM"); await new Promise((r) => proc.once("exit", r)); rmSync(dir, { recursive: true, force: true }); },
   };
 }

@@ -1,4 +1,5 @@
-//! The janitor: removes expired upload tokens (with the files no comment took) and abandoned resumable uploads.
+//! The janitor: removes expired upload tokens (with the files no comment took) and abandoned resumable uploads, and
+//! forgets what refused mail said once it is 30 days old.
 
 use std::time::Duration;
 
@@ -41,11 +42,26 @@ pub async fn purge_expired(app: &App) -> Result<(usize, usize), AppError> {
     Ok((uploads.len(), removed))
 }
 
-/// Runs `purge_expired` every ten minutes for as long as the server runs.
+/// How long refused mail is kept for admins to look at.
+pub const REFUSED_MAIL_DAYS: i64 = 30;
+
+/// Forgets the subject and text of refused mail older than `REFUSED_MAIL_DAYS` (the row stays, so that a repeat of
+/// the message is still recognised). Returns how many were purged.
+pub async fn purge_refused_mail(app: &App) -> Result<u64, AppError> {
+    let before = partnerdesk_db::now() - chrono::TimeDelta::days(REFUSED_MAIL_DAYS);
+    Ok(partnerdesk_db::inbound::purge_refused(&mut app.db.conn(), before).await?)
+}
+
+/// Runs `purge_expired` and `purge_refused_mail` every ten minutes for as long as the server runs.
 pub async fn janitor(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
+        match purge_refused_mail(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "purged refused mail older than {REFUSED_MAIL_DAYS} days"),
+            Err(e) => tracing::warn!(error = %e, "purging refused mail failed"),
+        }
         match purge_expired(&app).await {
             Ok((0, 0)) => {}
             Ok((uploads, large)) => tracing::info!(uploads, large, "removed expired uploads"),

@@ -238,6 +238,29 @@ async fn rules(backend: Backend) {
     assert!(answers[0].data.contains("Auto-Submitted: auto-generated"));
     assert!(answers[0].data.contains("account manager"), "{}", answers[0].data);
 
+    // After 30 days the janitor forgets what refused mail said; a repeat is still recognised.
+    let later = partnerdesk_db::now() + chrono::TimeDelta::days(partnerdesk_app::janitor::REFUSED_MAIL_DAYS);
+    let purged = partnerdesk_db::inbound::purge_refused(&mut app.db.conn(), later)
+        .await
+        .unwrap();
+    assert!(purged >= 7, "the refused messages are purged: {purged}");
+    let left = app
+        .db
+        .conn()
+        .fetch_one("SELECT COUNT(*) AS n FROM inbound_mail WHERE excerpt IS NOT NULL", &[])
+        .await
+        .unwrap();
+    assert_eq!(left.i64("n").unwrap(), 0);
+    let again = message(
+        "stranger@nowhere.example",
+        "support@vendor.test",
+        "s-0@nowhere.example",
+        "Help",
+        "",
+        "Please help.",
+    );
+    assert_eq!(ingest(&app, &again, None).1.trim(), "already handled");
+
     // Machines: an out-of-office and a bounce are not answered; the bounce marks the address.
     let ooo = message(
         "pat@acme.example",

@@ -7,6 +7,7 @@ mod agent;
 pub mod buckets;
 mod escalations;
 mod form;
+mod mail;
 mod multipart;
 mod oncall;
 mod organizations;
@@ -307,6 +308,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/status", post(admin::set_user_status))
         .route("/admin/users/{id}/invitation", post(admin::invite_user))
         .route("/admin/groups", get(admin::groups).post(admin::create_group))
+        .route("/admin/mail", get(mail::refused))
         .route("/admin/forms", get(admin::forms).post(admin::create_form))
         // Every other form is small: 1 MiB is far above the longest (64 KiB of notes). The routes above that take
         // files switch this off; `multipart::read` bounds them instead.
