@@ -29,6 +29,8 @@ use crate::tickets::{self, CommentInput, TicketInput};
 
 /// Messages a sender may send in an hour before the rest are ignored (a loop between auto-responders stops here).
 pub const MAX_PER_HOUR: i64 = 30;
+/// Automatic answers to refused mail in a day, in all.
+pub const MAX_ANSWERS_A_DAY: i64 = 500;
 /// How much of a refused message admins see.
 const EXCERPT_CHARS: usize = 2000;
 
@@ -68,8 +70,21 @@ pub async fn ingest(app: &App, raw: &[u8]) -> Result<Handled, AppError> {
     let Some(user) = sender else {
         return refuse(app, &m, "the sender has no account").await;
     };
+    let authentic = match &app.settings.mail_trusted_authserv_id {
+        Some(authserv) => authenticated(&m.authentication_results, authserv, &m.from),
+        None => true,
+    };
     let ticket = match matched {
-        Match::Ticket(id) => Some(id),
+        // The signed address is proof of having received our notice: accepted as it comes (for partners).
+        Match::Ticket(id, Via::Signed) if user.role == Role::EndUser || authentic => Some(id),
+        // A sender address can be forged: a reply matched by thread or subject needs the sender's mail to pass
+        // authentication where that is configured, and staff always reply through the signed address.
+        Match::Ticket(id, Via::Thread) if user.role == Role::EndUser && authentic => Some(id),
+        Match::Ticket(..) if user.role.is_staff() => {
+            let why = "staff reply by e-mail through the ticket's signed address, from authenticated mail";
+            return refuse(app, &m, why).await;
+        }
+        Match::Ticket(..) => return refuse(app, &m, "the message did not pass DMARC, DKIM or SPF").await,
         Match::Nothing => None,
         Match::Altered => return refuse(app, &m, "sent to a ticket address we never gave out").await,
         Match::Foreign => return refuse(app, &m, "the sender may not write on the ticket in the subject").await,
@@ -118,9 +133,18 @@ fn own_address(app: &App) -> Option<String> {
     addr.contains('@').then_some(addr)
 }
 
+/// How a message was matched to its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// Its signed reply address.
+    Signed,
+    /// A message id of ours it answers, or `[#id]` in its subject: anyone can write those.
+    Thread,
+}
+
 /// What a message was matched to.
 enum Match {
-    Ticket(TicketId),
+    Ticket(TicketId, Via),
     Nothing,
     /// Sent to a ticket address (`support+t...`) whose tag is wrong: never trusted, never a new ticket either.
     Altered,
@@ -138,16 +162,17 @@ async fn matched_ticket(app: &App, m: &Inbound, sender: Option<&User>, conn: &mu
             .iter()
             .find_map(|r| partnerdesk_mail::reply_address::ticket_of(r, base, secret))
         {
-            return Ok(Match::Ticket(TicketId(id)));
+            return Ok(Match::Ticket(TicketId(id), Via::Signed));
         }
-        let prefix = base.split('@').next().unwrap_or_default().to_ascii_lowercase() + "+t";
+        let local = base.split('@').next().unwrap_or_default().to_ascii_lowercase();
+        let prefix = local.split('+').next().unwrap_or_default().to_owned() + "+t";
         if m.recipients.iter().any(|r| r.starts_with(&prefix)) {
             return Ok(Match::Altered);
         }
     }
     let domain = crate::notifications::mail_domain(&app.settings);
     if let Some(id) = m.answers.iter().find_map(|a| ticket_in_message_id(a, &domain)) {
-        return Ok(Match::Ticket(TicketId(id)));
+        return Ok(Match::Ticket(TicketId(id), Via::Thread));
     }
     let Some(id) = ticket_in_subject(&m.subject) else {
         return Ok(Match::Nothing);
@@ -156,7 +181,7 @@ async fn matched_ticket(app: &App, m: &Inbound, sender: Option<&User>, conn: &mu
         return Ok(Match::Nothing);
     };
     match ticket_store::get(conn, TicketId(id), user.actor().ticket_scope()).await {
-        Ok(t) => Ok(Match::Ticket(t.id)),
+        Ok(t) => Ok(Match::Ticket(t.id, Via::Thread)),
         Err(DbError::NotFound) => Ok(Match::Foreign),
         Err(e) => Err(e.into()),
     }
@@ -194,8 +219,8 @@ async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Ha
         }
         Err(e) => return Err(e.into()),
     };
-    let (public, body) = match m.text.strip_prefix("#note") {
-        Some(rest) if staff => (false, rest.trim().to_owned()),
+    let (public, body) = match internal_note(&m.text) {
+        Some(rest) if staff => (false, rest.to_owned()),
         _ => (true, m.text.clone()),
     };
     let input = TicketInput {
@@ -225,10 +250,17 @@ async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Ha
     Ok(Handled::Comment { ticket: ticket.id.0 })
 }
 
+/// The rest of a staff reply whose first line is `#note` (in any case, spaces allowed), which makes it internal.
+fn internal_note(text: &str) -> Option<&str> {
+    let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let first = first.trim().trim_start_matches('#').trim();
+    (text.trim_start().starts_with('#') && first.eq_ignore_ascii_case("note")).then(|| rest.trim())
+}
+
 /// A new ticket from a partner, when its sender is trusted for new tickets.
 async fn new_ticket(app: &App, m: &Inbound, user: &User) -> Result<Handled, AppError> {
     if let Some(authserv) = &app.settings.mail_trusted_authserv_id
-        && !authenticated(&m.authentication_results, authserv)
+        && !authenticated(&m.authentication_results, authserv, &m.from)
     {
         return refuse(
             app,
@@ -265,23 +297,45 @@ async fn new_ticket(app: &App, m: &Inbound, user: &User) -> Result<Handled, AppE
     Ok(Handled::Ticket { ticket: id })
 }
 
-/// Whether an `Authentication-Results` header from `authserv` (the receiving server we trust) says DMARC, DKIM or
-/// SPF passed. Headers from other servers are ignored: anyone can write one.
-pub fn authenticated(results: &[String], authserv: &str) -> bool {
-    results.iter().any(|h| {
-        let mut parts = h.split(';');
-        let id = parts
+/// Whether the `Authentication-Results` header our receiving server (`authserv`) added says that mail from the
+/// sender's own domain passed: DMARC for the From domain, or DKIM signed by it, or SPF for it. Only the topmost
+/// header from `authserv` counts (the one our server added; a sender can write others into the message, which the
+/// server should strip), and a pass for another domain counts for nothing.
+pub fn authenticated(results: &[String], authserv: &str, from: &str) -> bool {
+    let Some((_, domain)) = from.rsplit_once('@') else {
+        return false;
+    };
+    let ours = results.iter().find(|h| {
+        let id = h
+            .split(';')
             .next()
             .unwrap_or_default()
             .split_whitespace()
             .next()
             .unwrap_or_default();
         id.eq_ignore_ascii_case(authserv)
-            && parts.any(|p| {
-                let p = p.trim().to_ascii_lowercase();
-                p.starts_with("dmarc=pass") || p.starts_with("dkim=pass") || p.starts_with("spf=pass")
-            })
+    });
+    let Some(header) = ours else { return false };
+    header.split(';').skip(1).any(|result| {
+        let r = result.trim().to_ascii_lowercase();
+        let passed = ["dmarc=pass", "dkim=pass", "spf=pass"].iter().any(|p| r.starts_with(p));
+        // The domain the result is about: header.from (DMARC), header.d / header.i (DKIM), smtp.mailfrom (SPF).
+        let about = r.split_whitespace().find_map(|prop| {
+            ["header.from=", "header.d=", "header.i=", "smtp.mailfrom="]
+                .iter()
+                .find_map(|k| prop.strip_prefix(k))
+        });
+        let about = about.map(|a| a.rsplit('@').next().unwrap_or_default().trim_end_matches(')'));
+        passed && about.is_some_and(|a| a == domain)
     })
+}
+
+/// `pat+anything@acme.example` → `pat@acme.example`.
+fn mailbox_of(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+        None => address.to_owned(),
+    }
 }
 
 fn record<'a>(m: &'a Inbound, outcome: Outcome, reason: Option<&'a str>, ticket: Option<i64>) -> NewInbound<'a> {
@@ -325,19 +379,23 @@ async fn refuse(app: &App, m: &Inbound, why: &str) -> Result<Handled, AppError> 
         return Ok(Handled::Repeat);
     }
     let day = Utc::now().format("%Y-%m-%d").to_string();
-    let answered = store::claim_auto_reply(&mut tx, &m.from, &day).await?;
+    // One answer a day per mailbox (`pat+1@` and `pat+2@` are one), and no more than `MAX_ANSWERS_A_DAY` in all:
+    // a forged sender must not turn partnerdesk into a way to mail someone else.
+    let mailbox = mailbox_of(&m.from);
+    let answered = store::answers_on(&mut tx, &day).await? < MAX_ANSWERS_A_DAY
+        && store::claim_auto_reply(&mut tx, &mailbox, &day).await?;
     if answered {
-        let text = format!("Your message \"{}\" was not filed.\n\n{NO_ACCOUNT_HELP}\n", m.subject);
+        // What the sender wrote is not repeated back.
+        let text = format!("Your message to partner support was not filed.\n\n{NO_ACCOUNT_HELP}\n");
         let html = format!(
-            "<p>Your message \"{}\" was not filed.</p><p>{}</p>",
-            partnerdesk_core::text::escape_html(&m.subject),
+            "<p>Your message to partner support was not filed.</p><p>{}</p>",
             partnerdesk_core::text::escape_html(NO_ACCOUNT_HELP)
         );
         let domain = crate::notifications::mail_domain(&app.settings);
-        let key = format!("refused-{}-{day}", m.from);
+        let key = format!("refused-{mailbox}-{day}");
         let payload = json!({
             "to": m.from,
-            "subject": format!("Re: {}", m.subject),
+            "subject": "Your message to partner support",
             "text": text,
             "html": html,
             "message_id": format!("<refused-{}@{domain}>", crate::notifications::digest(&key)),
@@ -374,12 +432,40 @@ mod tests {
 
     #[test]
     fn only_the_trusted_server_vouches() {
-        let ok = vec!["mx.vendor.test; dkim=pass header.d=acme.example; spf=fail".to_owned()];
-        assert!(authenticated(&ok, "mx.vendor.test"));
-        assert!(!authenticated(&ok, "other.test"));
-        let forged = vec!["mx.evil.test; dmarc=pass".to_owned()];
-        assert!(!authenticated(&forged, "mx.vendor.test"));
-        let failed = vec!["mx.vendor.test; dmarc=fail; dkim=none".to_owned()];
-        assert!(!authenticated(&failed, "mx.vendor.test"));
+        let pat = "pat@acme.example";
+        let ok =
+            vec!["mx.vendor.test; dkim=pass header.d=acme.example; spf=fail smtp.mailfrom=x@evil.example".to_owned()];
+        assert!(authenticated(&ok, "mx.vendor.test", pat));
+        assert!(!authenticated(&ok, "other.test", pat));
+        let dmarc = vec!["mx.vendor.test; dmarc=pass (p=none) header.from=acme.example".to_owned()];
+        assert!(authenticated(&dmarc, "mx.vendor.test", pat));
+        let elsewhere =
+            vec!["mx.vendor.test; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=a@evil.example".to_owned()];
+        assert!(
+            !authenticated(&elsewhere, "mx.vendor.test", pat),
+            "a pass for another domain"
+        );
+        let forged = vec!["mx.evil.test; dmarc=pass header.from=acme.example".to_owned()];
+        assert!(!authenticated(&forged, "mx.vendor.test", pat));
+        let failed = vec!["mx.vendor.test; dmarc=fail header.from=acme.example; dkim=none".to_owned()];
+        assert!(!authenticated(&failed, "mx.vendor.test", pat));
+        let second = vec![
+            "mx.vendor.test; dmarc=fail header.from=acme.example".to_owned(),
+            "mx.vendor.test; dmarc=pass header.from=acme.example".to_owned(),
+        ];
+        assert!(
+            !authenticated(&second, "mx.vendor.test", pat),
+            "only the topmost header of our server counts"
+        );
+    }
+
+    #[test]
+    fn notes_and_mailboxes() {
+        assert_eq!(internal_note("#note\nThe proxy."), Some("The proxy."));
+        assert_eq!(internal_note("  # Note \r\nThe proxy."), Some("The proxy."));
+        assert_eq!(internal_note("#notes are public"), None);
+        assert_eq!(internal_note("A #note later"), None);
+        assert_eq!(mailbox_of("pat+1@acme.example"), "pat@acme.example");
+        assert_eq!(mailbox_of("pat@acme.example"), "pat@acme.example");
     }
 }

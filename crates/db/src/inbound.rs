@@ -139,6 +139,13 @@ pub async fn claim_auto_reply(conn: &mut Conn, address: &str, day: &str) -> Resu
     Ok(n == 1)
 }
 
+/// How many automatic answers were taken on `day`, in all.
+pub async fn answers_on(conn: &mut Conn, day: &str) -> Result<i64, DbError> {
+    conn.fetch_one("SELECT COUNT(*) AS n FROM mail_auto_replies WHERE day = ?", &args![day])
+        .await?
+        .i64("n")
+}
+
 /// Marks `address` as failing (a bounce said so).
 pub async fn mark_failing(conn: &mut Conn, address: &str, reason: &str) -> Result<(), DbError> {
     conn.execute(

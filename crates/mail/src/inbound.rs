@@ -84,7 +84,11 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
     let report = content_type == "multipart/report";
     let automatic = match (header("Auto-Submitted"), header("Precedence")) {
         (Some(a), _) if a != "no" => Some(format!("Auto-Submitted: {a}")),
-        (_, Some(p)) if matches!(p.as_str(), "bulk" | "list" | "junk") => Some(format!("Precedence: {p}")),
+        (_, Some(p)) if matches!(p.as_str(), "bulk" | "list" | "junk" | "auto_reply") => {
+            Some(format!("Precedence: {p}"))
+        }
+        _ if header("X-Autoreply").is_some() || header("X-Autorespond").is_some() => Some("an auto-reply".to_owned()),
+        _ if header("List-Id").is_some() => Some("a mailing list".to_owned()),
         _ if report => Some("a delivery report".to_owned()),
         _ if from.starts_with("mailer-daemon@") || from.starts_with("postmaster@") => Some(format!("sent by {from}")),
         _ => None,
@@ -105,9 +109,13 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
         .collect();
     let subject = msg.subject().unwrap_or_default().trim().to_owned();
     let message_id = match msg.message_id() {
-        Some(id) if !id.trim().is_empty() => strip_brackets(id),
+        Some(id) if !id.trim().is_empty() && id.len() <= MAX_ID_LEN => strip_brackets(id),
+        Some(id) if !id.trim().is_empty() => made_up_id(id.as_bytes()),
         _ => made_up_id(raw),
     };
+    // An address is at most 254 characters (RFC 5321); anything longer is no sender at all.
+    let from = if from.len() > 254 { String::new() } else { from };
+    let subject: String = subject.chars().take(255).collect();
     Some(Inbound {
         message_id,
         from,
@@ -148,8 +156,11 @@ fn failed_recipients(msg: &mail_parser::Message<'_>) -> Vec<String> {
             };
             if name.trim().eq_ignore_ascii_case("final-recipient") {
                 let addr = value.rsplit(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-                if addr.contains('@') && !out.contains(&addr) {
+                if addr.contains('@') && addr.len() <= 254 && !out.contains(&addr) {
                     out.push(addr);
+                }
+                if out.len() >= MAX_BOUNCED {
+                    return out;
                 }
             }
         }
@@ -157,17 +168,32 @@ fn failed_recipients(msg: &mail_parser::Message<'_>) -> Vec<String> {
     out
 }
 
+/// The most of a body that is looked at.
+const MAX_BODY_CHARS: usize = 256 * 1024;
+/// The most failed recipients read from one delivery report.
+const MAX_BOUNCED: usize = 10;
+/// Longer message ids are kept as a digest (an index cannot hold a value of any length).
+const MAX_ID_LEN: usize = 255;
+
 /// The words above the quoted history: cut at our marker line, at "On ... wrote:", at Outlook's
 /// "-----Original Message-----" or "From: ..." block, at a run of `>` lines, and at the signature separator.
 pub fn new_words(body: &str) -> String {
+    // A comment holds 64 KiB: more than four times that is never read (and bounds the work on a hostile body).
+    let body = match body.char_indices().nth(MAX_BODY_CHARS) {
+        Some((cut, _)) => &body[..cut],
+        None => body,
+    };
     let mut kept: Vec<&str> = Vec::new();
     let lines: Vec<&str> = body.lines().collect();
+    // quoted_tail[i]: every line from i on is blank or quoted (one pass from the end, not one scan per line).
+    let mut quoted_tail = vec![true; lines.len() + 1];
+    for i in (0..lines.len()).rev() {
+        let t = lines[i].trim();
+        quoted_tail[i] = quoted_tail[i + 1] && (t.is_empty() || t.starts_with('>'));
+    }
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        let quoted_from_here = t.starts_with('>')
-            && lines[i..]
-                .iter()
-                .all(|l| l.trim().is_empty() || l.trim().starts_with('>'));
+        let quoted_from_here = t.starts_with('>') && quoted_tail[i];
         if t.contains("Please type your reply above this line")
             || t == "-- "
             || line.trim_end() == "--"

@@ -203,6 +203,26 @@ async fn rules(backend: Backend) {
         before,
         "nothing from another organization on the ticket"
     );
+    // A forged staff address answering by thread (not through the signed address): refused, nothing posted.
+    let forged_staff = message(
+        "admin@vendor.test",
+        "support@vendor.test",
+        "forged-staff@evil.example",
+        "Re: x",
+        &format!("In-Reply-To: <ticket-{id}@vendor.test>\r\n"),
+        "#note\r\nPlease re-enter your password at evil.example",
+    );
+    let (code, out) = ingest(&app, &forged_staff, None);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("refused: staff reply by e-mail through the ticket's signed address"),
+        "{out}"
+    );
+    assert_eq!(
+        comments(&app, &admin, id).await.len(),
+        before,
+        "nothing from a forged staff address"
+    );
 
     // A stranger: refused, one answer a day however often they write.
     for n in 0..3 {
@@ -243,7 +263,7 @@ async fn rules(backend: Backend) {
     let purged = partnerdesk_db::inbound::purge_refused(&mut app.db.conn(), later)
         .await
         .unwrap();
-    assert!(purged >= 7, "the refused messages are purged: {purged}");
+    assert!(purged >= 8, "the refused messages are purged: {purged}");
     let left = app
         .db
         .conn()
