@@ -26,6 +26,7 @@ use serde_json::json;
 use crate::context::App;
 use crate::error::AppError;
 use crate::tickets::{self, CommentInput, TicketInput};
+use crate::uploads::attachments;
 
 /// Messages a sender may send in an hour before the rest are ignored (a loop between auto-responders stops here).
 pub const MAX_PER_HOUR: i64 = 30;
@@ -223,10 +224,14 @@ async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Ha
         Some(rest) if staff => (false, rest.to_owned()),
         _ => (true, m.text.clone()),
     };
+    drop(tx);
+    let (files, too_big) = stage_files(app, user, m).await?;
+    let mut tx = app.db.begin().await?;
     let input = TicketInput {
         comment: Some(CommentInput {
-            body: Some(body),
+            body: Some(with_files_note(body, files.is_some())),
             public: Some(public),
+            uploads: files.map(|t| vec![t]),
             ..CommentInput::default()
         }),
         ..TicketInput::default()
@@ -243,6 +248,7 @@ async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Ha
     if !fresh {
         return Ok(Handled::Repeat);
     }
+    let told = tell_about_large_files(&mut tx, app, m, ticket.id.0, &too_big).await? || told;
     tx.commit().await?;
     if told {
         app.outbox_wakeup.notify_one();
@@ -269,11 +275,13 @@ async fn new_ticket(app: &App, m: &Inbound, user: &User) -> Result<Handled, AppE
         )
         .await;
     }
+    let (files, too_big) = stage_files(app, user, m).await?;
     let mut tx = app.db.begin().await?;
     let input = TicketInput {
         subject: Some(m.subject.clone()),
         comment: Some(CommentInput {
-            body: Some(m.text.clone()),
+            body: Some(with_files_note(m.text.clone(), files.is_some())),
+            uploads: files.map(|t| vec![t]),
             ..CommentInput::default()
         }),
         ..TicketInput::default()
@@ -290,6 +298,7 @@ async fn new_ticket(app: &App, m: &Inbound, user: &User) -> Result<Handled, AppE
     if !store::record(&mut tx, &record(m, Outcome::Ticket, None, Some(id))).await? {
         return Ok(Handled::Repeat);
     }
+    let told = tell_about_large_files(&mut tx, app, m, id, &too_big).await? || told;
     tx.commit().await?;
     if told {
         app.outbox_wakeup.notify_one();
@@ -328,6 +337,84 @@ pub fn authenticated(results: &[String], authserv: &str, from: &str) -> bool {
         let about = about.map(|a| a.rsplit('@').next().unwrap_or_default().trim_end_matches(')'));
         passed && about.is_some_and(|a| a == domain)
     })
+}
+
+/// The files a message carries, stored under one upload token (as `POST /api/v2/uploads` stores them) for its
+/// comment to take; and the names of those over the attachment limit, which are not kept. Files stored for a
+/// message that is then refused expire with their token.
+async fn stage_files(app: &App, user: &User, m: &Inbound) -> Result<(Option<String>, Vec<String>), AppError> {
+    let limit = app.settings.max_attachment_bytes;
+    let mut token: Option<String> = None;
+    let mut too_big = Vec::new();
+    for a in &m.attachments {
+        if a.bytes.len() as u64 > limit {
+            too_big.push(a.name.clone());
+            continue;
+        }
+        let name = attachments::safe_file_name(&a.name).unwrap_or_else(|_| "attachment".to_owned());
+        let body = futures::stream::iter([Ok::<_, String>(bytes::Bytes::copy_from_slice(&a.bytes))]);
+        let (upload, _) =
+            attachments::store_file(app, user, token.as_deref(), &name, Some(&a.content_type), body).await?;
+        token = Some(upload.token);
+    }
+    Ok((token, too_big))
+}
+
+/// A comment with files needs words: a message of files alone says so.
+fn with_files_note(text: String, has_files: bool) -> String {
+    if text.trim().is_empty() && has_files {
+        "(files sent by e-mail)".to_owned()
+    } else {
+        text
+    }
+}
+
+/// Tells the sender which of their files were over the attachment limit, and where the large-file uploader for the
+/// ticket is. True when a message was queued.
+async fn tell_about_large_files(
+    tx: &mut Conn,
+    app: &App,
+    m: &Inbound,
+    ticket: i64,
+    too_big: &[String],
+) -> Result<bool, AppError> {
+    if too_big.is_empty() {
+        return Ok(false);
+    }
+    let limit_mb = app.settings.max_attachment_bytes / (1024 * 1024);
+    let link = format!("{}/portal/tickets/{ticket}", app.settings.public_url);
+    let names = too_big.join(", ");
+    let text = format!(
+        "These files were over the {limit_mb} MB attachment limit and were not added to ticket #{ticket}: {names}.\n\n\
+         Upload them with the large-file uploader on the ticket's page: {link}\n"
+    );
+    let html = format!(
+        "<p>These files were over the {limit_mb} MB attachment limit and were not added to ticket #{ticket}: {}.</p>\
+         <p>Upload them with the large-file uploader on <a href=\"{}\">the ticket's page</a>.</p>",
+        partnerdesk_core::text::escape_html(&names),
+        partnerdesk_core::text::escape_html(&link)
+    );
+    let domain = crate::notifications::mail_domain(&app.settings);
+    let key = format!("too-large-{}", crate::notifications::digest(&m.message_id));
+    let root = crate::notifications::thread_root(&app.settings, ticket);
+    let reply_to = app
+        .settings
+        .reply_address
+        .as_deref()
+        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, ticket, &app.settings.reply_secret));
+    let payload = json!({
+        "to": m.from,
+        "subject": format!("[#{ticket}] Files too large for e-mail"),
+        "text": text,
+        "html": html,
+        "message_id": format!("<{key}@{domain}>"),
+        "in_reply_to": root,
+        "references": root,
+        "reply_to": reply_to,
+        "auto_submitted": true,
+    });
+    outbox::enqueue(tx, DeliveryKind::Email, &key, &payload).await?;
+    Ok(true)
 }
 
 /// `pat+anything@acme.example` → `pat@acme.example`.

@@ -23,6 +23,7 @@ async fn spawn(backend: Backend) -> Option<(TestApp, Inbox)> {
         ),
         ("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@vendor.test".to_owned()),
         ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
+        ("PARTNERDESK_MAX_ATTACHMENT_BYTES", "4096".to_owned()),
     ];
     let app = TestApp::spawn_full(backend, Storage::Local, extra).await?;
     Some((app, mails))
@@ -135,6 +136,53 @@ async fn rules(backend: Backend) {
     assert_eq!(c.last().unwrap()["body"], "nginx 1.24 in front.");
     assert_eq!(c.last().unwrap()["author_id"], pat.id);
     assert_eq!(c.last().unwrap()["public"], true);
+
+    // A reply with files: the small one is attached to the comment, the one over the limit is not, and the sender is
+    // told where the large-file uploader is.
+    let small = "c21hbGwgbG9nIGZpbGU="; // "small log file"
+    let big: String = "QUFBQUFB".repeat(1000); // 6,000 bytes once decoded
+    let with_files = format!(
+        "From: pat@acme.example\r\nTo: {reply_to}\r\nSubject: Re: logs\r\nMessage-ID: <files-1@acme.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"f\"\r\n\r\n\
+         --f\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLogs attached.\r\n\
+         --f\r\nContent-Type: text/plain; name=\"sync.log\"\r\nContent-Disposition: attachment; filename=\"sync.log\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{small}\r\n\
+         --f\r\nContent-Type: application/octet-stream; name=\"dump.bin\"\r\nContent-Disposition: attachment; filename=\"dump.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{big}\r\n--f--\r\n"
+    );
+    let (code, out) = ingest(&app, &with_files, None);
+    assert_eq!((code, out.trim().to_owned()), (0, format!("added to ticket #{id}")));
+    let c = comments(&app, &admin, id).await;
+    let last = c.last().unwrap();
+    assert_eq!(last["body"], "Logs attached.");
+    let files: Vec<&str> = last["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, vec!["sync.log"], "{last}");
+    eventually("the large-file hint arrives", || {
+        mails
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.data.contains("Files too large for e-mail"))
+    })
+    .await;
+    let hint = mails
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|m| m.data.contains("Files too large"))
+        .cloned()
+        .unwrap();
+    assert_eq!(hint.to, vec!["pat@acme.example".to_owned()]);
+    assert!(
+        hint.data.contains("dump.bin") && hint.data.contains(&format!("/portal/tickets/{id}")),
+        "{}",
+        hint.data
+    );
 
     // A colleague from the same organization answers through In-Reply-To alone: a comment too.
     let colleague = message(
