@@ -99,18 +99,35 @@ fn parse_priority(errors: &mut Invalid, p: Option<&str>) -> Option<Priority> {
     Priority::parse_field(errors, "priority", p?)
 }
 
-/// The comment body: plain `body`, or `html_body` as given. Blank is an error when `required`.
+/// A text that is not blank, trimmed.
+fn given(t: Option<&str>) -> Option<&str> {
+    t.map(str::trim).filter(|b| !b.is_empty())
+}
+
+/// The comment body: plain `body`, or `html_body` when `body` is blank. Blank is an error when `required`.
 fn comment_body(
     errors: &mut Invalid,
     c: Option<&CommentInput>,
     fallback: Option<&str>,
     required: bool,
 ) -> Option<String> {
+    // Every text given is held to the limit, the one not used as well: a body of the documented shape, or a 422.
+    for (field, text) in [
+        ("comment", c.and_then(|c| c.body.as_deref())),
+        ("comment", c.and_then(|c| c.html_body.as_deref())),
+    ] {
+        if text.is_some_and(|t| t.len() > MAX_BODY) {
+            errors.push(
+                field,
+                "TooLong",
+                format!("comment is too long (maximum is {MAX_BODY} bytes)"),
+            );
+            return None;
+        }
+    }
     let body = c
-        .and_then(|c| c.body.as_deref().or(c.html_body.as_deref()))
-        .or(fallback)
-        .map(str::trim)
-        .filter(|b| !b.is_empty());
+        .and_then(|c| given(c.body.as_deref()).or(given(c.html_body.as_deref())))
+        .or(given(fallback));
     match body {
         None if required => {
             errors.push("comment", "BlankValue", "comment body cannot be blank");

@@ -404,3 +404,44 @@ db_test!(bodies_the_document_refuses_are_refused, |app: TestApp| async move {
         "nothing was written"
     );
 });
+
+// A comment's `html_body` is held to the 64 KiB limit even when a blank `body` stands beside it (schemathesis found
+// one accepted), and the ticket is left as it was.
+db_test!(oversized_html_body_beside_a_blank_body, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let org = app.org(&admin, "Acme Integrations", true).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(org)).await;
+    let (s, v) = app
+        .post(
+            "/api/v2/requests.json",
+            &pat,
+            json!({"request": {"subject": "s", "comment": {"body": "first"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["request"]["id"].as_i64().unwrap();
+    let comments_before = app.count("comments").await;
+    let huge = "a".repeat(65_537);
+    for path in [
+        format!("/api/v2/requests/{id}.json"),
+        format!("/api/v2/tickets/{id}.json"),
+    ] {
+        let key = if path.contains("requests") { "request" } else { "ticket" };
+        let who = if key == "request" { &pat } else { &admin };
+        let (s, v) = app
+            .put(&path, who, json!({key: {"comment": {"body": "", "html_body": huge}}}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["details"]["comment"][0]["error"], "TooLong", "{v}");
+    }
+    // A blank body with a usable html_body takes the html_body.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/requests/{id}.json"),
+            &pat,
+            json!({"request": {"comment": {"body": " ", "html_body": "<p>from html</p>"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(app.count("comments").await, comments_before + 1);
+});
