@@ -7,7 +7,9 @@
 //! Who is told what (internal notes never leave the building):
 //! - a ticket filed on a requester's behalf (by staff): the requester;
 //! - a public comment by anyone but the requester: the requester, with the comment and the one before it;
-//! - a change of status to pending or solved: the requester.
+//! - a change of status to pending or solved: the requester;
+//! - a ticket given to an agent by someone else, and the requester writing on a ticket assigned to an agent: that
+//!   agent (internal notes included: agents may read them).
 
 use partnerdesk_core::text::escape_html;
 use partnerdesk_core::tickets::TicketStatus;
@@ -41,11 +43,14 @@ pub async fn ticket_created(
     ticket: &Ticket,
     first: &Comment,
 ) -> Result<bool, AppError> {
-    if ticket.requester_id == submitter.id {
-        return Ok(false);
-    }
     let key = format!("t{}-c{}", ticket.id.0, first.id.0);
-    notify(tx, settings, ticket, &key, Event::Filed, Some(first)).await
+    let requester = if ticket.requester_id == submitter.id {
+        false
+    } else {
+        notify(tx, settings, ticket, &key, Event::Filed, Some(first)).await?
+    };
+    let assignee = tell_assignee(tx, settings, submitter, None, ticket, Some(first), &key).await?;
+    Ok(requester || assignee)
 }
 
 /// A ticket changed by `actor`, with the comment the change added (if any). True when a notice was queued.
@@ -60,7 +65,9 @@ pub async fn ticket_updated(
 ) -> Result<bool, AppError> {
     let status_news =
         after.status != before.status && matches!(after.status, TicketStatus::Pending | TicketStatus::Solved);
-    match comment {
+    let key = format!("t{}-a{audit_id}", after.id.0);
+    let assignee = tell_assignee(tx, settings, actor, Some(before), after, comment, &key).await?;
+    let requester = match comment {
         Some(c) if c.public && actor.id != after.requester_id => {
             let key = format!("t{}-c{}", after.id.0, c.id.0);
             let event = Event::Replied {
@@ -70,11 +77,87 @@ pub async fn ticket_updated(
             notify(tx, settings, after, &key, event, None).await
         }
         _ if status_news && actor.id != after.requester_id => {
-            let key = format!("t{}-a{audit_id}", after.id.0);
             notify(tx, settings, after, &key, Event::Status(after.status), None).await
         }
         _ => Ok(false),
+    }?;
+    Ok(requester || assignee)
+}
+
+/// Tells a ticket's assignee when someone else gives them the ticket, and when its requester writes on it. True when
+/// a notice was queued.
+async fn tell_assignee(
+    tx: &mut Conn,
+    settings: &Settings,
+    actor: &User,
+    before: Option<&Ticket>,
+    after: &Ticket,
+    comment: Option<&Comment>,
+    key: &str,
+) -> Result<bool, AppError> {
+    let Some(assignee_id) = after.assignee_id else {
+        return Ok(false);
+    };
+    if assignee_id == actor.id {
+        return Ok(false);
     }
+    let id = after.id.0;
+    let newly = before.is_none_or(|b| b.assignee_id != after.assignee_id);
+    let requester_wrote = comment.is_some_and(|c| c.public) && actor.id == after.requester_id;
+    let headline = if newly {
+        format!("{} assigned ticket #{id} to you.", actor.name)
+    } else if requester_wrote {
+        format!(
+            "{}, the requester, wrote on ticket #{id}, which is assigned to you.",
+            actor.name
+        )
+    } else {
+        return Ok(false);
+    };
+    let agent = users::get(tx, assignee_id).await?;
+    if agent.status != partnerdesk_core::accounts::UserStatus::Active || !agent.role.is_staff() {
+        return Ok(false);
+    }
+    let link = format!("{}/agent/tickets/{id}", settings.public_url);
+    let body = comment.map(|c| c.body.as_str()).unwrap_or_default();
+    let mut text = format!("{REPLY_MARKER}\n\n{headline}\n\n");
+    let mut html = format!(
+        "<p style=\"color:#888\">{}</p><p>{}</p>",
+        escape_html(REPLY_MARKER),
+        escape_html(&headline)
+    );
+    if !body.is_empty() {
+        text.push_str(&format!("{body}\n\n"));
+        html.push_str(&format!(
+            "<div style=\"white-space:pre-wrap\">{}</div>",
+            escape_html(body)
+        ));
+    }
+    text.push_str(&format!("Open the ticket: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Open the ticket</a></p>",
+        escape_html(&link)
+    ));
+    let domain = mail_domain(settings);
+    let root = thread_root(settings, id);
+    let reply_to = settings
+        .reply_address
+        .as_deref()
+        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, id, &settings.reply_secret));
+    let dedupe = format!("agent-{key}-u{}", agent.id.0);
+    let payload = json!({
+        "to": agent.email,
+        "subject": format!("[#{id}] {}", after.subject),
+        "text": text,
+        "html": html,
+        "message_id": format!("<{dedupe}@{domain}>"),
+        "in_reply_to": root,
+        "references": root,
+        "reply_to": reply_to,
+        "auto_submitted": true,
+    });
+    outbox::enqueue(tx, DeliveryKind::Email, &dedupe, &payload).await?;
+    Ok(true)
 }
 
 /// The domain of the sender's address, for message ids.

@@ -179,11 +179,66 @@ async fn lifecycle(backend: Backend) {
     let filed = Received::parse(&mails.lock().unwrap()[2]);
     assert!(filed.text.contains("A ticket was filed for you"), "{}", filed.text);
     assert!(filed.text.contains("We opened this for you."), "{}", filed.text);
+    let second = v["ticket"]["id"].as_i64().unwrap();
+
+    // The ticket is given to an agent: the agent is told; the requester then writes on it: the agent is told again,
+    // and the requester is not told of their own words.
+    let alex = app.user("alex@vendor.test", "agent", None).await;
+    let second_path = format!("/api/v2/tickets/{second}.json");
+    let (s, v) = app
+        .put(&second_path, &admin, json!({"ticket": {"assignee_id": alex.id}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let to_alex = |mails: &[Mail]| -> Vec<Mail> {
+        mails
+            .iter()
+            .filter(|m| m.to == vec!["alex@vendor.test".to_owned()])
+            .cloned()
+            .collect()
+    };
+    eventually("the assignment notice arrives", || {
+        to_alex(&mails.lock().unwrap()).len() == 1
+    })
+    .await;
+    let assigned = Received::parse(&to_alex(&mails.lock().unwrap())[0]);
+    assert!(
+        assigned.text.contains(&format!("assigned ticket #{second} to you")),
+        "{}",
+        assigned.text
+    );
+    assert!(
+        assigned.text.contains(&format!("/agent/tickets/{second}")),
+        "{}",
+        assigned.text
+    );
+    let (s, v) = app
+        .put(
+            &second_path,
+            &partner,
+            json!({"ticket": {"comment": {"body": "Thanks, here is the CSR."}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually("the requester-wrote notice arrives", || {
+        to_alex(&mails.lock().unwrap()).len() == 2
+    })
+    .await;
+    let wrote = Received::parse(&to_alex(&mails.lock().unwrap())[1]);
+    assert!(wrote.text.contains("the requester, wrote"), "{}", wrote.text);
+    assert!(wrote.text.contains("Thanks, here is the CSR."), "{}", wrote.text);
 
     // Nothing more arrives, and no message ever held the internal note.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let all = mails.lock().unwrap().clone();
-    assert_eq!(all.len(), 3, "exactly three notices");
+    let to_pat = all
+        .iter()
+        .filter(|m| m.to == vec!["pat@acme.example".to_owned()])
+        .count();
+    assert_eq!(
+        (to_pat, all.len()),
+        (3, 5),
+        "three notices to the requester, two to the agent"
+    );
     assert!(
         all.iter().all(|m| !m.data.contains("SECRET-NOTE")),
         "an internal note left in a mail"
