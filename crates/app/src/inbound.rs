@@ -211,20 +211,16 @@ fn ticket_in_subject(subject: &str) -> Option<i64> {
 /// A comment by `user` on ticket `id`, when they may write on it.
 async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Handled, AppError> {
     let staff = user.role.is_staff();
-    let mut tx = app.db.begin().await?;
-    let ticket = match ticket_store::get(&mut tx, id, user.actor().ticket_scope()).await {
+    // A first look, outside any transaction, before files are stored for it; `update_in` checks again, locked.
+    let ticket = match ticket_store::get(&mut app.db.conn(), id, user.actor().ticket_scope()).await {
         Ok(t) => t,
-        Err(DbError::NotFound) => {
-            drop(tx);
-            return refuse(app, m, "the sender may not write on that ticket").await;
-        }
+        Err(DbError::NotFound) => return refuse(app, m, "the sender may not write on that ticket").await,
         Err(e) => return Err(e.into()),
     };
     let (public, body) = match internal_note(&m.text) {
         Some(rest) if staff => (false, rest.to_owned()),
         _ => (true, m.text.clone()),
     };
-    drop(tx);
     let (files, too_big) = stage_files(app, user, m).await?;
     let mut tx = app.db.begin().await?;
     let input = TicketInput {
@@ -394,26 +390,16 @@ async fn tell_about_large_files(
         partnerdesk_core::text::escape_html(&names),
         partnerdesk_core::text::escape_html(&link)
     );
-    let domain = crate::notifications::mail_domain(&app.settings);
     let key = format!("too-large-{}", crate::notifications::digest(&m.message_id));
-    let root = crate::notifications::thread_root(&app.settings, ticket);
-    let reply_to = app
-        .settings
-        .reply_address
-        .as_deref()
-        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, ticket, &app.settings.reply_secret));
-    let payload = json!({
-        "to": m.from,
-        "subject": format!("[#{ticket}] Files too large for e-mail"),
-        "text": text,
-        "html": html,
-        "message_id": format!("<{key}@{domain}>"),
-        "in_reply_to": root,
-        "references": root,
-        "reply_to": reply_to,
-        "auto_submitted": true,
-    });
-    outbox::enqueue(tx, DeliveryKind::Email, &key, &payload).await?;
+    let mail = crate::notifications::TicketMail {
+        ticket,
+        to: &m.from,
+        subject: &format!("[#{ticket}] Files too large for e-mail"),
+        text: &text,
+        html: &html,
+        key: &key,
+    };
+    crate::notifications::enqueue_ticket_mail(tx, &app.settings, &mail).await?;
     Ok(true)
 }
 

@@ -120,11 +120,31 @@ async fn tell_assignee(
     }
     let link = format!("{}/agent/tickets/{id}", settings.public_url);
     let body = comment.map(|c| c.body.as_str()).unwrap_or_default();
+    let (mut text, mut html) = opening(&headline, body);
+    text.push_str(&format!("Open the ticket: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Open the ticket</a></p>",
+        escape_html(&link)
+    ));
+    let mail = TicketMail {
+        ticket: id,
+        to: &agent.email,
+        subject: &format!("[#{id}] {}", after.subject),
+        text: &text,
+        html: &html,
+        key: &format!("agent-{key}-u{}", agent.id.0),
+    };
+    enqueue_ticket_mail(tx, settings, &mail).await?;
+    Ok(true)
+}
+
+/// The top of every notice: the reply marker, the headline and the text it is about.
+fn opening(headline: &str, body: &str) -> (String, String) {
     let mut text = format!("{REPLY_MARKER}\n\n{headline}\n\n");
     let mut html = format!(
         "<p style=\"color:#888\">{}</p><p>{}</p>",
         escape_html(REPLY_MARKER),
-        escape_html(&headline)
+        escape_html(headline)
     );
     if !body.is_empty() {
         text.push_str(&format!("{body}\n\n"));
@@ -133,31 +153,41 @@ async fn tell_assignee(
             escape_html(body)
         ));
     }
-    text.push_str(&format!("Open the ticket: {link}\n"));
-    html.push_str(&format!(
-        "<p><a href=\"{}\">Open the ticket</a></p>",
-        escape_html(&link)
-    ));
-    let domain = mail_domain(settings);
-    let root = thread_root(settings, id);
+    (text, html)
+}
+
+/// An automatic message about a ticket, ready for the outbox.
+pub struct TicketMail<'a> {
+    pub ticket: i64,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    /// The outbox key, unique per message; also its `Message-ID` (`<key@domain>`).
+    pub key: &'a str,
+}
+
+/// Queues `mail` in the ticket's thread (`In-Reply-To`/`References` its root), answerable at the ticket's signed
+/// reply address when one is configured, marked `Auto-Submitted`.
+pub async fn enqueue_ticket_mail(tx: &mut Conn, settings: &Settings, mail: &TicketMail<'_>) -> Result<(), AppError> {
+    let root = thread_root(settings, mail.ticket);
     let reply_to = settings
         .reply_address
         .as_deref()
-        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, id, &settings.reply_secret));
-    let dedupe = format!("agent-{key}-u{}", agent.id.0);
+        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, mail.ticket, &settings.reply_secret));
     let payload = json!({
-        "to": agent.email,
-        "subject": format!("[#{id}] {}", after.subject),
-        "text": text,
-        "html": html,
-        "message_id": format!("<{dedupe}@{domain}>"),
+        "to": mail.to,
+        "subject": mail.subject,
+        "text": mail.text,
+        "html": mail.html,
+        "message_id": format!("<{}@{}>", mail.key, mail_domain(settings)),
         "in_reply_to": root,
         "references": root,
         "reply_to": reply_to,
         "auto_submitted": true,
     });
-    outbox::enqueue(tx, DeliveryKind::Email, &dedupe, &payload).await?;
-    Ok(true)
+    outbox::enqueue(tx, DeliveryKind::Email, mail.key, &payload).await?;
+    Ok(())
 }
 
 /// The domain of the sender's address, for message ids.
@@ -245,19 +275,7 @@ async fn notify(
         Some(o) => format!("Partner support for {o}. File a new ticket: {new_ticket}"),
         None => format!("File a new ticket: {new_ticket}"),
     };
-    let mut text = format!("{REPLY_MARKER}\n\n{headline}\n\n");
-    let mut html = format!(
-        "<p style=\"color:#888\">{}</p><p>{}</p>",
-        escape_html(REPLY_MARKER),
-        escape_html(&headline)
-    );
-    if !body.is_empty() {
-        text.push_str(&format!("{body}\n\n"));
-        html.push_str(&format!(
-            "<div style=\"white-space:pre-wrap\">{}</div>",
-            escape_html(&body)
-        ));
-    }
+    let (mut text, mut html) = opening(&headline, &body);
     if let Some(q) = &quoted {
         let quoted_text: String = q.lines().map(|l| format!("> {l}\n")).collect();
         text.push_str(&format!("Earlier:\n{quoted_text}\n"));
@@ -276,24 +294,14 @@ async fn notify(
         escape_html(&link),
         escape_html(&footer)
     ));
-    let domain = mail_domain(settings);
-    let root = thread_root(settings, id);
-    let reply_to = settings
-        .reply_address
-        .as_deref()
-        .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, id, &settings.reply_secret));
-    let payload = json!({
-        "to": requester.email,
-        "subject": format!("[#{id}] {}", ticket.subject),
-        "text": text,
-        "html": html,
-        "message_id": format!("<notice-{key}-u{}@{domain}>", requester.id.0),
-        "in_reply_to": root,
-        "references": root,
-        "reply_to": reply_to,
-        "auto_submitted": true,
-    });
-    let dedupe = format!("notice-{key}-u{}", requester.id.0);
-    outbox::enqueue(tx, DeliveryKind::Email, &dedupe, &payload).await?;
+    let mail = TicketMail {
+        ticket: id,
+        to: &requester.email,
+        subject: &format!("[#{id}] {}", ticket.subject),
+        text: &text,
+        html: &html,
+        key: &format!("notice-{key}-u{}", requester.id.0),
+    };
+    enqueue_ticket_mail(tx, settings, &mail).await?;
     Ok(true)
 }

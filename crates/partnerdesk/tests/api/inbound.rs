@@ -7,26 +7,11 @@ use std::io::Write;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Storage, TestApp};
-use crate::mail::{self, Mail, eventually};
-
-type Inbox = std::sync::Arc<std::sync::Mutex<Vec<Mail>>>;
+use crate::helpers::{Backend, TestApp};
+use crate::mail::{self, Inbox, Mail, eventually};
 
 async fn spawn(backend: Backend) -> Option<(TestApp, Inbox)> {
-    let port = mail::free_port();
-    let mails = mail::start_smtp_on(port);
-    let extra = vec![
-        ("PARTNERDESK_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
-        (
-            "PARTNERDESK_MAIL_FROM",
-            "Vendor Support <support@vendor.test>".to_owned(),
-        ),
-        ("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@vendor.test".to_owned()),
-        ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
-        ("PARTNERDESK_MAX_ATTACHMENT_BYTES", "4096".to_owned()),
-    ];
-    let app = TestApp::spawn_full(backend, Storage::Local, extra).await?;
-    Some((app, mails))
+    mail::spawn_with_mail(backend, vec![("PARTNERDESK_MAX_ATTACHMENT_BYTES", "4096".to_owned())]).await
 }
 
 /// Pipes `raw` into `partnerdesk mail-ingest`; returns its exit status and what it printed.

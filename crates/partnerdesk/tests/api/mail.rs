@@ -116,3 +116,28 @@ pub async fn eventually(what: &str, f: impl Fn() -> bool) {
     }
     panic!("timed out waiting until {what}");
 }
+
+/// What a test SMTP server received.
+pub type Inbox = Arc<Mutex<Vec<Mail>>>;
+
+/// A server on `backend` that sends mail to a test SMTP server (as `Vendor Support <support@vendor.test>`, replies to
+/// `support@vendor.test`, delivering every 100 ms), with `extra` settings on top; and what that SMTP server receives.
+pub async fn spawn_with_mail(
+    backend: crate::helpers::Backend,
+    extra: Vec<(&'static str, String)>,
+) -> Option<(crate::helpers::TestApp, Inbox)> {
+    let port = free_port();
+    let mails = start_smtp_on(port);
+    let mut vars = vec![
+        ("PARTNERDESK_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+        (
+            "PARTNERDESK_MAIL_FROM",
+            "Vendor Support <support@vendor.test>".to_owned(),
+        ),
+        ("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@vendor.test".to_owned()),
+        ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
+    ];
+    vars.extend(extra);
+    let app = crate::helpers::TestApp::spawn_full(backend, crate::helpers::Storage::Local, vars).await?;
+    Some((app, mails))
+}

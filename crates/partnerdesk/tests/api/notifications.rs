@@ -6,23 +6,11 @@ use mail_parser::MessageParser;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, Storage, TestApp};
+use crate::helpers::{Backend, TestApp};
 use crate::mail::{self, Mail, eventually};
 
-async fn spawn(backend: Backend) -> Option<(TestApp, std::sync::Arc<std::sync::Mutex<Vec<Mail>>>)> {
-    let port = mail::free_port();
-    let mails = mail::start_smtp_on(port);
-    let extra = vec![
-        ("PARTNERDESK_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
-        (
-            "PARTNERDESK_MAIL_FROM",
-            "Vendor Support <support@vendor.test>".to_owned(),
-        ),
-        ("PARTNERDESK_MAIL_REPLY_ADDRESS", "support@vendor.test".to_owned()),
-        ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
-    ];
-    let app = TestApp::spawn_full(backend, Storage::Local, extra).await?;
-    Some((app, mails))
+async fn spawn(backend: Backend) -> Option<(TestApp, mail::Inbox)> {
+    mail::spawn_with_mail(backend, Vec::new()).await
 }
 
 /// A received message, parsed: (header name → value) lookups and the text and HTML bodies, decoded.
