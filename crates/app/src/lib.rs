@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod input;
 pub mod instance;
 pub mod janitor;
+pub mod mailbox;
 pub mod metrics;
 pub mod notifications;
 pub mod oncall;

@@ -15,6 +15,7 @@ pub mod files;
 pub mod forms;
 pub mod groups;
 pub mod inbound;
+pub mod mailbox;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;

@@ -61,6 +61,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_inbound_mail.sql"),
         postgres: include_str!("../migrations/postgres/0008_inbound_mail.sql"),
     },
+    Migration {
+        version: 9,
+        name: "mailbox_cursors",
+        sqlite: include_str!("../migrations/sqlite/0009_mailbox_cursors.sql"),
+        postgres: include_str!("../migrations/postgres/0009_mailbox_cursors.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

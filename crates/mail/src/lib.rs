@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+pub mod imap;
 pub mod inbound;
 pub mod reply_address;
 

@@ -154,6 +154,7 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
         if freed > 0 {
             tracing::info!(freed, "freed upload leases held before a restart");
         }
+        partnerdesk_app::mailbox::release_stale(&state).await?;
     }
     if config.blob_s3.is_none() {
         partnerdesk_app::uploads::local_store::bind(&db, &config.data_dir.join("files"))
@@ -166,6 +167,10 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let stopping = state.shutdown.clone();
     let tasks = state.tasks.clone();
     let deliveries = tokio::spawn(partnerdesk_app::outbox::worker(state.clone()));
+    // On the task tracker: a stopping server lets the reader finish its message and give back its lease.
+    if let Some(source) = config.imap.clone() {
+        tasks.spawn(partnerdesk_app::mailbox::reader(state.clone(), source));
+    }
     let router = partnerdesk_web::build_router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {

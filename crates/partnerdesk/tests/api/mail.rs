@@ -126,6 +126,15 @@ pub async fn spawn_with_mail(
     backend: crate::helpers::Backend,
     extra: Vec<(&'static str, String)>,
 ) -> Option<(crate::helpers::TestApp, Inbox)> {
+    spawn_with_mail_on(backend, crate::helpers::Storage::Local, extra).await
+}
+
+/// `spawn_with_mail` with files in `storage` (S3 for tests that run several instances).
+pub async fn spawn_with_mail_on(
+    backend: crate::helpers::Backend,
+    storage: crate::helpers::Storage,
+    extra: Vec<(&'static str, String)>,
+) -> Option<(crate::helpers::TestApp, Inbox)> {
     let port = free_port();
     let mails = start_smtp_on(port);
     let mut vars = vec![
@@ -138,6 +147,6 @@ pub async fn spawn_with_mail(
         ("PARTNERDESK_WORKER_INTERVAL_MS", "100".to_owned()),
     ];
     vars.extend(extra);
-    let app = crate::helpers::TestApp::spawn_full(backend, crate::helpers::Storage::Local, vars).await?;
+    let app = crate::helpers::TestApp::spawn_full(backend, storage, vars).await?;
     Some((app, mails))
 }
