@@ -27,6 +27,9 @@ test("invited user sets a password and signs in; suspended user cannot", async (
   await admin.click("text=Create and get invitation link");
   const text = await admin.textContent("#invitation");
   const link = text.match(/https?:\/\/\S+/)[0];
+  // The same link is e-mailed to Ivy.
+  const invitation = await server.mailTo("ivy@acme.example", /account/);
+  assert.ok(invitation.text.includes(link), invitation.text);
   await shot(admin, "admin-organization");
 
   const ivy = await (await browser.newContext()).newPage();

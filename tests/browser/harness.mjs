@@ -6,6 +6,8 @@ import { join, resolve, dirname } from "node:path";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { SMTPServer } from "smtp-server";
+import { simpleParser } from "mailparser";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -21,11 +23,31 @@ function freePort() {
   });
 }
 
+// A real SMTP server (nodemailer's smtp-server) that keeps what partnerdesk sends, parsed by mailparser.
+async function startSmtp() {
+  const mails = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    onData(stream, session, done) {
+      simpleParser(stream).then((m) => { mails.push(m); done(); }, done);
+    },
+  });
+  const port = await freePort();
+  await new Promise((ok) => smtp.listen(port, "127.0.0.1", ok));
+  return { smtp, mails, url: `smtp://127.0.0.1:${port}` };
+}
+
 export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), "partnerdesk-browser-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, PARTNERDESK_DATA_DIR: dir, PARTNERDESK_LISTEN: `127.0.0.1:${port}`, PARTNERDESK_PUBLIC_URL: base, RUST_LOG: "warn" };
+  const { smtp, mails, url: smtpUrl } = await startSmtp();
+  const env = {
+    ...process.env, PARTNERDESK_DATA_DIR: dir, PARTNERDESK_LISTEN: `127.0.0.1:${port}`, PARTNERDESK_PUBLIC_URL: base,
+    PARTNERDESK_SMTP_URL: smtpUrl, PARTNERDESK_WORKER_INTERVAL_MS: "200", RUST_LOG: "warn",
+  };
   execFileSync(bin, ["demo"], { env, stdio: "ignore" });
   const proc = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; ; i++) {
@@ -34,11 +56,25 @@ export async function startServer() {
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    base, env,
+    base, env, mails,
+    // The first message to `address` whose subject matches, once it has arrived.
+    async mailTo(address, subject = /./) {
+      for (let i = 0; i < 100; i++) {
+        const m = mails.find((m) => m.to?.text.includes(address) && subject.test(m.subject));
+        if (m) return m;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no mail to ${address} matching ${subject}`);
+    },
     cli: (...args) => execFileSync(bin, args, { env, encoding: "utf8" }).trim(),
     // One e-mail through `partnerdesk mail-ingest`, as a mail server's pipe delivers it.
     ingest: (raw) => execFileSync(bin, ["mail-ingest"], { env, input: raw, encoding: "utf8" }).trim(),
-    async stop() { proc.kill("SIGTERM"); await new Promise((r) => proc.once("exit", r)); rmSync(dir, { recursive: true, force: true }); },
+    async stop() {
+      proc.kill("SIGTERM");
+      await new Promise((r) => proc.once("exit", r));
+      await new Promise((r) => smtp.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

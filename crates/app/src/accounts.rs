@@ -11,6 +11,7 @@ use partnerdesk_db::users::{self, InvitationState, User, UserFields};
 use partnerdesk_db::{AuditActor, Conn, Db, DbError};
 
 use crate::App;
+use crate::account_mail::AccountMail;
 use crate::error::AppError;
 
 /// Who asks: a signed-in user (checked against the policy) or the operator at the command line (trusted:
@@ -146,12 +147,14 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Makes a new invitation for `user` (earlier links stop working) and queues its e-mail in the same transaction;
+/// the link is also returned, for the admin to pass on another way.
 pub async fn invite(
     db: &Db,
     who: Provisioner<'_>,
     audit: &AuditActor,
     user: &User,
-    public_url: &str,
+    mail: &AccountMail<'_>,
     ttl_hours: i64,
 ) -> Result<Invitation, AppError> {
     let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
@@ -165,13 +168,16 @@ pub async fn invite(
     }
     let token = credentials::new_token()?;
     let expires_at = partnerdesk_db::now() + Duration::hours(ttl_hours);
+    let url = format!("{}/account/set-password?token={token}", mail.public_url);
     let mut tx = db.begin().await?;
     users::add_invitation(&mut tx, user, &credentials::token_digest(&token), expires_at, audit).await?;
+    mail.invitation(&mut tx, user, org.as_ref().map(|o| o.name.as_str()), &url, expires_at)
+        .await?;
     tx.commit().await?;
-    Ok(Invitation {
-        url: format!("{public_url}/account/set-password?token={token}"),
-        expires_at,
-    })
+    if let Some(w) = mail.wake {
+        w.notify_one();
+    }
+    Ok(Invitation { url, expires_at })
 }
 
 /// Issues an API token for `user`; the token is returned once and only its digest is kept.
@@ -231,16 +237,18 @@ pub async fn accept_invitation(app: &App, token: &str, password: &str) -> Result
 /// Why a link was refused, in the words its user is shown (`None`: no such link).
 fn invitation_refused(state: Option<InvitationState>) -> AppError {
     let message = match state {
-        Some(InvitationState::Used) => "this invitation link has already been used".to_owned(),
+        Some(InvitationState::Used) => "this link has already been used".to_owned(),
         Some(InvitationState::Revoked) => {
-            "this invitation link was replaced by a newer one or the password is already set; use the latest link \
-             you received, or ask your account manager for a new one"
+            "this link was replaced by a newer one or the password is already set; use the latest link you \
+             received, or ask for a new one"
                 .to_owned()
         }
         Some(InvitationState::Expired | InvitationState::Usable) => {
-            "this invitation link has expired; ask your account manager for a new one".to_owned()
+            "this link has expired; ask your account manager for a new invitation, or use \"Forgot your \
+             password?\" on the sign-in page if your account is active"
+                .to_owned()
         }
-        None => format!("this invitation link is not valid. {NO_ACCOUNT_HELP}"),
+        None => format!("this link is not valid. {NO_ACCOUNT_HELP}"),
     };
     AppError::invalid("token", "InvalidValue", message)
 }

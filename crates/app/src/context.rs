@@ -138,6 +138,9 @@ pub struct App {
     pub sealer: Arc<partnerdesk_core::sealing::Sealer>,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<RateLimiter>,
+    /// Password-reset requests: per address asked for (5 an hour) and per client address (30 an hour).
+    pub reset_limiter: Arc<RateLimiter>,
+    pub reset_client_limiter: Arc<RateLimiter>,
     /// Password hashing, bounded in how many run at once (each holds ~19 MiB).
     pub hashing: Arc<crate::passwords::Hashing>,
     /// Cancelled when the server is told to stop, so that long uploads end their request promptly.
@@ -176,6 +179,8 @@ impl App {
             sealer: Arc::new(sealer),
             settings: Arc::new(settings),
             login_limiter: Arc::new(limiter),
+            reset_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(3600))),
+            reset_client_limiter: Arc::new(RateLimiter::new(30, std::time::Duration::from_secs(3600))),
             hashing: Arc::default(),
             shutdown: Default::default(),
             tasks: Default::default(),

@@ -2,6 +2,7 @@
 //! Each opens its transaction first and does its reads inside it; each answers `AppError`, never an HTTP type.
 //! Background work (the outbox worker, escalation timeouts, the janitor) lives here too.
 
+pub mod account_mail;
 pub mod accounts;
 pub mod buckets;
 pub mod context;

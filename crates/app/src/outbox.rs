@@ -22,14 +22,23 @@ pub fn backoff(attempts: i64) -> TimeDelta {
 async fn deliver(state: &App, d: &Delivery) -> Result<(), String> {
     let p = &d.payload;
     let text = |k: &str| p[k].as_str().unwrap_or_default();
+    // Account e-mails carry their link sealed (see `account_mail`): opened only here, just before sending.
+    let opened = |k: &str| match p[format!("sealed_{k}")].as_str() {
+        Some(sealed) => state
+            .sealer
+            .open(sealed)
+            .map_err(|e| format!("cannot open the sealed {k}: {e}")),
+        None => Ok(text(k).to_owned()),
+    };
     let sent = match d.kind {
         DeliveryKind::Email => {
+            let (body, html) = (opened("text")?, opened("html")?);
             let email = Email {
                 to: text("to"),
                 subject: p["subject"].as_str().unwrap_or("partnerdesk"),
                 message_id: p["message_id"].as_str(),
-                text: text("text"),
-                html: text("html"),
+                text: &body,
+                html: &html,
                 reply_to: p["reply_to"].as_str(),
                 in_reply_to: p["in_reply_to"].as_str(),
                 references: p["references"].as_str(),

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use partnerdesk_app::AppError;
+use partnerdesk_app::account_mail::AccountMail;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::directory;
 use partnerdesk_app::org_changes::{self, OrgInput};
@@ -265,19 +266,26 @@ async fn invite_user(db: &Db, cli: &AuditActor, config: &Config, a: InviteUserAr
         }
         (Err(e), _) => return Err(e.into()),
     };
+    let sealer = crate::app::sealer(config)?;
+    let mail = AccountMail {
+        public_url: &config.public_url,
+        mail_from: &config.mail_from,
+        sealer: &sealer,
+        wake: None,
+    };
     let inv = accounts::invite(
         db,
         Provisioner::Operator,
         cli,
         &user,
-        &config.public_url,
+        &mail,
         config.invitation_ttl_hours,
     )
     .await
     .map_err(explain)?;
     println!("{}", inv.url);
     eprintln!(
-        "single-use link for {}; expires {}",
+        "single-use link for {} (also e-mailed to them); expires {}",
         user.email,
         inv.expires_at.to_rfc3339()
     );

@@ -6,6 +6,7 @@
 mod helpers;
 mod s3;
 
+mod account_mail;
 mod accounts;
 mod bad_input;
 mod buckets;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
+use partnerdesk_app::account_mail::AccountMail;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 use partnerdesk_app::user_changes::{self, UserInput};
 
@@ -269,7 +270,7 @@ pub async fn invite(
         Provisioner::User(&actor),
         &caller.audit(),
         &user,
-        &state.settings.public_url,
+        &AccountMail::of(&state),
         state.settings.invitation_ttl_hours,
     )
     .await?;

@@ -17,6 +17,7 @@ use partnerdesk_db::{Window, groups};
 use serde::Deserialize;
 
 use partnerdesk_app::AppError;
+use partnerdesk_app::account_mail::AccountMail;
 use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
 
 use partnerdesk_app::directory::{self, FormInput, GroupInput};
@@ -107,12 +108,12 @@ pub async fn create_user(
         Provisioner::User(&actor),
         &audit,
         &user,
-        &state.settings.public_url,
+        &AccountMail::of(&state),
         state.settings.invitation_ttl_hours,
     )
     .await?;
     let link = format!(
-        "Account created for {}. Send them this single-use link to set their password (expires {}): {}",
+        "Account created for {}, and the invitation e-mailed to them. The single-use link to set their password (expires {}), to pass on if the e-mail does not arrive: {}",
         user.email,
         views::when(&inv.expires_at),
         inv.url
@@ -188,12 +189,12 @@ pub async fn invite_user(
         Provisioner::User(&actor),
         &s.user.audit_actor(),
         &user,
-        &state.settings.public_url,
+        &AccountMail::of(&state),
         state.settings.invitation_ttl_hours,
     )
     .await?;
     let link = format!(
-        "Single-use link for {} (expires {}): {}",
+        "Invitation e-mailed to {}. The single-use link (expires {}), to pass on if the e-mail does not arrive: {}",
         user.email,
         views::when(&inv.expires_at),
         inv.url

@@ -256,6 +256,10 @@ pub fn router() -> Router<AppState> {
             "/account/set-password",
             get(signin::show_set_password).post(signin::set_password),
         )
+        .route(
+            "/account/forgot-password",
+            get(signin::show_forgot_password).post(signin::forgot_password),
+        )
         .route("/portal", get(portal::home))
         .route("/portal/tickets/new", get(portal::new_ticket))
         .route(

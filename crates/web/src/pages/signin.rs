@@ -11,8 +11,8 @@ use axum_extra::extract::CookieJar;
 use partnerdesk_core::accounts::NO_ACCOUNT_HELP;
 use serde::Deserialize;
 
-use partnerdesk_app::accounts;
 use partnerdesk_app::signin::{self as signing_in, SignIn};
+use partnerdesk_app::{account_mail, accounts};
 
 use crate::pages::form::Form;
 use crate::pages::{Layout, PageError, home_for, render};
@@ -211,6 +211,72 @@ pub async fn set_password(
                 error: Some(error),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+struct ForgotPasswordPage {
+    layout: Layout,
+    csrf: String,
+    email: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ForgotPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+fn forgot_page(csrf: String, email: String, notice: Option<String>, error: Option<String>) -> ForgotPasswordPage {
+    ForgotPasswordPage {
+        layout: Layout::new("Forgot your password?", None),
+        csrf,
+        email,
+        notice,
+        error,
+    }
+}
+
+pub async fn show_forgot_password(State(state): State<AppState>, jar: CookieJar) -> Result<Response, PageError> {
+    let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+    Ok((jar, render(&forgot_page(csrf, String::new(), None, None))?).into_response())
+}
+
+/// Asks for a reset link. The answer is the same whether or not the address has an account (see
+/// `account_mail::request_reset`); only the rate limit, counted for every address alike, answers otherwise.
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(f): Form<ForgotPasswordForm>,
+) -> Result<Response, PageError> {
+    session::check_anonymous_csrf(&jar, &f.csrf)?;
+    let (jar, csrf) = session::anonymous_csrf(&state, jar)?;
+    let email = f.email.trim().to_owned();
+    if email.is_empty() || email.len() > 254 || !email.contains('@') {
+        let page = forgot_page(
+            csrf,
+            email,
+            None,
+            Some("Enter the e-mail address of your account.".into()),
+        );
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response());
+    }
+    match account_mail::request_reset(&state, &email, &addr.ip().to_string()) {
+        Ok(()) => {
+            let page = forgot_page(csrf, String::new(), Some(account_mail::reset_answer()), None);
+            Ok((jar, render(&page)?).into_response())
+        }
+        Err(wait) => {
+            let error = format!("Too many requests. Try again in {} minutes.", wait.div_ceil(60));
+            let page = forgot_page(csrf, email, None, Some(error));
+            Ok((StatusCode::TOO_MANY_REQUESTS, jar, render(&page)?).into_response())
         }
     }
 }
