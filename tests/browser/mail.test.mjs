@@ -40,6 +40,23 @@ test("refused mail is listed for admins with the reason, as text", async () => {
   assert.equal(resp.status(), 403);
 });
 
+test("an agent chooses what they are e-mailed about and which groups they follow", async () => {
+  const agent = await (await browser.newContext()).newPage();
+  await signIn(agent, server.base, "agent@vendor.example");
+  await agent.click("nav >> text=Notifications");
+  assert.equal(await agent.isChecked("#ticket_assigned"), true, "on by default");
+  await agent.uncheck("#ticket_assigned");
+  const group = agent.locator("input[name=follow]").first();
+  assert.equal(await group.isChecked(), false);
+  await group.check();
+  await agent.click("text=Save");
+  assert.ok((await agent.textContent("#saved")).includes("saved"));
+  assert.equal(await agent.isChecked("#ticket_assigned"), false);
+  assert.equal(await agent.isChecked("#requester_replied"), true);
+  assert.equal(await agent.locator("input[name=follow]").first().isChecked(), true);
+  await shot(agent, "agent-notifications");
+});
+
 test("every page above satisfied the Content-Security-Policy", () => {
   assert.deepEqual(browser.cspViolations, []);
 });

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod janitor;
 pub mod mailbox;
 pub mod metrics;
+pub mod notice_choices;
 pub mod notifications;
 pub mod oncall;
 pub mod org_changes;

@@ -9,14 +9,15 @@
 //! - a public comment by anyone but the requester: the requester, with the comment and the one before it;
 //! - a change of status to pending or solved: the requester;
 //! - a ticket given to an agent by someone else, and the requester writing on a ticket assigned to an agent: that
-//!   agent (internal notes included: agents may read them).
+//!   agent (internal notes included: agents may read them), unless they chose not to be told (`notice_choices`);
+//! - a new ticket in a group: the staff who follow the group and want to be told.
 
 use partnerdesk_core::text::escape_html;
 use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_db::outbox::{self, DeliveryKind};
 use partnerdesk_db::tickets::{Comment, Ticket};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Conn, organizations};
+use partnerdesk_db::{Conn, groups, notice_choices, organizations};
 use serde_json::json;
 
 use crate::context::Settings;
@@ -50,7 +51,57 @@ pub async fn ticket_created(
         notify(tx, settings, ticket, &key, Event::Filed, Some(first)).await?
     };
     let assignee = tell_assignee(tx, settings, submitter, None, ticket, Some(first), &key).await?;
-    Ok(requester || assignee)
+    let followers = tell_followers(tx, settings, submitter, ticket, first, &key).await?;
+    Ok(requester || assignee || followers)
+}
+
+/// Tells the staff who follow the ticket's group of a new ticket (not its filer, nor its assignee, who hears of it
+/// as such). True when a notice was queued.
+async fn tell_followers(
+    tx: &mut Conn,
+    settings: &Settings,
+    submitter: &User,
+    ticket: &Ticket,
+    first: &Comment,
+    key: &str,
+) -> Result<bool, AppError> {
+    let Some(group_id) = ticket.group_id else {
+        return Ok(false);
+    };
+    let followers = notice_choices::followers(tx, group_id, submitter.id).await?;
+    let followers: Vec<_> = followers
+        .into_iter()
+        .filter(|f| Some(*f) != ticket.assignee_id)
+        .collect();
+    if followers.is_empty() {
+        return Ok(false);
+    }
+    let group = groups::get(tx, group_id).await?;
+    let id = ticket.id.0;
+    let headline = format!(
+        "New ticket #{id} in {} from {}: {}",
+        group.name, submitter.name, ticket.subject
+    );
+    let link = format!("{}/agent/tickets/{id}", settings.public_url);
+    let (mut text, mut html) = opening(&headline, &first.body);
+    text.push_str(&format!("Open the ticket: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Open the ticket</a></p>",
+        escape_html(&link)
+    ));
+    for f in followers {
+        let agent = users::get(tx, f).await?;
+        let mail = TicketMail {
+            ticket: id,
+            to: &agent.email,
+            subject: &format!("[#{id}] {}", ticket.subject),
+            text: &text,
+            html: &html,
+            key: &format!("follow-{key}-u{}", agent.id.0),
+        };
+        enqueue_ticket_mail(tx, settings, &mail).await?;
+    }
+    Ok(true)
 }
 
 /// A ticket changed by `actor`, with the comment the change added (if any). True when a notice was queued.
@@ -116,6 +167,14 @@ async fn tell_assignee(
     };
     let agent = users::get(tx, assignee_id).await?;
     if agent.status != partnerdesk_core::accounts::UserStatus::Active || !agent.role.is_staff() {
+        return Ok(false);
+    }
+    let wants = notice_choices::get(tx, agent.id).await?;
+    if !(if newly {
+        wants.ticket_assigned
+    } else {
+        wants.requester_replied
+    }) {
         return Ok(false);
     }
     let link = format!("{}/agent/tickets/{id}", settings.public_url);

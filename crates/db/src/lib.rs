@@ -16,6 +16,7 @@ pub mod forms;
 pub mod groups;
 pub mod inbound;
 pub mod mailbox;
+pub mod notice_choices;
 pub mod organizations;
 pub mod outbox;
 pub mod sessions;

@@ -67,6 +67,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_mailbox_cursors.sql"),
         postgres: include_str!("../migrations/postgres/0009_mailbox_cursors.sql"),
     },
+    Migration {
+        version: 10,
+        name: "notice_choices",
+        sqlite: include_str!("../migrations/sqlite/0010_notice_choices.sql"),
+        postgres: include_str!("../migrations/postgres/0010_notice_choices.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -20,6 +20,7 @@ mod files;
 mod imap;
 mod inbound;
 mod mail;
+mod notice_choices;
 mod notifications;
 mod organizations;
 mod page_forms;

@@ -9,6 +9,7 @@ mod escalations;
 mod form;
 mod mail;
 mod multipart;
+mod notices;
 mod oncall;
 mod organizations;
 pub mod portal;
@@ -273,6 +274,7 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/agent", get(agent::queue))
+        .route("/agent/notifications", get(notices::show).post(notices::update))
         .route(
             "/agent/tickets/{id}",
             get(agent::show_ticket)
