@@ -85,6 +85,38 @@ test("a partner filing through the general form is routed to the partner queue a
   assert.ok((await agent.textContent("#routing")).includes("misrouted form corrected"));
 });
 
+test("a partner copies a colleague and the agent copies a colleague of theirs; both see who is copied", async () => {
+  server.cli("admin", "create-user", "--email", "lee@acme.example", "--name", "Lee Colleague", "--role", "end-user", "--org", "Acme Integrations");
+  const partner = await (await browser.newContext()).newPage();
+  await signIn(partner, server.base, "pat@acme.example");
+  await partner.goto(`${server.base}/portal/tickets/new`);
+  await partner.fill("#subject", "Token refresh fails");
+  await partner.fill("#description", "Refresh answers 401.");
+  await partner.click("text=Submit ticket");
+  const id = partner.url().split("/").pop();
+  await partner.fill("#ccs", "lee@acme.example");
+  await partner.click("text=Send");
+  assert.equal((await partner.textContent("#copied")).trim(), "Copied: lee@acme.example");
+  // Someone outside the organization cannot be copied: the page says why.
+  await partner.fill("#ccs", "lee@acme.example, admin@vendor.example");
+  await partner.click("text=Send");
+  assert.ok((await partner.textContent("main")).includes("admin@vendor.example is not one of your organization's people"));
+
+  const agent = await (await browser.newContext()).newPage();
+  await signIn(agent, server.base, "agent@vendor.example");
+  await agent.goto(`${server.base}/agent/tickets/${id}`);
+  assert.equal(await agent.inputValue("#ccs"), "lee@acme.example");
+  await agent.fill("#ccs", "lee@acme.example, admin@vendor.example");
+  await agent.click("text=Update ticket");
+  assert.ok((await agent.textContent("#copied")).includes("lee@acme.example, admin@vendor.example"));
+  await shot(agent, "agent-ticket-ccs");
+  // The copied colleague is told of the agent's public answer.
+  await agent.fill("#body", "A new token is on its way.");
+  await agent.click("text=Update ticket");
+  const mail = await server.mailTo("lee@acme.example", new RegExp(`\\[#${id}\\]`));
+  assert.ok(mail.text.includes("A new token is on its way."), mail.text);
+});
+
 test("every page above satisfied the Content-Security-Policy", () => {
   assert.deepEqual(browser.cspViolations, []);
 });

@@ -58,3 +58,27 @@ def test_zenpy_end_to_end(server):
     # Zendesk's error format reaches the client: duplicate email is a 422.
     with pytest.raises(APIException):
         admin.users.create(User(name="Pat again", email="pat@acme.example"))
+
+
+def test_zenpy_copies_people_on_tickets(server):
+    """CCs through zenpy's own shapes: `collaborator_ids` on create, `email_ccs` changes on update."""
+    admin = client("admin@vendor.example", server.token_for("admin@vendor.example"))
+    acme = admin.organizations.create(Organization(name="CC Partners"))
+    pia = admin.users.create(User(name="Pia", email="pia@cc.example", role="end-user", organization_id=acme.id))
+    lou = admin.users.create(User(name="Lou", email="lou@cc.example", role="end-user", organization_id=acme.id))
+    agent = admin.users.create(User(name="Ana", email="ana@vendor.example", role="agent"))
+    ticket = admin.tickets.create(
+        Ticket(subject="Copied", comment=Comment(body="Hello"), requester_id=pia.id, collaborator_ids=[lou.id])
+    ).ticket
+    assert ticket.email_cc_ids == [lou.id] and ticket.collaborator_ids == [lou.id]
+    shown = admin.tickets(id=ticket.id)
+    shown.email_ccs = [{"user_id": agent.id, "action": "put"}, {"user_email": "lou@cc.example", "action": "delete"}]
+    updated = admin.tickets.update(shown).ticket
+    assert updated.email_cc_ids == [agent.id]
+    # Another organization's people are refused, with Zendesk's error shape.
+    other = admin.organizations.create(Organization(name="Elsewhere"))
+    out = admin.users.create(User(name="Out", email="out@elsewhere.example", role="end-user", organization_id=other.id))
+    shown = admin.tickets(id=ticket.id)
+    shown.collaborator_ids = [out.id]
+    with pytest.raises(APIException):
+        admin.tickets.update(shown)

@@ -1,13 +1,14 @@
-//! Telling requesters about their tickets by e-mail. Each notice is written to the outbox in the same transaction as
-//! the change it announces (a change is never announced without happening, nor happens unannounced), and the outbox
+//! Telling requesters, the people copied on tickets, and staff about tickets by e-mail. Each notice is written to
+//! the outbox in the same transaction as the change it announces (a change is never announced without happening,
+//! nor happens unannounced), and the outbox
 //! worker delivers it. Notices are threaded: each has a stable `Message-ID`, all of a ticket's notices point at the
 //! ticket's thread root (`In-Reply-To`/`References`), the subject carries `[#id]`, and replies go to the ticket's
 //! signed reply address when one is configured (`PARTNERDESK_MAIL_REPLY_ADDRESS`).
 //!
 //! Who is told what (internal notes never leave the building):
-//! - a ticket filed on a requester's behalf (by staff): the requester;
-//! - a public comment by anyone but the requester: the requester, with the comment and the one before it;
-//! - a change of status to pending or solved: the requester;
+//! - a ticket filed on a requester's behalf (by staff): the requester; a ticket filed with people copied: them;
+//! - a public comment: the requester and the people copied (not its author), with the comment and the one before;
+//! - a change of status to pending or solved: the requester and the people copied (not who changed it);
 //! - a ticket given to an agent by someone else, and the requester writing on a ticket assigned to an agent: that
 //!   agent (internal notes included: agents may read them), unless they chose not to be told (`notice_choices`);
 //! - a new ticket in a group: the staff who follow the group and want to be told.
@@ -45,11 +46,7 @@ pub async fn ticket_created(
     first: &Comment,
 ) -> Result<bool, AppError> {
     let key = format!("t{}-c{}", ticket.id.0, first.id.0);
-    let requester = if ticket.requester_id == submitter.id {
-        false
-    } else {
-        notify(tx, settings, ticket, &key, Event::Filed, Some(first)).await?
-    };
+    let requester = notify(tx, settings, submitter, ticket, &key, Event::Filed, Some(first)).await?;
     let assignee = tell_assignee(tx, settings, submitter, None, ticket, Some(first), &key).await?;
     let followers = tell_followers(tx, settings, submitter, ticket, first, &key).await?;
     Ok(requester || assignee || followers)
@@ -119,17 +116,15 @@ pub async fn ticket_updated(
     let key = format!("t{}-a{audit_id}", after.id.0);
     let assignee = tell_assignee(tx, settings, actor, Some(before), after, comment, &key).await?;
     let requester = match comment {
-        Some(c) if c.public && actor.id != after.requester_id => {
+        Some(c) if c.public => {
             let key = format!("t{}-c{}", after.id.0, c.id.0);
             let event = Event::Replied {
                 comment: c,
                 author: &actor.name,
             };
-            notify(tx, settings, after, &key, event, None).await
+            notify(tx, settings, actor, after, &key, event, None).await
         }
-        _ if status_news && actor.id != after.requester_id => {
-            notify(tx, settings, after, &key, Event::Status(after.status), None).await
-        }
+        _ if status_news => notify(tx, settings, actor, after, &key, Event::Status(after.status), None).await,
         _ => Ok(false),
     }?;
     Ok(requester || assignee)
@@ -289,18 +284,47 @@ async fn earlier(tx: &mut Conn, ticket: &Ticket, c: &Comment) -> Result<Option<S
     Ok(Some(short))
 }
 
+/// Tells the requester and the people copied on the ticket (all but `actor`, who knows) what happened. True when a
+/// notice was queued.
 async fn notify(
     tx: &mut Conn,
     settings: &Settings,
+    actor: &User,
     ticket: &Ticket,
     key: &str,
     event: Event<'_>,
     first: Option<&Comment>,
 ) -> Result<bool, AppError> {
-    let requester = users::get(tx, ticket.requester_id).await?;
-    if requester.status == partnerdesk_core::accounts::UserStatus::Suspended {
-        return Ok(false);
+    let mut told = false;
+    for (id, copied) in std::iter::once((ticket.requester_id, false)).chain(ticket.ccs.iter().map(|c| (*c, true))) {
+        if id == actor.id {
+            continue;
+        }
+        let person = users::get(tx, id).await?;
+        // A copied partner of another organization (the ticket moved) hears nothing more of it.
+        let may_see = person.role.is_staff() || !copied || person.organization_id == ticket.organization_id;
+        if person.status == partnerdesk_core::accounts::UserStatus::Suspended || !may_see {
+            continue;
+        }
+        tell(tx, settings, actor, ticket, key, &event, first, &person, copied).await?;
+        told = true;
     }
+    Ok(told)
+}
+
+/// One notice to `person` (the requester, or someone `copied` on the ticket).
+#[allow(clippy::too_many_arguments)]
+async fn tell(
+    tx: &mut Conn,
+    settings: &Settings,
+    actor: &User,
+    ticket: &Ticket,
+    key: &str,
+    event: &Event<'_>,
+    first: Option<&Comment>,
+    person: &User,
+    copied: bool,
+) -> Result<(), AppError> {
     let org_name = match ticket.organization_id {
         Some(id) => Some(
             organizations::get(tx, id, partnerdesk_core::policy::OrgScope::All)
@@ -309,22 +333,46 @@ async fn notify(
         ),
         None => None,
     };
-    let quoted = match &event {
+    let quoted = match event {
         Event::Replied { comment, .. } => earlier(tx, ticket, comment).await?,
         _ => None,
     };
     let id = ticket.id.0;
-    let link = format!("{}/portal/tickets/{id}", settings.public_url);
+    // Staff copied on a ticket work it in the workspace; partners read it in the portal.
+    let link = if person.role.is_staff() {
+        format!("{}/agent/tickets/{id}", settings.public_url)
+    } else {
+        format!("{}/portal/tickets/{id}", settings.public_url)
+    };
     let new_ticket = format!("{}/portal/tickets/new", settings.public_url);
-    let (headline, body) = match &event {
+    let whose = if copied {
+        format!("ticket #{id}")
+    } else {
+        format!("your ticket #{id}")
+    };
+    let (headline, body) = match event {
+        Event::Filed if copied => (
+            format!(
+                "{} filed ticket #{id} \"{}\" and copied you.",
+                actor.name, ticket.subject
+            ),
+            first.map(|c| c.body.clone()).unwrap_or_default(),
+        ),
         Event::Filed => (
             format!("A ticket was filed for you: #{id} \"{}\".", ticket.subject),
             first.map(|c| c.body.clone()).unwrap_or_default(),
         ),
-        Event::Replied { comment, author } => (format!("{author} replied to your ticket #{id}."), comment.body.clone()),
+        Event::Replied { comment, author } => (format!("{author} replied to {whose}."), comment.body.clone()),
         Event::Status(s) => (
             match s {
-                TicketStatus::Solved => format!("Your ticket #{id} was marked solved. Reply to reopen it."),
+                TicketStatus::Solved => {
+                    let mut w = whose.clone();
+                    if let Some(first) = w.get_mut(0..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    format!("{w} was marked solved. Reply to reopen it.")
+                }
+                _ if copied => format!("Ticket #{id} is waiting for the requester's reply."),
                 _ => format!("Your ticket #{id} is waiting for your reply."),
             },
             String::new(),
@@ -355,12 +403,11 @@ async fn notify(
     ));
     let mail = TicketMail {
         ticket: id,
-        to: &requester.email,
+        to: &person.email,
         subject: &format!("[#{id}] {}", ticket.subject),
         text: &text,
         html: &html,
-        key: &format!("notice-{key}-u{}", requester.id.0),
+        key: &format!("notice-{key}-u{}", person.id.0),
     };
-    enqueue_ticket_mail(tx, settings, &mail).await?;
-    Ok(true)
+    enqueue_ticket_mail(tx, settings, &mail).await
 }

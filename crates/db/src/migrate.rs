@@ -73,6 +73,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_notice_choices.sql"),
         postgres: include_str!("../migrations/postgres/0010_notice_choices.sql"),
     },
+    Migration {
+        version: 11,
+        name: "ticket_ccs",
+        sqlite: include_str!("../migrations/sqlite/0011_ticket_ccs.sql"),
+        postgres: include_str!("../migrations/postgres/0011_ticket_ccs.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

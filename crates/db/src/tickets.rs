@@ -26,6 +26,8 @@ pub struct Ticket {
     pub assignee_id: Option<UserId>,
     pub ticket_form_id: Option<FormId>,
     pub tags: Vec<String>,
+    /// The people copied on the ticket (Zendesk's `email_cc_ids`), in the order they were added.
+    pub ccs: Vec<UserId>,
     pub via: String,
     /// Why the ticket was routed where it was (JSON of `partnerdesk_core::routing::Routing`).
     pub routing: serde_json::Value,
@@ -45,6 +47,7 @@ pub struct TicketFields {
     pub assignee_id: Option<UserId>,
     pub ticket_form_id: Option<FormId>,
     pub tags: Vec<String>,
+    pub ccs: Vec<UserId>,
 }
 
 impl Ticket {
@@ -59,6 +62,7 @@ impl Ticket {
             assignee_id: self.assignee_id,
             ticket_form_id: self.ticket_form_id,
             tags: self.tags.clone(),
+            ccs: self.ccs.clone(),
         }
     }
 }
@@ -99,6 +103,20 @@ struct TicketRecord<'a> {
     comment: Option<&'a Comment>,
 }
 
+fn ccs_to_stored(ccs: &[UserId]) -> String {
+    ccs.iter().map(|u| u.0.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+fn ccs_from_stored(s: &str) -> Result<Vec<UserId>, DbError> {
+    s.split_whitespace()
+        .map(|id| {
+            id.parse()
+                .map(UserId)
+                .map_err(|_| DbError::Corrupt(format!("cc_ids: '{id}'")))
+        })
+        .collect()
+}
+
 fn from_row(r: &Row) -> Result<Ticket, DbError> {
     let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
     Ok(Ticket {
@@ -117,6 +135,7 @@ fn from_row(r: &Row) -> Result<Ticket, DbError> {
         assignee_id: r.opt_i64("assignee_id")?.map(UserId),
         ticket_form_id: r.opt_i64("ticket_form_id")?.map(FormId),
         tags: tags::from_stored(&r.text("tags")?),
+        ccs: ccs_from_stored(&r.text("cc_ids")?)?,
         via: r.text("via")?,
         routing,
         created_at: r.time("created_at")?,
@@ -257,8 +276,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
     let row = conn
         .fetch_one(
             "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, organization_id, group_id, \
-             assignee_id, ticket_form_id, tags, via, routing, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             assignee_id, ticket_form_id, tags, cc_ids, via, routing, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             &args![
                 f.subject.as_str(),
                 new.description.as_str(),
@@ -271,6 +290,7 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
                 f.assignee_id.map(|u| u.0),
                 f.ticket_form_id.map(|x| x.0),
                 tags::to_stored(&f.tags),
+                ccs_to_stored(&f.ccs),
                 new.via.as_str(),
                 new.routing.to_string(),
                 t,
@@ -317,7 +337,7 @@ pub async fn update(
     let t = now();
     conn.execute(
         "UPDATE tickets SET subject = ?, status = ?, priority = ?, requester_id = ?, organization_id = ?, group_id = ?, assignee_id = ?, \
-         ticket_form_id = ?, tags = ?, updated_at = ? WHERE id = ?",
+         ticket_form_id = ?, tags = ?, cc_ids = ?, updated_at = ? WHERE id = ?",
         &args![
             f.subject.as_str(),
             f.status.as_str(),
@@ -328,6 +348,7 @@ pub async fn update(
             f.assignee_id.map(|u| u.0),
             f.ticket_form_id.map(|x| x.0),
             tags::to_stored(&f.tags),
+            ccs_to_stored(&f.ccs),
             t,
             before.id.0
         ],

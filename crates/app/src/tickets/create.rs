@@ -59,7 +59,11 @@ pub async fn create_in(
 ) -> Result<(Created, bool), AppError> {
     let checked = check_new(&input, submitter.actor().is_staff())?;
     let uploads = resolve_uploads(tx, submitter, input.comment.as_ref()).await?;
-    let (new, notice) = route_new(tx, submitter, &input, checked, via).await?;
+    let (mut new, notice) = route_new(tx, submitter, &input, checked, via).await?;
+    let (requester, org) = (new.fields.requester_id, new.fields.organization_id);
+    if let Some(list) = ccs::plan(tx, submitter, &[], requester, org, &input).await? {
+        new.fields.ccs = list;
+    }
     let (ticket, comment, audit_id) = tickets::create(tx, &new, &submitter.audit_actor()).await?;
     for u in &uploads {
         files::attach_upload(tx, u.id, ticket.id, comment.id).await?;
@@ -164,6 +168,7 @@ async fn route_new(
         assignee_id: assignee,
         ticket_form_id: routed.form_id,
         tags: routed.tags.clone(),
+        ccs: Vec::new(),
     };
     let follow_ups = notice
         .iter()

@@ -18,8 +18,11 @@ use crate::error::AppError;
 use crate::input::{nullable, schema};
 use crate::notifications;
 
+mod ccs;
 mod create;
 mod update;
+
+pub use ccs::{CcChange, CcName, MAX_CCS};
 
 pub use create::{create, create_in};
 pub use update::{update, update_in};
@@ -49,8 +52,8 @@ pub struct RequesterInput {
 }
 
 /// The ticket fields of a create or update, Zendesk's names. Unknown fields are ignored. Through the requests API
-/// only `subject`, `comment`, `ticket_form_id` and `priority` (create) or `comment` and `solved` (update) count;
-/// end-users may set no other status than `solved`.
+/// only `subject`, `comment`, `ticket_form_id`, `priority` and CCs (create) or `comment`, `solved` and CCs (update)
+/// count; end-users may set no other status than `solved`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TicketInput {
     /// Up to 255 characters; blank takes the first line of the description.
@@ -80,6 +83,15 @@ pub struct TicketInput {
     pub remove_tags: Option<Vec<String>>,
     /// Requests API: `true` marks the request solved.
     pub solved: Option<bool>,
+    /// Replaces the people copied on the ticket (user ids).
+    pub collaborator_ids: Option<Vec<i64>>,
+    /// The same as `collaborator_ids`.
+    pub email_cc_ids: Option<Vec<i64>>,
+    /// Zendesk's CC changes: `[{"user_email": "a@b.example", "action": "put"}, {"user_id": 5, "action": "delete"}]`.
+    pub email_ccs: Option<Vec<CcChange>>,
+    /// People to copy, by id or e-mail address (Zendesk's older form).
+    pub collaborators: Option<Vec<CcName>>,
+    pub additional_collaborators: Option<Vec<CcName>>,
 }
 
 /// What a create produced: the ticket, its first comment, the audit row id and any notice for the submitter.

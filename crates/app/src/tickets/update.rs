@@ -120,6 +120,14 @@ async fn plan_update(
     if staff {
         apply_staff_references(conn, &mut f, input).await?;
     }
+    let current = if f.organization_id == before.organization_id {
+        before.ccs.clone()
+    } else {
+        ccs::still_allowed(conn, &before.ccs, f.organization_id).await?
+    };
+    f.ccs = ccs::plan(conn, caller, &current, f.requester_id, f.organization_id, input)
+        .await?
+        .unwrap_or(current);
     f.status = explicit_status.unwrap_or_else(|| before.status.after_work(staff, body.is_some(), f.status));
     let comment = body.map(|b| NewComment {
         author_id: Some(caller.id),

@@ -10,6 +10,7 @@ mod account_mail;
 mod accounts;
 mod bad_input;
 mod buckets;
+mod ccs;
 mod concurrency;
 mod control_chars;
 mod credentials;

@@ -42,7 +42,7 @@ use crate::state::AppState;
     ),
     paths(
         users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
-        notices::show, notices::update,
+        notices::show_notifications, notices::update_notifications,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -132,7 +132,7 @@ pub fn router() -> Router<AppState> {
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
-    r = both(r, "/users/{id}/notifications", get(notices::show).put(notices::update));
+    r = both(r, "/users/{id}/notifications", get(notices::show_notifications).put(notices::update_notifications));
     r = both(r, "/account/password", post(users::accept_invitation));
     r = both(
         r,

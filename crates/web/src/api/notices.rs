@@ -60,7 +60,7 @@ fn view(c: NoticeChoices) -> Json<NotificationsResponse> {
 /// A member of staff's notice choices (their own, or anyone's for an admin).
 #[utoipa::path(get, path = "/api/v2/users/{id}/notifications", tag = "users", params(IdParam),
     responses((status = 200, description = "The choices", body = NotificationsResponse), Authenticated, PathId, Refused))]
-pub async fn show(
+pub async fn show_notifications(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
@@ -72,7 +72,7 @@ pub async fn show(
 #[utoipa::path(put, path = "/api/v2/users/{id}/notifications", tag = "users", params(IdParam),
     request_body = NotificationsEnvelope,
     responses((status = 200, description = "The choices now", body = NotificationsResponse), Authenticated, PathId, JsonBody, Refused))]
-pub async fn update(
+pub async fn update_notifications(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,

@@ -71,8 +71,8 @@ impl RequestView {
             requester_id: t.requester_id.0,
             assignee_id: t.assignee_id.map(|u| u.0),
             group_id: t.group_id.map(|g| g.0),
-            collaborator_ids: Vec::new(),
-            email_cc_ids: Vec::new(),
+            collaborator_ids: t.ccs.iter().map(|u| u.0).collect(),
+            email_cc_ids: t.ccs.iter().map(|u| u.0).collect(),
             via: json!({"channel": t.via}),
             is_public: true,
             can_be_solved_by_me: !solved,
@@ -249,7 +249,8 @@ pub async fn create(
     ))
 }
 
-/// A public reply and/or `solved: true`; other fields are ignored.
+/// A public reply, `solved: true` and CC changes (`email_ccs`, `collaborator_ids`, `collaborators`); other fields
+/// are ignored.
 #[utoipa::path(put, path = "/api/v2/requests/{id}", tag = "requests", params(IdParam), request_body = RequestEnvelope,
     responses((status = 200, description = "Replied or solved", body = RequestResponse), Authenticated, PathId, JsonBody))]
 pub async fn update(
@@ -266,6 +267,11 @@ pub async fn update(
             c
         }),
         solved: r.solved,
+        collaborator_ids: r.collaborator_ids,
+        email_cc_ids: r.email_cc_ids,
+        email_ccs: r.email_ccs,
+        collaborators: r.collaborators,
+        additional_collaborators: r.additional_collaborators,
         ..TicketInput::default()
     };
     let input = if caller.actor().is_staff() && input.solved == Some(true) {

@@ -296,6 +296,8 @@ struct TicketPage {
     routing_rule: String,
     misrouted: bool,
     tags: String,
+    /// The people copied, as addresses (the form edits them).
+    ccs: String,
     comments: Vec<CommentRow>,
     statuses: Vec<Choice>,
     priorities: Vec<Choice>,
@@ -442,6 +444,7 @@ pub async fn show_ticket(
     let comments = tickets::comments(&mut conn, t.id, true, Window::first(1000)).await?;
     let mut ids: Vec<_> = comments.items.iter().filter_map(|c| c.author_id).collect();
     ids.push(t.requester_id);
+    ids.extend(t.ccs.iter().copied());
     let org = match t.organization_id {
         Some(o) => Some(organizations::get(&mut conn, o, OrgScope::All).await?),
         None => None,
@@ -472,6 +475,7 @@ pub async fn show_ticket(
         routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
         misrouted: t.routing.get("misrouted").and_then(|v| v.as_bool()) == Some(true),
         tags: t.tags.join(" "),
+        ccs: views::cc_emails(&t.ccs, &people),
         comments: views::comment_rows(&comments.items, &people, &files),
         public_url: state.settings.public_url.clone(),
         escalation,
@@ -519,6 +523,7 @@ pub async fn update_ticket(
         priority: Some((!f.get("priority").is_empty()).then(|| f.get("priority").to_owned())),
         group_id: Some(optional_id("group", f.get("group_id"))?),
         assignee_id: Some(optional_id("assignee", f.get("assignee_id"))?),
+        email_ccs: views::cc_changes(f.get("ccs"), f.get("ccs_before")),
         ..TicketInput::default()
     };
     ticketing::update(&state, &s.user, TicketId(id), input, "web").await?;

@@ -225,6 +225,8 @@ struct TicketPage {
     misrouted_notice: Option<String>,
     public_url: String,
     escalation: Option<String>,
+    /// The people copied, as addresses (the form edits them).
+    ccs: String,
 }
 
 /// The notice shown to a partner whose ticket was filed through another form.
@@ -253,7 +255,12 @@ pub async fn show_ticket(
     let mut conn = state.db.conn();
     // Public comments only: the store leaves internal notes out of the query for end-users.
     let comments = tickets::comments(&mut conn, t.id, false, Window::first(1000)).await?;
-    let people = views::names(&mut conn, comments.items.iter().filter_map(|c| c.author_id)).await?;
+    let ids = comments
+        .items
+        .iter()
+        .filter_map(|c| c.author_id)
+        .chain(t.ccs.iter().copied());
+    let people = views::names(&mut conn, ids).await?;
     let page = TicketPage {
         layout: Layout::new(format!("#{} {}", t.id, t.subject), Some(&s)),
         id: t.id.0,
@@ -268,6 +275,7 @@ pub async fn show_ticket(
         misrouted_notice: misrouted_notice(&state, &t).await?,
         public_url: state.settings.public_url.clone(),
         escalation: escalation_state(&state, t.id).await?,
+        ccs: views::cc_emails(&t.ccs, &people),
     };
     Ok(render(&page)?.into_response())
 }
@@ -282,11 +290,12 @@ pub async fn reply(
     let f = multipart::read(&state, &s, form).await?;
     let solved = !f.get("solved").is_empty();
     let body = f.get("body").trim().to_owned();
-    if body.is_empty() && !solved {
+    let email_ccs = views::cc_changes(f.get("ccs"), f.get("ccs_before"));
+    if body.is_empty() && !solved && email_ccs.is_none() {
         return Err(PageError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "Please check your input",
-            "Write a reply, or mark the ticket solved.",
+            "Write a reply, copy someone, or mark the ticket solved.",
         ));
     }
     let input = TicketInput {
@@ -297,6 +306,7 @@ pub async fn reply(
             ..CommentInput::default()
         }),
         solved: solved.then_some(true),
+        email_ccs,
         ..TicketInput::default()
     };
     ticketing::update(&state, &s.user, TicketId(id), input, "web").await?;

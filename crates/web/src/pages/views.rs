@@ -161,3 +161,38 @@ pub async fn files_of(conn: &mut Conn, comments: &[Comment]) -> Result<Vec<Attac
     let ids: Vec<_> = comments.iter().map(|c| c.id).collect();
     files::attachments_of_comments(conn, &ids).await
 }
+
+/// A ticket's CCs as a form shows them: e-mail addresses, comma-separated (with `people` holding each of them).
+pub fn cc_emails(ccs: &[UserId], people: &HashMap<UserId, User>) -> String {
+    ccs.iter()
+        .filter_map(|id| people.get(id).map(|u| u.email.clone()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a CC field's edit asks for: its addresses now against those it showed (`before`), as Zendesk's `email_ccs`
+/// changes (so that two people editing at once each apply only their own change); `None` when nothing changed.
+pub fn cc_changes(now: &str, before: &str) -> Option<Vec<partnerdesk_app::tickets::CcChange>> {
+    let split = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .split([',', ';', ' ', '\n'])
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| !a.is_empty())
+            .collect();
+        v.dedup();
+        v
+    };
+    let (now, before) = (split(now), split(before));
+    let change = |email: &String, action: &str| partnerdesk_app::tickets::CcChange {
+        user_email: Some(email.clone()),
+        action: Some(action.into()),
+        ..Default::default()
+    };
+    let changes: Vec<_> = now
+        .iter()
+        .filter(|e| !before.contains(e))
+        .map(|e| change(e, "put"))
+        .chain(before.iter().filter(|e| !now.contains(e)).map(|e| change(e, "delete")))
+        .collect();
+    (!changes.is_empty()).then_some(changes)
+}

@@ -1,0 +1,160 @@
+//! People copied on tickets (Zendesk's CCs): who may copy whom, the API shapes (`collaborators`, `email_ccs`,
+//! `collaborator_ids`; `email_cc_ids` in answers), the notices copied people get, and a ticket moved to another
+//! organization dropping the old organization's people.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::Backend;
+use crate::mail::{self, Inbox, eventually};
+
+fn mails_to(mails: &Inbox, to: &str) -> Vec<String> {
+    mails
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t == to))
+        .map(|m| m.data.clone())
+        .collect()
+}
+
+fn refusal(v: &Value) -> String {
+    v.to_string()
+}
+
+async fn ccs(backend: Backend) {
+    let Some((app, mails)) = mail::spawn_with_mail(backend, Vec::new()).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let acme = app.org(&admin, "Acme Integrations", true).await;
+    let globex = app.org(&admin, "Globex Connectors", true).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(acme)).await;
+    let lee = app.user("lee@acme.example", "end-user", Some(acme)).await;
+    let sue = app.user("sue@acme.example", "end-user", Some(acme)).await;
+    let gil = app.user("gil@globex.example", "end-user", Some(globex)).await;
+    let alex = app.user("alex@vendor.test", "agent", None).await;
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{}.json", sue.id),
+            &admin,
+            json!({"user": {"suspended": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // A partner files and copies a colleague, by e-mail address.
+    let body = json!({"request": {"subject": "Webhook 502", "comment": {"body": "It answers 502."}, "collaborators": ["lee@acme.example"]}});
+    let (s, v) = app.post("/api/v2/requests.json", &pat, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["request"]["email_cc_ids"], json!([lee.id]));
+    assert_eq!(v["request"]["collaborator_ids"], json!([lee.id]));
+    let id = v["request"]["id"].as_i64().unwrap();
+    eventually("the copied colleague is told", || {
+        mails_to(&mails, "lee@acme.example").len() == 1
+    })
+    .await;
+    assert!(mails_to(&mails, "lee@acme.example")[0].contains("and copied you"));
+    assert!(mails_to(&mails, "pat@acme.example").is_empty(), "the filer knows");
+
+    // Whom a partner may not copy: another organization's people, staff, a suspended account, a stranger.
+    let request = format!("/api/v2/requests/{id}.json");
+    for (who, expect) in [
+        (json!({"user_id": gil.id}), "gil@globex.example"),
+        (json!({"user_email": "alex@vendor.test"}), "alex@vendor.test"),
+        (json!({"user_id": sue.id}), "suspended"),
+        (
+            json!({"user_email": "nobody@acme.example"}),
+            "no account for nobody@acme.example",
+        ),
+        (json!({"user_id": 99999999}), "no user 99999999"),
+        (json!({"user_id": lee.id, "action": "replace"}), "put or delete"),
+    ] {
+        let (s, v) = app.put(&request, &pat, json!({"request": {"email_ccs": [who]}})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(refusal(&v).contains(expect), "{expect}: {v}");
+    }
+
+    // Staff copy staff; the ticket API shows the list.
+    let ticket = format!("/api/v2/tickets/{id}.json");
+    let body = json!({"ticket": {"email_ccs": [{"user_email": "alex@vendor.test", "action": "put"}]}});
+    let (s, v) = app.put(&ticket, &admin, body).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["email_cc_ids"], json!([lee.id, alex.id]));
+    let (s, v) = app
+        .put(&ticket, &admin, json!({"ticket": {"collaborator_ids": [gil.id]}}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "staff may not copy another organization's people: {v}"
+    );
+
+    // A public answer reaches the requester and everyone copied; the copied agent's link is the workspace.
+    let (s, v) = app
+        .put(
+            &ticket,
+            &admin,
+            json!({"ticket": {"comment": {"body": "Which proxy?"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually("the answer reaches all three", || {
+        mails_to(&mails, "pat@acme.example").len() == 1
+            && mails_to(&mails, "lee@acme.example").len() == 2
+            && mails_to(&mails, "alex@vendor.test").len() == 1
+    })
+    .await;
+    assert!(mails_to(&mails, "alex@vendor.test")[0].contains(&format!("/agent/tickets/{id}")));
+    assert!(mails_to(&mails, "lee@acme.example")[1].contains(&format!("/portal/tickets/{id}")));
+
+    // The copied colleague answers: the requester and the agent are told, not the colleague.
+    let (s, v) = app
+        .put(&request, &lee, json!({"request": {"comment": {"body": "nginx 1.24"}}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    eventually("the colleague's answer is passed on", || {
+        mails_to(&mails, "pat@acme.example").len() == 2 && mails_to(&mails, "alex@vendor.test").len() == 2
+    })
+    .await;
+    assert_eq!(mails_to(&mails, "lee@acme.example").len(), 2);
+
+    // A partner removes their colleague, but not the agent.
+    let (s, v) = app
+        .put(
+            &request,
+            &pat,
+            json!({"request": {"email_ccs": [{"user_id": lee.id, "action": "delete"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["request"]["email_cc_ids"], json!([alex.id]));
+    let (s, v) = app
+        .put(&request, &pat, json!({"request": {"collaborator_ids": []}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // Moved to another organization: the old organization's people are dropped, staff stay.
+    let (s, v) = app
+        .put(&request, &pat, json!({"request": {"collaborators": [lee.id]}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .put(&ticket, &admin, json!({"ticket": {"requester_id": gil.id}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["ticket"]["email_cc_ids"], json!([alex.id]));
+    let (s, _) = app.get(&request, &lee).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no longer their organization's");
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copied_people_sqlite() {
+    ccs(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copied_people_postgres() {
+    ccs(Backend::Postgres).await;
+}
