@@ -18,7 +18,7 @@ use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_db::outbox::{self, DeliveryKind};
 use partnerdesk_db::tickets::{Comment, Ticket};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Conn, groups, notice_choices, organizations};
+use partnerdesk_db::{Conn, files, groups, notice_choices, organizations};
 use serde_json::json;
 
 use crate::context::Settings;
@@ -383,6 +383,33 @@ async fn tell(
         None => format!("File a new ticket: {new_ticket}"),
     };
     let (mut text, mut html) = opening(&headline, &body);
+    // Files are linked, never attached: each link asks the reader to sign in, so a forwarded notice gives nothing
+    // away.
+    let shown = match event {
+        Event::Replied { comment, .. } => Some(comment.id),
+        Event::Filed => first.map(|c| c.id),
+        Event::Status(_) => None,
+    };
+    if let Some(comment) = shown {
+        let files = files::attachments_of_comments(tx, &[comment]).await?;
+        if !files.is_empty() {
+            text.push_str("Files (sign in to download):\n");
+            html.push_str("<p>Files (sign in to download):</p><ul>");
+            for f in &files {
+                let name: String = url::form_urlencoded::byte_serialize(f.file_name.as_bytes()).collect();
+                let url = format!("{}/attachments/{}/{name}", settings.public_url, f.id);
+                text.push_str(&format!("- {} ({} bytes): {url}\n", f.file_name, f.size));
+                html.push_str(&format!(
+                    "<li><a href=\"{}\">{}</a> ({} bytes)</li>",
+                    escape_html(&url),
+                    escape_html(&f.file_name),
+                    f.size
+                ));
+            }
+            text.push('\n');
+            html.push_str("</ul>");
+        }
+    }
     if let Some(q) = &quoted {
         let quoted_text: String = q.lines().map(|l| format!("> {l}\n")).collect();
         text.push_str(&format!("Earlier:\n{quoted_text}\n"));

@@ -90,14 +90,23 @@ async fn ccs(backend: Backend) {
         "staff may not copy another organization's people: {v}"
     );
 
-    // A public answer reaches the requester and everyone copied; the copied agent's link is the workspace.
+    // A public answer, with a file, reaches the requester and everyone copied; the copied agent's link is the
+    // workspace; the file is a link that needs signing in, never the file itself.
     let (s, v) = app
-        .put(
-            &ticket,
-            &admin,
-            json!({"ticket": {"comment": {"body": "Which proxy?"}}}),
+        .send(
+            app.request(
+                reqwest::Method::POST,
+                "/api/v2/uploads.json?filename=proxy%20guide.txt",
+                Some(&admin),
+            )
+            .header("content-type", "application/binary")
+            .body("SECRET-FILE-CONTENT".as_bytes().to_vec()),
         )
         .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let upload = v["upload"]["token"].as_str().unwrap().to_owned();
+    let body = json!({"ticket": {"comment": {"body": "Which proxy?", "uploads": [upload]}}});
+    let (s, v) = app.put(&ticket, &admin, body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     eventually("the answer reaches all three", || {
         mails_to(&mails, "pat@acme.example").len() == 1
@@ -107,6 +116,41 @@ async fn ccs(backend: Backend) {
     .await;
     assert!(mails_to(&mails, "alex@vendor.test")[0].contains(&format!("/agent/tickets/{id}")));
     assert!(mails_to(&mails, "lee@acme.example")[1].contains(&format!("/portal/tickets/{id}")));
+    let raw = mails_to(&mails, "pat@acme.example")[0].clone();
+    let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let notice = parsed.body_text(0).unwrap().into_owned();
+    assert!(notice.contains("Files (sign in to download):"), "{notice}");
+    assert!(
+        !notice.contains("SECRET-FILE-CONTENT"),
+        "the file is linked, not attached"
+    );
+    let start = notice
+        .find(&format!("{}/attachments/", app.base))
+        .expect("a link to the file");
+    let link: String = notice[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+        .collect();
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = anonymous.get(&link).send().await.unwrap();
+    assert!(
+        answer.status().is_client_error() || answer.status().is_redirection(),
+        "{link}: {}",
+        answer.status()
+    );
+    let signed = app
+        .request(reqwest::Method::GET, &link[app.base.len()..], Some(&pat))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        signed.text().await.unwrap(),
+        "SECRET-FILE-CONTENT",
+        "the link works for the requester: {link}"
+    );
 
     // The copied colleague answers: the requester and the agent are told, not the colleague.
     let (s, v) = app
