@@ -19,7 +19,7 @@ use partnerdesk_core::accounts::{NO_ACCOUNT_HELP, Role, UserStatus};
 use partnerdesk_db::inbound::{self as store, NewInbound, Outcome};
 use partnerdesk_db::outbox::{self, DeliveryKind};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Conn, DbError, tickets as ticket_store};
+use partnerdesk_db::{Conn, DbError, mail_threads, tickets as ticket_store};
 use partnerdesk_mail::inbound::{self as parse, Inbound};
 use serde_json::json;
 
@@ -243,6 +243,11 @@ async fn comment(app: &App, m: &Inbound, user: &User, id: TicketId) -> Result<Ha
     let fresh = store::record(&mut tx, &record(m, Outcome::Comment, None, Some(ticket.id.0))).await?;
     if !fresh {
         return Ok(Handled::Repeat);
+    }
+    // The sender's next notice answers this message, so that their client keeps one conversation.
+    if !m.message_id.ends_with("@no-message-id") {
+        let root = crate::notifications::thread_root(&app.settings, ticket.id.0);
+        mail_threads::extend(&mut tx, ticket.id, &m.from, &root, &format!("<{}>", m.message_id)).await?;
     }
     let told = tell_about_large_files(&mut tx, app, m, ticket.id.0, &too_big).await? || told;
     tx.commit().await?;

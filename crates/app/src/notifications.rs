@@ -13,12 +13,13 @@
 //!   agent (internal notes included: agents may read them), unless they chose not to be told (`notice_choices`);
 //! - a new ticket in a group: the staff who follow the group and want to be told.
 
+use partnerdesk_core::TicketId;
 use partnerdesk_core::text::escape_html;
 use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_db::outbox::{self, DeliveryKind};
 use partnerdesk_db::tickets::{Comment, Ticket};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Conn, files, groups, notice_choices, organizations};
+use partnerdesk_db::{Conn, files, groups, mail_threads, notice_choices, organizations};
 use serde_json::json;
 
 use crate::context::Settings;
@@ -221,7 +222,8 @@ pub struct TicketMail<'a> {
     pub key: &'a str,
 }
 
-/// Queues `mail` in the ticket's thread (`In-Reply-To`/`References` its root), answerable at the ticket's signed
+/// Queues `mail` in its recipient's thread of the ticket (answering the last message of it, with the chain from the
+/// ticket's root in `References`), answerable at the ticket's signed
 /// reply address when one is configured, marked `Auto-Submitted`.
 pub async fn enqueue_ticket_mail(tx: &mut Conn, settings: &Settings, mail: &TicketMail<'_>) -> Result<(), AppError> {
     let root = thread_root(settings, mail.ticket);
@@ -229,14 +231,17 @@ pub async fn enqueue_ticket_mail(tx: &mut Conn, settings: &Settings, mail: &Tick
         .reply_address
         .as_deref()
         .and_then(|base| partnerdesk_mail::reply_address::for_ticket(base, mail.ticket, &settings.reply_secret));
+    let message_id = format!("<{}@{}>", mail.key, mail_domain(settings));
+    let (in_reply_to, references) =
+        mail_threads::extend(tx, TicketId(mail.ticket), mail.to, &root, &message_id).await?;
     let payload = json!({
         "to": mail.to,
         "subject": mail.subject,
         "text": mail.text,
         "html": mail.html,
-        "message_id": format!("<{}@{}>", mail.key, mail_domain(settings)),
-        "in_reply_to": root,
-        "references": root,
+        "message_id": message_id,
+        "in_reply_to": in_reply_to,
+        "references": references,
         "reply_to": reply_to,
         "auto_submitted": true,
     });

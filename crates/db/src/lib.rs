@@ -15,6 +15,7 @@ pub mod files;
 pub mod forms;
 pub mod groups;
 pub mod inbound;
+pub mod mail_threads;
 pub mod mailbox;
 pub mod notice_choices;
 pub mod organizations;

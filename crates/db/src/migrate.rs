@@ -79,6 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_ticket_ccs.sql"),
         postgres: include_str!("../migrations/postgres/0011_ticket_ccs.sql"),
     },
+    Migration {
+        version: 12,
+        name: "mail_threads",
+        sqlite: include_str!("../migrations/sqlite/0012_mail_threads.sql"),
+        postgres: include_str!("../migrations/postgres/0012_mail_threads.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -168,6 +168,17 @@ async fn rules(backend: Backend) {
         "{}",
         hint.data
     );
+    // The answer joins the sender's thread: it answers their message, after their earlier reply in the chain.
+    assert!(
+        hint.data.contains("In-Reply-To: <files-1@acme.example>"),
+        "{}",
+        hint.data
+    );
+    assert!(
+        hint.data.contains("<reply-1@acme.example> <files-1@acme.example>"),
+        "{}",
+        hint.data
+    );
 
     // A colleague from the same organization answers through In-Reply-To alone: a comment too.
     let colleague = message(

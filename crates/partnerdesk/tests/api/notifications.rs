@@ -149,9 +149,12 @@ async fn lifecycle(backend: Backend) {
     assert!(solved.text.contains("marked solved"), "{}", solved.text);
     assert_ne!(
         solved.header("Message-ID"),
-        Some(first_id),
+        Some(first_id.clone()),
         "each notice has its own id"
     );
+    // Threaded: the second notice answers the first, and the chain starts at the ticket's root.
+    assert_eq!(solved.header("In-Reply-To"), Some(first_id.clone()));
+    assert_eq!(solved.header("References"), Some(format!("{root} {first_id}")));
 
     // Staff file a ticket on the partner's behalf: the partner is told.
     let (s, v) = app
