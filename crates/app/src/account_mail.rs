@@ -146,7 +146,15 @@ fn key_of(url: &str) -> String {
 /// whether an account exists. `Err(seconds)` when a limit is used up.
 pub fn request_reset(app: &App, email: &str, address: &str) -> Result<(), u64> {
     let email = email.trim().to_lowercase();
-    app.reset_client_limiter.reserve(&[address])?;
+    // An IPv6 client holds a whole /64: counted as one, or each request could come from a fresh address.
+    let client = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => address.to_owned(),
+    };
+    app.reset_client_limiter.reserve(&[&client])?;
     app.reset_limiter.reserve(&[&email])?;
     let app2 = app.clone();
     app.tasks.spawn(async move {

@@ -159,12 +159,25 @@ pub async fn invite(
 ) -> Result<Invitation, AppError> {
     let org = load_org(db, user.organization_id.map(|o| o.0)).await?;
     who.check(user.role, org.as_ref())?;
-    if user.status == UserStatus::Suspended {
-        return Err(AppError::invalid(
-            "status",
-            "InvalidValue",
-            "a suspended account cannot be invited; reactivate it first",
-        ));
+    match user.status {
+        UserStatus::Suspended => {
+            return Err(AppError::invalid(
+                "status",
+                "InvalidValue",
+                "a suspended account cannot be invited; reactivate it first",
+            ));
+        }
+        // A link that sets an active account's password would let whoever invites take the account over: its
+        // owner resets their own password instead.
+        UserStatus::Active => {
+            return Err(AppError::invalid(
+                "status",
+                "InvalidValue",
+                "this account is active: its owner sets a new password with \"Forgot your password?\" on the \
+                 sign-in page",
+            ));
+        }
+        UserStatus::Invited => {}
     }
     let token = credentials::new_token()?;
     let expires_at = partnerdesk_db::now() + Duration::hours(ttl_hours);

@@ -7,6 +7,7 @@
 //! yet recorded when an instance dies is read again by the next reader and recognised by its Message-ID, which the
 //! store keeps unique: it is never filed twice.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use partnerdesk_db::mailbox::{self, Cursor};
@@ -23,6 +24,9 @@ const TERM_SECS: i64 = 30;
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// How often an instance that does not read asks whether the reader is gone.
 const STANDBY: Duration = Duration::from_secs(5);
+/// How often one message may fail to be handled before it is set aside (left in the mailbox, recorded as refused
+/// for admins), so that one message the store cannot take never holds up the mail behind it.
+const MAX_ATTEMPTS: u32 = 5;
 /// Waits after a failure (the server down, the database down), doubling up to the last.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const LAST_BACKOFF: Duration = Duration::from_secs(60);
@@ -52,6 +56,8 @@ pub async fn reader(app: App, source: Source) {
     let name = source.url.name();
     tracing::info!(mailbox = %name, "reading mail over IMAP");
     let mut backoff = FIRST_BACKOFF;
+    // Failed attempts per (UIDVALIDITY, UID), across reconnections.
+    let mut attempts: HashMap<(i64, u32), u32> = HashMap::new();
     while !app.shutdown.is_cancelled() {
         let token = match partnerdesk_core::credentials::new_token() {
             Ok(t) => format!("{}.{}", app.instance_id, &t[..12]),
@@ -61,9 +67,12 @@ pub async fn reader(app: App, source: Source) {
             }
         };
         let pause = match mailbox::claim(&mut app.db.conn(), &name, &token, TERM_SECS).await {
-            Ok(None) => STANDBY,
+            Ok(None) => {
+                tracing::debug!(mailbox = %name, "another instance reads the mailbox; standing by");
+                STANDBY
+            }
             Ok(Some(cursor)) => {
-                let read = read(&app, &source, &name, &token, cursor, &mut backoff).await;
+                let read = read(&app, &source, &name, &token, cursor, &mut backoff, &mut attempts).await;
                 // Given back at once, so that a standby instance need not wait for the lease to run out.
                 if let Err(e) = mailbox::release(&mut app.db.conn(), &name, &token).await {
                     tracing::warn!(error = %e, "could not give back the mailbox lease; it runs out by itself");
@@ -105,9 +114,11 @@ async fn read(
     token: &str,
     cursor: Cursor,
     backoff: &mut Duration,
+    attempts: &mut HashMap<(i64, u32), u32>,
 ) -> Result<Ended, ReadError> {
     let (mut conn, selected) = imap::connect(&source.url, &source.roots).await?;
-    *backoff = FIRST_BACKOFF;
+    conn.check(&source.after).await?;
+    tracing::debug!(mailbox = %name, last_uid = cursor.last_uid, "connected; reading");
     let validity = i64::from(selected.uid_validity);
     let mut cursor = if cursor.uid_validity == validity {
         cursor
@@ -135,7 +146,16 @@ async fn read(
                 conn.logout().await;
                 return Ok(Ended::Shutdown);
             }
-            handle(app, source, &mut conn, name, uid, size).await?;
+            if let Err(e) = handle(app, source, &mut conn, (name, validity), uid, size).await {
+                let failed = attempts.entry((validity, uid)).or_default();
+                *failed += 1;
+                if *failed < MAX_ATTEMPTS {
+                    return Err(e);
+                }
+                tracing::error!(mailbox = %name, uid, error = %e, "a message failed {MAX_ATTEMPTS} times; it is left in the mailbox");
+                set_aside(app, name, validity, uid, &format!("could not be handled: {e}")).await;
+            }
+            attempts.remove(&(validity, uid));
             cursor.last_uid = i64::from(uid);
             if !mailbox::advance(&mut db, name, token, cursor, TERM_SECS)
                 .await
@@ -152,6 +172,9 @@ async fn read(
             conn.logout().await;
             return Ok(Ended::LeaseLost);
         }
+        // Caught up: the next failure starts its waits short again.
+        tracing::debug!(mailbox = %name, last_uid = cursor.last_uid, "caught up; waiting for mail");
+        *backoff = FIRST_BACKOFF;
         conn = match conn
             .wait(source.poll.min(RENEW_EVERY), app.shutdown.cancelled())
             .await?
@@ -162,19 +185,40 @@ async fn read(
     }
 }
 
+/// Records a message that is left in the mailbox (too large, not mail, or failing again and again) as refused, so
+/// that admins see it in the refused-mail list. Best effort: the log has it too.
+async fn set_aside(app: &App, name: &str, validity: i64, uid: u32, why: &str) {
+    let id = format!("imap-{validity}-{uid}-{}@set-aside", crate::notifications::digest(name));
+    let subject = format!("(message {uid} left in {name})");
+    let row = partnerdesk_db::inbound::NewInbound {
+        message_id: &id,
+        sender: "",
+        subject: &subject,
+        outcome: partnerdesk_db::inbound::Outcome::Refused,
+        reason: Some(why),
+        excerpt: None,
+        ticket_id: None,
+    };
+    if let Err(e) = partnerdesk_db::inbound::record(&mut app.db.conn(), &row).await {
+        tracing::warn!(error = %e, "could not record a message left in the mailbox");
+    }
+}
+
 /// Fetches message `uid`, hands it over, and disposes of it. A failure to store it is returned (the message stays
 /// and is read again); a message that cannot be read as mail is left in the mailbox for a person.
 async fn handle(
     app: &App,
     source: &Source,
     conn: &mut imap::Connection,
-    name: &str,
+    (name, validity): (&str, i64),
     uid: u32,
     size: u32,
 ) -> Result<(), ReadError> {
     if size as usize > MAX_MESSAGE_BYTES {
         tracing::warn!(mailbox = %name, uid, size, "a message over {MAX_MESSAGE_BYTES} bytes is left in the mailbox");
         metrics::counter!("partnerdesk_mail_received_total", "outcome" => "too_large").increment(1);
+        let why = format!("over {MAX_MESSAGE_BYTES} bytes (or of unknown size); left in the mailbox");
+        set_aside(app, name, validity, uid, &why).await;
         return Ok(());
     }
     let Some(raw) = conn.fetch(uid).await? else {
@@ -189,6 +233,7 @@ async fn handle(
         Err(AppError::Invalid(_)) => {
             tracing::warn!(mailbox = %name, uid, "a message that is not e-mail is left in the mailbox");
             metrics::counter!("partnerdesk_mail_received_total", "outcome" => "unreadable").increment(1);
+            set_aside(app, name, validity, uid, "not an e-mail message; left in the mailbox").await;
             return Ok(());
         }
         Err(e) => return Err(e.into()),

@@ -150,14 +150,17 @@ async fn tell_assignee(
     }
     let id = after.id.0;
     let newly = before.is_none_or(|b| b.assignee_id != after.assignee_id);
-    let requester_wrote = comment.is_some_and(|c| c.public) && actor.id == after.requester_id;
+    // The requester, or a colleague of theirs copied on the ticket: the partner's side of the conversation.
+    let partner_wrote = comment.is_some_and(|c| c.public) && !actor.role.is_staff();
     let headline = if newly {
         format!("{} assigned ticket #{id} to you.", actor.name)
-    } else if requester_wrote {
+    } else if partner_wrote && actor.id == after.requester_id {
         format!(
             "{}, the requester, wrote on ticket #{id}, which is assigned to you.",
             actor.name
         )
+    } else if partner_wrote {
+        format!("{} wrote on ticket #{id}, which is assigned to you.", actor.name)
     } else {
         return Ok(false);
     };
@@ -307,7 +310,9 @@ async fn notify(
         }
         let person = users::get(tx, id).await?;
         // A copied partner of another organization (the ticket moved) hears nothing more of it.
-        let may_see = person.role.is_staff() || !copied || person.organization_id == ticket.organization_id;
+        let may_see = person.role.is_staff()
+            || !copied
+            || (person.organization_id.is_some() && person.organization_id == ticket.organization_id);
         if person.status == partnerdesk_core::accounts::UserStatus::Suspended || !may_see {
             continue;
         }

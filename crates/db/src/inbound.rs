@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::conn::{Conn, Row};
 use crate::error::DbError;
-use crate::{args, now};
+use crate::{Page, Window, args, now};
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +19,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [Outcome::Comment, Outcome::Ticket, Outcome::Refused, Outcome::Ignored]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Comment => "comment",
@@ -108,13 +114,28 @@ pub async fn count_from(conn: &mut Conn, sender: &str, since: DateTime<Utc>) -> 
 
 /// Refused mail, newest first.
 pub async fn refused(conn: &mut Conn, limit: i64) -> Result<Vec<InboundMail>, DbError> {
-    let rows = conn
-        .fetch_all(
-            "SELECT * FROM inbound_mail WHERE outcome = 'refused' ORDER BY id DESC LIMIT ?",
-            &args![limit],
-        )
-        .await?;
-    rows.iter().map(from_row).collect()
+    let newest = Window {
+        desc: true,
+        ..Window::first(limit)
+    };
+    Ok(list(conn, Some(Outcome::Refused), newest).await?.items)
+}
+
+/// Incoming mail of one outcome or all, in `window` (newest first when it says so).
+pub async fn list(conn: &mut Conn, outcome: Option<Outcome>, window: Window) -> Result<Page<InboundMail>, DbError> {
+    let mut a = Vec::new();
+    let filter = match outcome {
+        Some(o) => {
+            a.push(o.as_str().into());
+            " AND outcome = ?"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "SELECT * FROM inbound_mail WHERE 1 = 1{filter}{}",
+        window.sql("id", &mut a)
+    );
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
 /// Forgets what refused mail said (its excerpt and subject) once older than `before`; the row stays, so that a
@@ -151,7 +172,7 @@ pub async fn mark_failing(conn: &mut Conn, address: &str, reason: &str) -> Resul
     conn.execute(
         "INSERT INTO failing_addresses (address, reason, failed_at) VALUES (?, ?, ?) \
          ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, failed_at = excluded.failed_at",
-        &args![address, reason, now()],
+        &args![address.trim().to_lowercase(), reason, now()],
     )
     .await?;
     Ok(())

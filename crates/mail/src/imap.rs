@@ -146,6 +146,8 @@ pub struct Connection {
     session: Session<Box<dyn Io>>,
     idle: bool,
     moves: bool,
+    /// `UID EXPUNGE` (removes only the messages named) needs UIDPLUS.
+    uidplus: bool,
 }
 
 async fn timed<T, E: Into<ImapError>>(what: &str, f: impl Future<Output = Result<T, E>>) -> Result<T, ImapError> {
@@ -216,12 +218,24 @@ pub async fn connect(
         session,
         idle: caps.has_str("IDLE"),
         moves: caps.has_str("MOVE"),
+        uidplus: caps.has_str("UIDPLUS"),
     };
     Ok((connection, Selected { uid_validity }))
 }
 
 impl Connection {
-    /// The UIDs after `last` with each message's size, oldest first.
+    /// Refuses a disposition that cannot work (a folder to move to that does not exist), before any message is
+    /// read: otherwise every message would be handled and then fail to move, again and again.
+    pub async fn check(&mut self, after: &After) -> Result<(), ImapError> {
+        if let After::Move(folder) = after {
+            timed("STATUS", self.session.status(folder, "(UIDNEXT)"))
+                .await
+                .map_err(|e| ImapError(format!("the folder '{folder}' to move handled mail to: {}", e.0)))?;
+        }
+        Ok(())
+    }
+
+    /// The UIDs after `last` with each message's size (`u32::MAX` when the server does not say), oldest first.
     pub async fn after(&mut self, last: u32) -> Result<Vec<(u32, u32)>, ImapError> {
         let next = last.saturating_add(1);
         let session = &mut self.session;
@@ -232,7 +246,7 @@ impl Connection {
         .await?
         .into_iter()
         // `N:*` always answers with the newest message, even when its UID is below N.
-        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(u32::MAX))))
         .filter(|(uid, _)| *uid > last)
         .collect::<Vec<_>>();
         found.sort_unstable();
@@ -264,9 +278,9 @@ impl Connection {
             After::Move(folder) if self.moves => timed("UID MOVE", session.uid_mv(&set, folder)).await,
             After::Move(folder) => {
                 timed("UID COPY", session.uid_copy(&set, folder)).await?;
-                delete(session, &set).await
+                delete(session, &set, self.uidplus).await
             }
-            After::Delete => delete(session, &set).await,
+            After::Delete => delete(session, &set, self.uidplus).await,
         }
     }
 
@@ -279,14 +293,25 @@ impl Connection {
                 _ = stop => return Ok(None),
             }
         }
-        let Connection { session, idle, moves } = self;
+        let Connection {
+            session,
+            idle,
+            moves,
+            uidplus,
+        } = self;
         let mut handle = session.idle();
         timed("IDLE", handle.init()).await?;
         let (changed, interrupt) = handle.wait_with_timeout(wait);
+        // The client's own timeout starts again at every keep-alive the server sends: bound the whole wait, so that
+        // the caller comes back in time to renew its lease.
+        let changed = tokio::time::timeout(wait, changed);
         let stopped = tokio::select! {
             r = changed => {
-                match r? {
-                    IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => false,
+                match r {
+                    Ok(r) => match r? {
+                        IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => false,
+                    },
+                    Err(_) => false,
                 }
             }
             _ = stop => true,
@@ -296,7 +321,12 @@ impl Connection {
             return Ok(None);
         }
         let session = timed("DONE", handle.done()).await?;
-        Ok(Some(Connection { session, idle, moves }))
+        Ok(Some(Connection {
+            session,
+            idle,
+            moves,
+            uidplus,
+        }))
     }
 
     /// Says goodbye (best effort).
@@ -314,15 +344,24 @@ async fn store(session: &mut Session<Box<dyn Io>>, set: &str, flags: &str) -> Re
     .map(drop)
 }
 
-async fn delete(session: &mut Session<Box<dyn Io>>, set: &str) -> Result<(), ImapError> {
+async fn delete(session: &mut Session<Box<dyn Io>>, set: &str, uidplus: bool) -> Result<(), ImapError> {
     store(session, set, "+FLAGS.SILENT (\\Deleted)").await?;
-    // UID EXPUNGE removes only this message, not others someone else marked deleted.
-    timed("UID EXPUNGE", async {
-        let gone = session.uid_expunge(set).await?;
-        gone.try_collect::<Vec<_>>().await
-    })
-    .await
-    .map(drop)
+    if uidplus {
+        // UID EXPUNGE removes only this message, not others someone else marked deleted.
+        timed("UID EXPUNGE", async {
+            let gone = session.uid_expunge(set).await?;
+            gone.try_collect::<Vec<_>>().await
+        })
+        .await
+        .map(drop)
+    } else {
+        timed("EXPUNGE", async {
+            let gone = session.expunge().await?;
+            gone.try_collect::<Vec<_>>().await
+        })
+        .await
+        .map(drop)
+    }
 }
 
 #[cfg(test)]

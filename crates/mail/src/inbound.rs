@@ -107,14 +107,19 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
             bytes: p.contents().to_vec(),
         })
         .collect();
-    let subject = msg.subject().unwrap_or_default().trim().to_owned();
+    let subject = plain(msg.subject().unwrap_or_default().trim());
     let message_id = match msg.message_id() {
-        Some(id) if !id.trim().is_empty() && id.len() <= MAX_ID_LEN => strip_brackets(id),
+        Some(id) if !id.trim().is_empty() && id.len() <= MAX_ID_LEN && plain(id) == id => strip_brackets(id),
         Some(id) if !id.trim().is_empty() => made_up_id(id.as_bytes()),
         _ => made_up_id(raw),
     };
     // An address is at most 254 characters (RFC 5321); anything longer is no sender at all.
-    let from = if from.len() > 254 { String::new() } else { from };
+    let from = if from.len() > 254 || plain(&from) != from {
+        String::new()
+    } else {
+        from
+    };
+    let from_name = plain(&from_name);
     let subject: String = subject.chars().take(255).collect();
     Some(Inbound {
         message_id,
@@ -123,12 +128,26 @@ pub fn parse(raw: &[u8]) -> Option<Inbound> {
         recipients,
         answers,
         subject,
-        text: new_words(&body),
+        text: plain(&new_words(&body)),
         automatic,
         bounced,
         authentication_results: msg.header_values("Authentication-Results").flat_map(texts).collect(),
         attachments,
     })
+}
+
+/// `s` with control characters other than tab and line breaks replaced by U+FFFD: a message may carry any bytes,
+/// but what is filed from it must be text that every page, API and database (PostgreSQL refuses NUL) accepts.
+fn plain(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A message without a `Message-ID` is named by a digest of its bytes: delivered twice, it is still one message.
@@ -217,6 +236,16 @@ pub fn new_words(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_become_replacement_characters() {
+        let raw = b"From: a\x01b <pat@acme.example>\r\nSubject: =?utf-8?b?QQBC?=\r\nMessage-ID: <x@y>\r\n\r\nline\x00one\r\n\ttab\r\n";
+        let m = parse(raw).expect("a message");
+        assert_eq!(m.subject, "A\u{FFFD}B");
+        assert!(m.text.contains("line\u{FFFD}one"), "{:?}", m.text);
+        assert!(m.text.contains("\ttab"), "{:?}", m.text);
+        assert!(!m.from_name.chars().any(|c| c.is_control()), "{:?}", m.from_name);
+    }
 
     #[test]
     fn quoted_history_and_signatures_are_cut() {

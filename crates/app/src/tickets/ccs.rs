@@ -37,34 +37,47 @@ fn asks(input: &TicketInput) -> bool {
         || input.additional_collaborators.is_some()
 }
 
-async fn by_id(conn: &mut Conn, field: &str, id: i64) -> Result<User, AppError> {
-    match users::get(conn, UserId(id)).await {
-        Ok(u) => Ok(u),
-        Err(DbError::NotFound) => Err(AppError::invalid(
-            field,
-            "InvalidValue",
-            format!("there is no user {id}"),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn by_email(conn: &mut Conn, field: &str, email: &str) -> Result<User, AppError> {
-    match users::by_email(conn, email.trim()).await {
-        Ok(u) => Ok(u),
-        Err(DbError::NotFound) => Err(AppError::invalid(
-            field,
-            "InvalidValue",
-            format!("there is no account for {}. {NO_ACCOUNT_HELP}", email.trim()),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn named(conn: &mut Conn, field: &str, name: &CcName) -> Result<User, AppError> {
+/// How the caller named someone, in their own words: a refusal repeats only this, never what the store holds.
+fn typed(name: &CcName) -> String {
     match name {
-        CcName::Id(id) => by_id(conn, field, *id).await,
-        CcName::Email(e) => by_email(conn, field, e).await,
+        CcName::Id(id) => format!("user {id}"),
+        CcName::Email(e) => e.trim().chars().take(254).collect(),
+    }
+}
+
+/// Finds someone the caller may name. Staff may name anyone. A partner may name only people of their own
+/// organization with an account in use; for anyone else, existing or not, the refusal is the same, so that a
+/// partner cannot learn who has an account elsewhere.
+async fn resolve(conn: &mut Conn, actor: &User, field: &str, name: &CcName) -> Result<User, AppError> {
+    let found = match name {
+        CcName::Id(id) => users::get(conn, UserId(*id)).await,
+        CcName::Email(e) => users::by_email(conn, e.trim()).await,
+    };
+    let staff = actor.role.is_staff();
+    let visible = |u: &User| {
+        staff
+            || (!u.role.is_staff()
+                && u.status != UserStatus::Suspended
+                && u.organization_id.is_some()
+                && u.organization_id == actor.organization_id)
+    };
+    match found {
+        Ok(u) if visible(&u) => Ok(u),
+        Ok(_) | Err(DbError::NotFound) if !staff => Err(AppError::invalid(
+            field,
+            "InvalidValue",
+            format!(
+                "cannot copy {}: partners copy colleagues of their own organization who have an account. {NO_ACCOUNT_HELP}",
+                typed(name)
+            ),
+        )),
+        Err(DbError::NotFound) => Err(AppError::invalid(
+            field,
+            "InvalidValue",
+            format!("there is no account for {}", typed(name)),
+        )),
+        Ok(u) => Ok(u),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -104,6 +117,23 @@ pub(super) async fn plan(
     if !asks(input) {
         return Ok(None);
     }
+    // Bounded before anything is looked up: the lookups run inside the ticket's write transaction.
+    let named = [&input.collaborator_ids, &input.email_cc_ids]
+        .iter()
+        .map(|l| l.as_ref().map_or(0, Vec::len))
+        .sum::<usize>()
+        + [&input.collaborators, &input.additional_collaborators]
+            .iter()
+            .map(|l| l.as_ref().map_or(0, Vec::len))
+            .sum::<usize>()
+        + input.email_ccs.as_ref().map_or(0, Vec::len);
+    if named > 2 * MAX_CCS {
+        return Err(AppError::invalid(
+            "email_ccs",
+            "TooLong",
+            format!("a ticket may copy at most {MAX_CCS} people; this names {named}"),
+        ));
+    }
     let mut list: Vec<User> = Vec::new();
     let keep = |list: &mut Vec<User>, u: User| {
         if !list.iter().any(|x| x.id == u.id) {
@@ -119,14 +149,17 @@ pub(super) async fn plan(
                 "email_cc_ids"
             };
             for id in ids {
-                let u = by_id(conn, field, *id).await?;
+                // Those already copied stay whoever they are; anyone new must be someone the caller may name.
+                let u = match current.iter().find(|c| c.0 == *id) {
+                    Some(c) => users::get(conn, *c).await?,
+                    None => resolve(conn, actor, field, &CcName::Id(*id)).await?,
+                };
                 keep(&mut list, u);
             }
         }
         None => {
             for id in current {
-                let u = by_id(conn, "email_ccs", id.0).await?;
-                keep(&mut list, u);
+                keep(&mut list, users::get(conn, *id).await?);
             }
         }
     }
@@ -135,14 +168,14 @@ pub(super) async fn plan(
         ("additional_collaborators", &input.additional_collaborators),
     ] {
         for n in names.iter().flatten() {
-            let u = named(conn, field, n).await?;
+            let u = resolve(conn, actor, field, n).await?;
             keep(&mut list, u);
         }
     }
     for change in input.email_ccs.iter().flatten() {
-        let u = match (&change.user_id, &change.user_email) {
-            (Some(id), _) => by_id(conn, "email_ccs", *id).await?,
-            (None, Some(e)) => by_email(conn, "email_ccs", e).await?,
+        let name = match (&change.user_id, &change.user_email) {
+            (Some(id), _) => CcName::Id(*id),
+            (None, Some(e)) => CcName::Email(e.clone()),
             (None, None) => {
                 return Err(AppError::invalid(
                     "email_ccs",
@@ -152,8 +185,15 @@ pub(super) async fn plan(
             }
         };
         match change.action.as_deref().unwrap_or("put") {
-            "put" => keep(&mut list, u),
-            "delete" => list.retain(|x| x.id != u.id),
+            "put" => {
+                let u = resolve(conn, actor, "email_ccs", &name).await?;
+                keep(&mut list, u);
+            }
+            // Removal looks only at the list itself: it tells nothing about anyone not on it.
+            "delete" => list.retain(|x| match &name {
+                CcName::Id(id) => x.id.0 != *id,
+                CcName::Email(e) => !x.email.eq_ignore_ascii_case(e.trim()),
+            }),
             other => {
                 return Err(AppError::invalid(
                     "email_ccs",

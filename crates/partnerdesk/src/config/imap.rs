@@ -30,6 +30,9 @@ pub(super) fn source(env: &Env<'_>, fc: &mut FileConfig) -> Result<Option<Source
         .positive::<u64>("PARTNERDESK_IMAP_POLL_SECONDS")?
         .or(fc.imap_poll_seconds)
         .unwrap_or(30);
+    if poll == 0 {
+        return Err(anyhow!("imap_poll_seconds must be a positive number of seconds"));
+    }
     Ok(Some(Source {
         url,
         after,

@@ -59,21 +59,73 @@ async fn ccs(backend: Backend) {
 
     // Whom a partner may not copy: another organization's people, staff, a suspended account, a stranger.
     let request = format!("/api/v2/requests/{id}.json");
-    for (who, expect) in [
-        (json!({"user_id": gil.id}), "gil@globex.example"),
-        (json!({"user_email": "alex@vendor.test"}), "alex@vendor.test"),
-        (json!({"user_id": sue.id}), "suspended"),
+    // Each is refused alike, repeating only what was typed: a partner learns nothing of who has an account
+    // elsewhere, nor of anyone's address or status.
+    let unknown = app
+        .put(
+            &request,
+            &pat,
+            json!({"request": {"email_ccs": [{"user_id": 99999999}]}}),
+        )
+        .await
+        .1;
+    let shape = |v: &Value, typed: &str| refusal(v).replace(typed, "TYPED");
+    for (who, typed) in [
+        (json!({"user_id": gil.id}), format!("user {}", gil.id)),
+        (json!({"user_id": alex.id}), format!("user {}", alex.id)),
+        (json!({"user_id": sue.id}), format!("user {}", sue.id)),
+        (
+            json!({"user_email": "gil@globex.example"}),
+            "gil@globex.example".to_owned(),
+        ),
         (
             json!({"user_email": "nobody@acme.example"}),
-            "no account for nobody@acme.example",
+            "nobody@acme.example".to_owned(),
         ),
-        (json!({"user_id": 99999999}), "no user 99999999"),
-        (json!({"user_id": lee.id, "action": "replace"}), "put or delete"),
     ] {
         let (s, v) = app.put(&request, &pat, json!({"request": {"email_ccs": [who]}})).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-        assert!(refusal(&v).contains(expect), "{expect}: {v}");
+        assert!(refusal(&v).contains(&typed), "{typed}: {v}");
+        assert_eq!(
+            shape(&v, &typed),
+            shape(&unknown, "user 99999999"),
+            "the same refusal for {typed}"
+        );
+        for secret in [
+            "gil@globex.example",
+            "alex@vendor.test",
+            "sue@acme.example",
+            "suspended",
+        ] {
+            assert!(!refusal(&v).contains(secret) || typed == secret, "{secret} leaked: {v}");
+        }
     }
+    let (s, v) = app
+        .put(
+            &request,
+            &pat,
+            json!({"request": {"email_ccs": [{"user_id": lee.id, "action": "replace"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(refusal(&v).contains("put or delete"), "{v}");
+    // Removing someone who is not copied changes nothing, whoever they are.
+    for who in [json!({"user_id": gil.id}), json!({"user_email": "nobody@else.example"})] {
+        let mut change = who.clone();
+        change["action"] = json!("delete");
+        let (s, v) = app
+            .put(&request, &pat, json!({"request": {"email_ccs": [change]}}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["request"]["email_cc_ids"], json!([lee.id]));
+    }
+    // A list far over the limit is refused before anyone is looked up.
+    let many: Vec<i64> = (1..=500).collect();
+    let (s, v) = app
+        .put(&request, &pat, json!({"request": {"collaborator_ids": many}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(refusal(&v).contains("at most 48"), "{v}");
 
     // Staff copy staff; the ticket API shows the list.
     let ticket = format!("/api/v2/tickets/{id}.json");

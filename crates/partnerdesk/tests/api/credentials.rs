@@ -163,25 +163,35 @@ db_test!(
         assert_eq!(s, StatusCode::SEE_OTHER);
         assert_eq!(signed_in.get("/portal").await.0, StatusCode::OK);
 
-        // Two links alive at once, as two invitations sent at the same moment can leave them.
-        let link = invite(&app, &admin, partner.id).await;
-        let digest = partnerdesk_core::credentials::token_digest("a-second-live-link");
-        let expires = partnerdesk_db::now() + chrono::Duration::hours(1);
-        app.db
-            .conn()
-            .execute(
-                "INSERT INTO invitations (user_id, digest, expires_at, created_at) VALUES (?, ?, ?, ?)",
-                &[
-                    partner.id.into(),
-                    digest.into(),
-                    expires.into(),
-                    partnerdesk_db::now().into(),
-                ],
+        // Two links alive at once (password resets asked for at the same moment can leave them); an active
+        // account gets no invitation link.
+        let (s, v) = app
+            .post(
+                &format!("/api/v2/users/{}/invitation.json", partner.id),
+                &admin,
+                json!({}),
             )
-            .await
-            .unwrap();
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        for token in ["a-first-live-link", "a-second-live-link"] {
+            let digest = partnerdesk_core::credentials::token_digest(token);
+            let expires = partnerdesk_db::now() + chrono::Duration::hours(1);
+            app.db
+                .conn()
+                .execute(
+                    "INSERT INTO invitations (user_id, digest, expires_at, created_at) VALUES (?, ?, ?, ?)",
+                    &[
+                        partner.id.into(),
+                        digest.into(),
+                        expires.into(),
+                        partnerdesk_db::now().into(),
+                    ],
+                )
+                .await
+                .unwrap();
+        }
 
-        let (s, v) = accept(&app, &link, "a brand new passphrase").await;
+        let (s, v) = accept(&app, "a-first-live-link", "a brand new passphrase").await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let (s, v) = accept(&app, "a-second-live-link", "the attacker's passphrase").await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");

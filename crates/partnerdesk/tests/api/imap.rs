@@ -82,22 +82,27 @@ async fn reads_each_message_once(backend: Backend) {
         "Auto-Submitted: auto-replied\r\n",
         "Away.",
     );
+    // A NUL in the subject and the text (which PostgreSQL refuses to store) is filed as a replacement character.
+    let nul = "From: lee@acme.example\r\nTo: support@vendor.test\r\nSubject: =?utf-8?b?U3luYwBzdGFsbHM=?=\r\n\
+               Message-ID: <nul-1@acme.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIt\u{0}stalls.\r\n"
+        .to_owned();
     // The first message is delivered twice.
-    dovecot.append(&[first.clone(), first, stranger, ooo]).await;
+    dovecot.append(&[first.clone(), first, stranger, ooo, nul]).await;
 
-    within(20, "the partner's message is a ticket", || async {
-        app.count("tickets").await == 1
+    within(20, "the partners' messages are tickets", || async {
+        app.count("tickets").await == 2
     })
     .await;
     within(20, "every message is handled", || async {
         dovecot.count("INBOX").await.0 == 0
     })
     .await;
-    assert_eq!(dovecot.count("Handled").await.0, 4, "all moved aside, the repeat too");
+    assert_eq!(dovecot.count("Handled").await.0, 5, "all moved aside, the repeat too");
     let (s, t) = app.get("/api/v2/tickets.json", &admin).await;
     assert_eq!(s, reqwest::StatusCode::OK);
     assert_eq!(t["tickets"][0]["requester_id"], pat.id);
     assert_eq!(t["tickets"][0]["via"]["channel"], "email");
+    assert_eq!(t["tickets"][1]["subject"], "Sync\u{FFFD}stalls");
     within(10, "the stranger is answered", || async {
         answers_to(&mails, "who@nowhere.example") == 1
     })
@@ -141,7 +146,7 @@ async fn reads_each_message_once(backend: Backend) {
     );
     dovecot.append(&[second]).await;
     within(40, "mail is read again after the server is back", || async {
-        app.count("tickets").await == 2
+        app.count("tickets").await == 3
     })
     .await;
 
@@ -150,10 +155,10 @@ async fn reads_each_message_once(backend: Backend) {
     let third = message("lee@acme.example", "new-4@acme.example", "Another", "", "One more.");
     dovecot.append(&[third]).await;
     within(20, "mail is read after a restart", || async {
-        app.count("tickets").await == 3
+        app.count("tickets").await == 4
     })
     .await;
-    assert_eq!(dovecot.count("Handled").await.0, 11);
+    assert_eq!(dovecot.count("Handled").await.0, 12);
     app.cleanup().await;
 }
 
@@ -283,5 +288,35 @@ async fn imaps_trusts_only_the_configured_certificate() {
         app.count("tickets").await == 1
     })
     .await;
+    app.cleanup().await;
+}
+
+/// A folder to move handled mail to that does not exist: nothing is read (it would be handled and then fail to move,
+/// again and again); the error is counted for whoever watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imap_refuses_a_folder_that_does_not_exist() {
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    let after = vec![("PARTNERDESK_IMAP_AFTER", "move:Nowhere".to_owned())];
+    let Some((app, _)) = spawn(Backend::Sqlite, &dovecot, after).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let acme = app.org(&admin, "Acme Integrations", true).await;
+    app.user("pat@acme.example", "end-user", Some(acme)).await;
+    dovecot
+        .append(&[message("pat@acme.example", "f-1@acme.example", "Hello", "", "Hi.")])
+        .await;
+    let client = reqwest::Client::new();
+    let metrics = format!("{}/metrics", app.base);
+    within(20, "the missing folder is reported", || async {
+        let text = client.get(&metrics).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .any(|l| l.starts_with("partnerdesk_mail_imap_errors_total") && !l.ends_with(" 0"))
+    })
+    .await;
+    assert_eq!(app.count("tickets").await, 0);
+    assert_eq!(dovecot.count("INBOX").await.0, 1);
     app.cleanup().await;
 }

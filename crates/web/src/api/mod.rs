@@ -8,6 +8,7 @@ pub mod doc_links;
 pub mod doc_text;
 pub mod escalations;
 pub mod groups;
+pub mod mail;
 pub mod notices;
 pub mod organizations;
 pub mod requests;
@@ -43,6 +44,7 @@ use crate::state::AppState;
     paths(
         users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
         notices::show_notifications, notices::update_notifications,
+        mail::list, mail::failing,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -132,7 +134,13 @@ pub fn router() -> Router<AppState> {
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
-    r = both(r, "/users/{id}/notifications", get(notices::show_notifications).put(notices::update_notifications));
+    r = both(
+        r,
+        "/users/{id}/notifications",
+        get(notices::show_notifications).put(notices::update_notifications),
+    );
+    r = both(r, "/inbound_mail", get(mail::list));
+    r = both(r, "/failing_addresses", get(mail::failing));
     r = both(r, "/account/password", post(users::accept_invitation));
     r = both(
         r,

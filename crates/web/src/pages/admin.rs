@@ -53,7 +53,7 @@ async fn users_page(state: &AppState, s: &SignedIn, invitation: Option<String>) 
         .items;
     Ok(UsersPage {
         layout: Layout::new("Users", Some(s)),
-        users: views::user_rows(&all),
+        users: views::user_rows(&mut conn, &all).await?,
         orgs: Choice::list(
             std::iter::once((String::new(), "—".to_owned()))
                 .chain(orgs.iter().map(|o| (o.id.to_string(), o.name.clone()))),

@@ -189,7 +189,7 @@ async fn member_rows(conn: &mut Conn, org: OrgId) -> Result<Vec<UserRow>, PageEr
         role: None,
     };
     let members = users::list(conn, &filter, Window::first(500)).await?.items;
-    Ok(views::user_rows(&members))
+    Ok(views::user_rows(conn, &members).await?)
 }
 
 /// Whether an audit entry created the organization or changed its notes or details: the history shows only

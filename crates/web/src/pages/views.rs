@@ -76,12 +76,21 @@ pub struct UserRow {
     pub role: &'static str,
     pub status: &'static str,
     pub suspended: bool,
+    /// Why mail to this address bounces, when it does.
+    pub failing: Option<String>,
 }
 
-pub fn user_rows(users: &[User]) -> Vec<UserRow> {
-    users
+/// Users as the admin pages list them, with the addresses whose mail bounces marked.
+pub async fn user_rows(conn: &mut Conn, users: &[User]) -> Result<Vec<UserRow>, DbError> {
+    let failing: HashMap<String, String> = partnerdesk_db::inbound::failing(conn, 10_000)
+        .await?
+        .into_iter()
+        .map(|(address, reason, _)| (address, reason))
+        .collect();
+    Ok(users
         .iter()
         .map(|u| UserRow {
+            failing: failing.get(&u.email.to_lowercase()).cloned(),
             id: u.id.0,
             name: u.name.clone(),
             email: u.email.clone(),
@@ -89,7 +98,7 @@ pub fn user_rows(users: &[User]) -> Vec<UserRow> {
             status: u.status.as_str(),
             suspended: u.status == partnerdesk_core::accounts::UserStatus::Suspended,
         })
-        .collect()
+        .collect())
 }
 
 /// A file link under a comment.
