@@ -141,7 +141,9 @@ async fn read(
     }
     loop {
         let last = u32::try_from(cursor.last_uid).unwrap_or(u32::MAX);
-        for (uid, size) in conn.after(last).await? {
+        let listed = conn.after(last).await?;
+        let more = listed.len() == imap::CHUNK;
+        for (uid, size) in listed {
             if app.shutdown.is_cancelled() {
                 conn.logout().await;
                 return Ok(Ended::Shutdown);
@@ -171,6 +173,9 @@ async fn read(
         {
             conn.logout().await;
             return Ok(Ended::LeaseLost);
+        }
+        if more {
+            continue;
         }
         // Caught up: the next failure starts its waits short again.
         tracing::debug!(mailbox = %name, last_uid = cursor.last_uid, "caught up; waiting for mail");

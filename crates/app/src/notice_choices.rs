@@ -24,18 +24,22 @@ pub struct ChoicesInput {
 
 /// Whose choices `actor` may read or change: their own, or anyone's for an admin; staff only.
 async fn target(app: &App, actor: &Actor, user: i64) -> Result<UserId, AppError> {
+    if !actor.is_staff() {
+        return Err(AppError::Forbidden(
+            "You do not have access to this: notice choices are for staff; partners are always told about their own \
+             tickets."
+                .into(),
+        ));
+    }
     if actor.id.0 != user && !actor.is_admin() {
         return Err(AppError::Forbidden(
             "You do not have access to this: only admins choose notices for someone else.".into(),
         ));
     }
     let u = users::get(&mut app.db.conn(), UserId(user)).await?;
+    // A partner has no notice choices to read or change.
     if !u.role.is_staff() {
-        return Err(AppError::invalid(
-            "user",
-            "InvalidValue",
-            "notice choices are for staff; partners are always told about their own tickets",
-        ));
+        return Err(AppError::NotFound);
     }
     Ok(u.id)
 }

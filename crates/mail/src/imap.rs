@@ -17,6 +17,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{self, RootCertStore};
 
+/// The most messages one listing names (`Connection::after`).
+pub const CHUNK: usize = 500;
 /// How long connecting, or any one command, may take before the connection is given up.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -235,23 +237,35 @@ impl Connection {
         Ok(())
     }
 
-    /// The UIDs after `last` with each message's size (`u32::MAX` when the server does not say), oldest first.
+    /// Up to `CHUNK` UIDs after `last` with each message's size (`u32::MAX` when the server does not say), oldest
+    /// first. Listed a chunk at a time, so that a mailbox with a large backlog costs no more memory than a small one.
     pub async fn after(&mut self, last: u32) -> Result<Vec<(u32, u32)>, ImapError> {
         let next = last.saturating_add(1);
         let session = &mut self.session;
-        let mut found = timed("UID FETCH", async {
-            let fetches = session.uid_fetch(format!("{next}:*"), "(UID RFC822.SIZE)").await?;
+        let mut uids: Vec<u32> = timed("UID SEARCH", session.uid_search(format!("UID {next}:*")))
+            .await?
+            .into_iter()
+            // `N:*` always matches the newest message, even when its UID is below N.
+            .filter(|uid| *uid > last)
+            .collect();
+        uids.sort_unstable();
+        uids.truncate(CHUNK);
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let sizes = timed("UID FETCH", async {
+            let fetches = session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
             fetches.try_collect::<Vec<_>>().await
         })
-        .await?
-        .into_iter()
-        // `N:*` always answers with the newest message, even when its UID is below N.
-        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(u32::MAX))))
-        .filter(|(uid, _)| *uid > last)
-        .collect::<Vec<_>>();
-        found.sort_unstable();
-        found.dedup_by_key(|(uid, _)| *uid);
-        Ok(found)
+        .await?;
+        Ok(uids
+            .into_iter()
+            .map(|uid| {
+                let size = sizes.iter().find(|f| f.uid == Some(uid)).and_then(|f| f.size);
+                (uid, size.unwrap_or(u32::MAX))
+            })
+            .collect())
     }
 
     /// The whole message `uid`, left unread; `None` when it vanished meanwhile.

@@ -355,25 +355,50 @@ async fn rules(backend: Backend) {
     let (s, v) = app.get("/api/v2/failing_addresses.json", &admin).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["failing_addresses"][0]["address"], "lee@acme.example");
-    assert_eq!(app.get("/api/v2/failing_addresses.json", &pat).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v2/failing_addresses.json", &pat).await.0,
+        StatusCode::FORBIDDEN
+    );
     let mut page = crate::pages::Browser::new(&app);
     page.sign_in(&admin.email, crate::pages::PASSWORD).await;
     let (_, _, users) = page.get("/admin/users").await;
-    let lee_row = users.split("<tr>").find(|r| r.contains("lee@acme.example")).unwrap_or_default();
+    let lee_row = users
+        .split("<tr>")
+        .find(|r| r.contains("lee@acme.example"))
+        .unwrap_or_default();
     assert!(lee_row.contains("mail bounces"), "{lee_row}");
-    let pat_row = users.split("<tr>").find(|r| r.contains("pat@acme.example")).unwrap_or_default();
+    let pat_row = users
+        .split("<tr>")
+        .find(|r| r.contains("pat@acme.example"))
+        .unwrap_or_default();
     assert!(!pat_row.contains("mail bounces"), "{pat_row}");
     // Refused mail, newest first, with why; admins only; an unknown outcome is a clear 400.
     let (s, v) = app.get("/api/v2/inbound_mail.json?outcome=refused", &admin).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let refused = v["inbound_mail"].as_array().cloned().unwrap_or_default();
-    assert!(!refused.is_empty() && refused.iter().all(|m| m["outcome"] == "refused"), "{v}");
+    assert!(
+        !refused.is_empty() && refused.iter().all(|m| m["outcome"] == "refused"),
+        "{v}"
+    );
     assert!(refused.iter().any(|m| m["sender"] == "stranger@nowhere.example"), "{v}");
     let (s, v) = app.get("/api/v2/inbound_mail.json", &admin).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert!(v["inbound_mail"].as_array().unwrap().iter().any(|m| m["outcome"] == "ticket"), "{v}");
-    assert_eq!(app.get("/api/v2/inbound_mail.json?outcome=lost", &admin).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/api/v2/inbound_mail.json", &pat).await.0, StatusCode::FORBIDDEN);
+    assert!(
+        v["inbound_mail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["outcome"] == "ticket"),
+        "{v}"
+    );
+    assert_eq!(
+        app.get("/api/v2/inbound_mail.json?outcome=lost", &admin).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/api/v2/inbound_mail.json", &pat).await.0,
+        StatusCode::FORBIDDEN
+    );
 
     // Not ours, and not a message.
     assert_eq!(ingest(&app, &first, Some("sales@vendor.test")).0, 67);

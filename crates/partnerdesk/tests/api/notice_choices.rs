@@ -122,7 +122,9 @@ async fn choices(backend: Backend) {
         StatusCode::OK
     );
     let (s, v) = app.get(&path(&pat), &pat).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(s, StatusCode::FORBIDDEN, "partners have no notice choices: {v}");
+    let (s, v) = app.get(&path(&pat), &admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, v) = app
         .put(
             &path(&alex),

@@ -32,11 +32,23 @@ pub struct InboundMailView {
     pub received_at: DateTime<Utc>,
 }
 
+/// What became of a message.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum OutcomeParam {
+    Ticket,
+    Comment,
+    Refused,
+    Ignored,
+}
+
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct InboundMailParams {
-    /// Only messages with this outcome: `ticket`, `comment`, `refused` or `ignored`.
+    /// Only messages with this outcome (empty: all).
+    #[param(value_type = Option<OutcomeParam>)]
     pub outcome: Option<String>,
 }
 
@@ -50,7 +62,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     caller.actor().may_administer()?;
     let q = ListQuery::parse(raw.as_deref())?;
-    let outcome = match q.get("outcome") {
+    let outcome = match q.get("outcome").filter(|o| !o.is_empty()) {
         Some(o) => Some(Outcome::parse(o).ok_or_else(|| {
             AppError::BadRequest(format!("outcome is ticket, comment, refused or ignored, not '{o}'"))
         })?),
