@@ -237,6 +237,45 @@ pub fn new_words(body: &str) -> String {
 mod tests {
     use super::*;
 
+    /// As Outlook sends a reply: multipart/related around multipart/alternative (quoted-printable text and HTML),
+    /// an inline image, a winmail.dat, and the quoted original under a "From: / Sent:" block.
+    #[test]
+    fn an_outlook_reply_keeps_its_words_and_files() {
+        let raw = concat!(
+            "From: Pat <pat@acme.example>\r\nTo: support@vendor.test\r\nSubject: RE: [#7] Sync\r\n",
+            "Message-ID: <o1@acme.example>\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n",
+            "--m\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n",
+            "--r\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n",
+            "--a\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+            "The fix works =96 thanks.\r\n\r\nFrom: Vendor Support <support@vendor.test>\r\n",
+            "Sent: Tuesday, 1 December 2026 10:00\r\nSubject: [#7] Sync\r\n\r\nPlease try 4.2.1.\r\n",
+            "--a\r\nContent-Type: text/html; charset=windows-1252\r\n\r\n",
+            "<p>The fix works &ndash; thanks.</p><img src=\"cid:logo@acme\">\r\n",
+            "--a--\r\n",
+            "--r\r\nContent-Type: image/png; name=\"logo.png\"\r\nContent-ID: <logo@acme>\r\n",
+            "Content-Disposition: inline; filename=\"logo.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            "iVBORw0KGgo=\r\n--r--\r\n",
+            "--m\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n",
+            "Content-Disposition: attachment; filename=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            "eJ8+IgAB\r\n--m--\r\n",
+        );
+        let m = parse(raw.as_bytes()).expect("a message");
+        assert_eq!(m.text, "The fix works \u{2013} thanks.");
+        let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+        assert!(names.contains(&"logo.png"), "{names:?}");
+        assert!(names.contains(&"winmail.dat"), "kept as a file: {names:?}");
+    }
+
+    #[test]
+    fn east_asian_charsets_are_decoded() {
+        let raw = b"From: pat@acme.example\r\nSubject: =?shift_jis?B?k/qWe4zq?=\r\nMessage-ID: <j@y>\r\n\
+                    Content-Type: text/plain; charset=gb2312\r\n\r\n\xd6\xd0\xce\xc4\r\n";
+        let m = parse(raw).expect("a message");
+        assert_eq!(m.subject, "\u{65e5}\u{672c}\u{8a9e}");
+        assert_eq!(m.text.trim(), "\u{4e2d}\u{6587}");
+    }
+
     #[test]
     fn control_characters_become_replacement_characters() {
         let raw = b"From: a\x01b <pat@acme.example>\r\nSubject: =?utf-8?b?QQBC?=\r\nMessage-ID: <x@y>\r\n\r\nline\x00one\r\n\ttab\r\n";
