@@ -179,6 +179,8 @@ async fn send_reset(app: &App, email: &str) -> Result<(), AppError> {
     let expires_at = partnerdesk_db::now() + Duration::minutes(RESET_TTL_MINUTES);
     let url = app.url(&format!("/account/set-password?token={token}"));
     let mut tx = app.db.begin().await?;
+    // Locked, so that two requests at the same moment leave one live link, not two.
+    users::get_for_update(&mut tx, user.id).await?;
     users::add_invitation(
         &mut tx,
         &user,

@@ -67,6 +67,8 @@ pub async fn update(
         ));
     }
     let mut tx = app.db.begin().await?;
+    // Two changes at the same moment are applied one after the other: neither undoes the other's fields.
+    users::get_for_update(&mut tx, id).await?;
     let mut choices = notice_choices::get(&mut tx, id).await?;
     if let Some(ids) = input.followed_group_ids {
         let mut ids = ids;

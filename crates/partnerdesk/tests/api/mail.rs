@@ -58,7 +58,10 @@ pub fn start_smtp_on(port: u16) -> Arc<Mutex<Vec<Mail>>> {
         ..Sink::default()
     });
     // A real server takes many connections at once (Postfix: 100): each sending instance keeps a few open.
-    server.with_name("test-smtp").with_num_threads(32).with_tcp_listener(listener);
+    server
+        .with_name("test-smtp")
+        .with_num_threads(32)
+        .with_tcp_listener(listener);
     std::thread::spawn(move || {
         let _ = server.serve();
     });
