@@ -55,6 +55,10 @@ def test_zenpy_end_to_end(server):
         partner.organizations(id=other.id)
     assert [t.id for t in partner.tickets()] == [ticket.id]
 
+    # Several at once (show_many): each passes the same policy as a single show.
+    assert sorted(t.id for t in admin.tickets(ids=[ticket.id, globex_ticket.id])) == sorted([ticket.id, globex_ticket.id])
+    assert [t.id for t in partner.tickets(ids=[ticket.id, globex_ticket.id])] == [ticket.id]
+
     # Zendesk's error format reaches the client: duplicate email is a 422.
     with pytest.raises(APIException):
         admin.users.create(User(name="Pat again", email="pat@acme.example"))

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod notices;
 pub mod organizations;
 pub mod requests;
+pub mod show_many;
 pub mod ticket_forms;
 pub mod tickets;
 pub mod tus;
@@ -45,6 +46,7 @@ use crate::state::AppState;
         users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
         notices::show_notifications, notices::update_notifications,
         mail::list, mail::failing,
+        show_many::tickets, show_many::users, show_many::organizations,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -131,6 +133,9 @@ pub fn router() -> Router<AppState> {
     let mut r = Router::new();
     r = both(r, "/users", get(users::list).post(users::create));
     r = both(r, "/users/me", get(users::me));
+    r = both(r, "/users/show_many", get(show_many::users));
+    r = both(r, "/tickets/show_many", get(show_many::tickets));
+    r = both(r, "/organizations/show_many", get(show_many::organizations));
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
