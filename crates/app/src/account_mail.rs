@@ -116,12 +116,7 @@ impl<'a> AccountMail<'a> {
         text: &str,
         html: &str,
     ) -> Result<(), AppError> {
-        let domain = self
-            .mail_from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim())
-            .filter(|d| !d.is_empty())
-            .unwrap_or("partnerdesk.invalid");
+        let domain = crate::notifications::domain_of(self.mail_from);
         let seal = |s: &str| self.sealer.seal(s).map_err(AppError::internal);
         let payload = json!({
             "to": to,

@@ -80,15 +80,8 @@ async fn tell_followers(
         "New ticket #{id} in {} from {}: {}",
         group.name, submitter.name, ticket.subject
     );
-    let link = format!("{}/agent/tickets/{id}", settings.public_url);
-    let (mut text, mut html) = opening(&headline, &first.body);
-    text.push_str(&format!("Open the ticket: {link}\n"));
-    html.push_str(&format!(
-        "<p><a href=\"{}\">Open the ticket</a></p>",
-        escape_html(&link)
-    ));
-    for f in followers {
-        let agent = users::get(tx, f).await?;
+    let (text, html) = workspace_notice(settings, id, &headline, &first.body);
+    for agent in users::by_ids(tx, &followers).await? {
         let mail = TicketMail {
             ticket: id,
             to: &agent.email,
@@ -176,14 +169,8 @@ async fn tell_assignee(
     }) {
         return Ok(false);
     }
-    let link = format!("{}/agent/tickets/{id}", settings.public_url);
     let body = comment.map(|c| c.body.as_str()).unwrap_or_default();
-    let (mut text, mut html) = opening(&headline, body);
-    text.push_str(&format!("Open the ticket: {link}\n"));
-    html.push_str(&format!(
-        "<p><a href=\"{}\">Open the ticket</a></p>",
-        escape_html(&link)
-    ));
+    let (text, html) = workspace_notice(settings, id, &headline, body);
     let mail = TicketMail {
         ticket: id,
         to: &agent.email,
@@ -194,6 +181,18 @@ async fn tell_assignee(
     };
     enqueue_ticket_mail(tx, settings, &mail).await?;
     Ok(true)
+}
+
+/// A notice to staff: its opening, and the link to the ticket in the workspace.
+fn workspace_notice(settings: &Settings, id: i64, headline: &str, body: &str) -> (String, String) {
+    let link = format!("{}/agent/tickets/{id}", settings.public_url);
+    let (mut text, mut html) = opening(headline, body);
+    text.push_str(&format!("Open the ticket: {link}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Open the ticket</a></p>",
+        escape_html(&link)
+    ));
+    (text, html)
 }
 
 /// The top of every notice: the reply marker, the headline and the text it is about.
@@ -254,9 +253,12 @@ pub async fn enqueue_ticket_mail(tx: &mut Conn, settings: &Settings, mail: &Tick
 
 /// The domain of the sender's address, for message ids.
 pub fn mail_domain(settings: &Settings) -> String {
-    settings
-        .mail_from
-        .rsplit_once('@')
+    domain_of(&settings.mail_from)
+}
+
+/// The domain of a sender (`Name <user@domain>` or `user@domain`), or a placeholder when it has none.
+pub fn domain_of(from: &str) -> String {
+    from.rsplit_once('@')
         .map(|(_, d)| d.trim_end_matches('>').trim().to_owned())
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| "partnerdesk.invalid".to_owned())
@@ -303,23 +305,98 @@ async fn notify(
     event: Event<'_>,
     first: Option<&Comment>,
 ) -> Result<bool, AppError> {
-    let mut told = false;
-    for (id, copied) in std::iter::once((ticket.requester_id, false)).chain(ticket.ccs.iter().map(|c| (*c, true))) {
-        if id == actor.id {
-            continue;
-        }
-        let person = users::get(tx, id).await?;
+    let ids: Vec<_> = std::iter::once(ticket.requester_id)
+        .chain(ticket.ccs.iter().copied())
+        .filter(|id| *id != actor.id)
+        .collect();
+    let people = users::by_ids(tx, &ids).await?;
+    let recipients: Vec<(&User, bool)> = ids
+        .iter()
+        .filter_map(|id| people.iter().find(|u| u.id == *id))
+        .map(|person| (person, person.id != ticket.requester_id))
         // A copied partner of another organization (the ticket moved) hears nothing more of it.
-        let may_see = person.role.is_staff()
-            || !copied
-            || (person.organization_id.is_some() && person.organization_id == ticket.organization_id);
-        if person.status == partnerdesk_core::accounts::UserStatus::Suspended || !may_see {
-            continue;
-        }
-        tell(tx, settings, actor, ticket, key, &event, first, &person, copied).await?;
-        told = true;
+        .filter(|(person, copied)| {
+            person.role.is_staff()
+                || !copied
+                || (person.organization_id.is_some() && person.organization_id == ticket.organization_id)
+        })
+        .filter(|(person, _)| person.status != partnerdesk_core::accounts::UserStatus::Suspended)
+        .collect();
+    if recipients.is_empty() {
+        return Ok(false);
     }
-    Ok(told)
+    let about = About::of(tx, settings, ticket, &event, first).await?;
+    for (person, copied) in recipients {
+        tell(tx, settings, actor, ticket, key, &event, first, &about, person, copied).await?;
+    }
+    Ok(true)
+}
+
+/// What every notice of one event says alike, read once for all its recipients: the organization's footer, the
+/// message quoted for context, and the files of the comment.
+struct About {
+    footer: String,
+    quoted: Option<String>,
+    files_text: String,
+    files_html: String,
+}
+
+impl About {
+    async fn of(
+        tx: &mut Conn,
+        settings: &Settings,
+        ticket: &Ticket,
+        event: &Event<'_>,
+        first: Option<&Comment>,
+    ) -> Result<About, AppError> {
+        let new_ticket = format!("{}/portal/tickets/new", settings.public_url);
+        let footer = match ticket.organization_id {
+            Some(id) => {
+                let org = organizations::get(tx, id, partnerdesk_core::policy::OrgScope::All).await?;
+                format!("Partner support for {}. File a new ticket: {new_ticket}", org.name)
+            }
+            None => format!("File a new ticket: {new_ticket}"),
+        };
+        let quoted = match event {
+            Event::Replied { comment, .. } => earlier(tx, ticket, comment).await?,
+            _ => None,
+        };
+        // Files are linked, never attached: each link asks the reader to sign in, so a forwarded notice gives
+        // nothing away.
+        let shown = match event {
+            Event::Replied { comment, .. } => Some(comment.id),
+            Event::Filed => first.map(|c| c.id),
+            Event::Status(_) => None,
+        };
+        let (mut files_text, mut files_html) = (String::new(), String::new());
+        let files = match shown {
+            Some(comment) => files::attachments_of_comments(tx, &[comment]).await?,
+            None => Vec::new(),
+        };
+        if !files.is_empty() {
+            files_text.push_str("Files (sign in to download):\n");
+            files_html.push_str("<p>Files (sign in to download):</p><ul>");
+            for f in &files {
+                let name: String = url::form_urlencoded::byte_serialize(f.file_name.as_bytes()).collect();
+                let url = format!("{}/attachments/{}/{name}", settings.public_url, f.id);
+                files_text.push_str(&format!("- {} ({} bytes): {url}\n", f.file_name, f.size));
+                files_html.push_str(&format!(
+                    "<li><a href=\"{}\">{}</a> ({} bytes)</li>",
+                    escape_html(&url),
+                    escape_html(&f.file_name),
+                    f.size
+                ));
+            }
+            files_text.push('\n');
+            files_html.push_str("</ul>");
+        }
+        Ok(About {
+            footer,
+            quoted,
+            files_text,
+            files_html,
+        })
+    }
 }
 
 /// One notice to `person` (the requester, or someone `copied` on the ticket).
@@ -332,21 +409,10 @@ async fn tell(
     key: &str,
     event: &Event<'_>,
     first: Option<&Comment>,
+    about: &About,
     person: &User,
     copied: bool,
 ) -> Result<(), AppError> {
-    let org_name = match ticket.organization_id {
-        Some(id) => Some(
-            organizations::get(tx, id, partnerdesk_core::policy::OrgScope::All)
-                .await?
-                .name,
-        ),
-        None => None,
-    };
-    let quoted = match event {
-        Event::Replied { comment, .. } => earlier(tx, ticket, comment).await?,
-        _ => None,
-    };
     let id = ticket.id.0;
     // Staff copied on a ticket work it in the workspace; partners read it in the portal.
     let link = if person.role.is_staff() {
@@ -354,7 +420,6 @@ async fn tell(
     } else {
         format!("{}/portal/tickets/{id}", settings.public_url)
     };
-    let new_ticket = format!("{}/portal/tickets/new", settings.public_url);
     let whose = if copied {
         format!("ticket #{id}")
     } else {
@@ -388,39 +453,10 @@ async fn tell(
             String::new(),
         ),
     };
-    let footer = match &org_name {
-        Some(o) => format!("Partner support for {o}. File a new ticket: {new_ticket}"),
-        None => format!("File a new ticket: {new_ticket}"),
-    };
     let (mut text, mut html) = opening(&headline, &body);
-    // Files are linked, never attached: each link asks the reader to sign in, so a forwarded notice gives nothing
-    // away.
-    let shown = match event {
-        Event::Replied { comment, .. } => Some(comment.id),
-        Event::Filed => first.map(|c| c.id),
-        Event::Status(_) => None,
-    };
-    if let Some(comment) = shown {
-        let files = files::attachments_of_comments(tx, &[comment]).await?;
-        if !files.is_empty() {
-            text.push_str("Files (sign in to download):\n");
-            html.push_str("<p>Files (sign in to download):</p><ul>");
-            for f in &files {
-                let name: String = url::form_urlencoded::byte_serialize(f.file_name.as_bytes()).collect();
-                let url = format!("{}/attachments/{}/{name}", settings.public_url, f.id);
-                text.push_str(&format!("- {} ({} bytes): {url}\n", f.file_name, f.size));
-                html.push_str(&format!(
-                    "<li><a href=\"{}\">{}</a> ({} bytes)</li>",
-                    escape_html(&url),
-                    escape_html(&f.file_name),
-                    f.size
-                ));
-            }
-            text.push('\n');
-            html.push_str("</ul>");
-        }
-    }
-    if let Some(q) = &quoted {
+    text.push_str(&about.files_text);
+    html.push_str(&about.files_html);
+    if let Some(q) = &about.quoted {
         let quoted_text: String = q.lines().map(|l| format!("> {l}\n")).collect();
         text.push_str(&format!("Earlier:\n{quoted_text}\n"));
         html.push_str(&format!(
@@ -429,14 +465,15 @@ async fn tell(
         ));
     }
     text.push_str(&format!(
-        "Status: {}\nView the ticket: {link}\n\n-- \n{footer}\n",
-        ticket.status.as_str()
+        "Status: {}\nView the ticket: {link}\n\n-- \n{}\n",
+        ticket.status.as_str(),
+        about.footer
     ));
     html.push_str(&format!(
         "<p>Status: {}<br><a href=\"{}\">View the ticket</a></p><hr><p style=\"color:#888\">{}</p>",
         escape_html(ticket.status.as_str()),
         escape_html(&link),
-        escape_html(&footer)
+        escape_html(&about.footer)
     ));
     let mail = TicketMail {
         ticket: id,
