@@ -10,6 +10,7 @@ pub mod oncall;
 pub mod policy;
 pub mod routing;
 pub mod sealing;
+pub mod search;
 pub mod tags;
 pub mod text;
 pub mod tickets;
