@@ -22,6 +22,7 @@ pub mod org_changes;
 pub mod outbox;
 pub mod passwords;
 pub mod ratelimit;
+pub mod search;
 pub mod signin;
 pub mod tickets;
 pub mod uploads;

@@ -29,6 +29,11 @@ impl TicketStatus {
         )
     }
 
+    /// Solved or closed: the ticket has a solution (`solved>...` in search counts from when it got it).
+    pub fn is_solved(self) -> bool {
+        matches!(self, TicketStatus::Solved | TicketStatus::Closed)
+    }
+
     /// A closed ticket is frozen: Zendesk refuses any change to it.
     pub fn is_frozen(self) -> bool {
         self == TicketStatus::Closed

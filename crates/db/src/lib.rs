@@ -20,6 +20,7 @@ pub mod mailbox;
 pub mod notice_choices;
 pub mod organizations;
 pub mod outbox;
+pub mod search;
 pub mod sessions;
 pub mod tickets;
 pub mod users;

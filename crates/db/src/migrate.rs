@@ -85,7 +85,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_mail_threads.sql"),
         postgres: include_str!("../migrations/postgres/0012_mail_threads.sql"),
     },
+    Migration {
+        version: 13,
+        name: "search",
+        sqlite: include_str!("../migrations/sqlite/0013_search.sql"),
+        postgres: include_str!("../migrations/postgres/0013_search.sql"),
+    },
 ];
+
+/// The migration that created the ticket index: the tickets already there are indexed in its transaction.
+const SEARCH_INDEX: i64 = 13;
 
 /// Applies every migration not yet applied; returns the versions applied now.
 #[tracing::instrument(skip_all, err)]
@@ -118,6 +127,9 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, DbError> {
             Backend::Postgres => m.postgres,
         };
         tx.execute_script(script).await?;
+        if m.version == SEARCH_INDEX {
+            crate::search::index::rebuild(&mut tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             &args![m.version, m.name, now().to_rfc3339()],

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::audit::{self, AuditActor, Change};
 use crate::conn::{Arg, Conn, Row};
 use crate::error::DbError;
+use crate::search;
 use crate::{Page, Window, args, now, parse_enum};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,7 +118,7 @@ fn ccs_from_stored(s: &str) -> Result<Vec<UserId>, DbError> {
         .collect()
 }
 
-fn from_row(r: &Row) -> Result<Ticket, DbError> {
+pub(crate) fn from_row(r: &Row) -> Result<Ticket, DbError> {
     let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
     Ok(Ticket {
         id: TicketId(r.i64("id")?),
@@ -276,8 +277,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
     let row = conn
         .fetch_one(
             "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, organization_id, group_id, \
-             assignee_id, ticket_form_id, tags, cc_ids, via, routing, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             assignee_id, ticket_form_id, tags, cc_ids, via, routing, created_at, updated_at, solved_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             &args![
                 f.subject.as_str(),
                 new.description.as_str(),
@@ -294,7 +295,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
                 new.via.as_str(),
                 new.routing.to_string(),
                 t,
-                t
+                t,
+                f.status.is_solved().then_some(t)
             ],
         )
         .await?;
@@ -310,6 +312,7 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
     for c in &new.follow_ups {
         add_comment(conn, TicketId(id), c, t).await?;
     }
+    search::index::ticket_written(conn, None, &ticket, true).await?;
     let record = TicketRecord {
         ticket: &ticket,
         comment: Some(&comment),
@@ -337,7 +340,8 @@ pub async fn update(
     let t = now();
     conn.execute(
         "UPDATE tickets SET subject = ?, status = ?, priority = ?, requester_id = ?, organization_id = ?, group_id = ?, assignee_id = ?, \
-         ticket_form_id = ?, tags = ?, cc_ids = ?, updated_at = ? WHERE id = ?",
+         ticket_form_id = ?, tags = ?, cc_ids = ?, updated_at = ?, \
+         solved_at = CASE WHEN ? THEN COALESCE(solved_at, ?) ELSE NULL END WHERE id = ?",
         &args![
             f.subject.as_str(),
             f.status.as_str(),
@@ -350,6 +354,8 @@ pub async fn update(
             tags::to_stored(&f.tags),
             ccs_to_stored(&f.ccs),
             t,
+            f.status.is_solved(),
+            t,
             before.id.0
         ],
     )
@@ -359,6 +365,7 @@ pub async fn update(
         None => None,
     };
     let after = get(conn, before.id, TicketScope::All).await?;
+    search::index::ticket_written(conn, Some(before), &after, comment.is_some()).await?;
     let (b, a) = (
         TicketRecord {
             ticket: before,

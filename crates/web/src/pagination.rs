@@ -179,7 +179,7 @@ impl ListQuery {
     }
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -189,11 +189,11 @@ fn query_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
         .collect())
 }
 
-fn encode_cursor(id: i64) -> String {
+pub(crate) fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("id:{id}"))
 }
 
-fn decode_cursor(c: &str) -> Result<i64, AppError> {
+pub(crate) fn decode_cursor(c: &str) -> Result<i64, AppError> {
     URL_SAFE_NO_PAD
         .decode(c)
         .ok()

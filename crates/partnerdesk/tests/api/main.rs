@@ -5,6 +5,7 @@
 
 mod helpers;
 mod s3;
+mod search;
 mod show_many;
 
 mod account_mail;

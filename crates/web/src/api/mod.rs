@@ -12,6 +12,7 @@ pub mod mail;
 pub mod notices;
 pub mod organizations;
 pub mod requests;
+pub mod search;
 pub mod show_many;
 pub mod ticket_forms;
 pub mod tickets;
@@ -47,6 +48,7 @@ use crate::state::AppState;
         notices::show_notifications, notices::update_notifications,
         mail::list, mail::failing,
         show_many::tickets, show_many::users, show_many::organizations,
+        search::search, search::count, search::export,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -136,6 +138,9 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/users/show_many", get(show_many::users));
     r = both(r, "/tickets/show_many", get(show_many::tickets));
     r = both(r, "/organizations/show_many", get(show_many::organizations));
+    r = both(r, "/search", get(search::search));
+    r = both(r, "/search/count", get(search::count));
+    r = both(r, "/search/export", get(search::export));
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));

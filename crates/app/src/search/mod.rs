@@ -1,0 +1,176 @@
+//! Search: Zendesk's query language over tickets, users and organizations, for the search API, its export and the
+//! pages. Every search runs with the caller's scope: an end-user finds their organization's tickets (never by the
+//! words of an internal note), themselves, and their organization.
+
+mod resolve;
+
+use partnerdesk_core::policy::Actor;
+use partnerdesk_core::search::{self, Order, Query, ResultType, SortField};
+use partnerdesk_db::organizations::Organization;
+use partnerdesk_db::search::people;
+use partnerdesk_db::tickets::Ticket;
+use partnerdesk_db::users::User;
+use partnerdesk_db::{Db, Window};
+
+use crate::error::AppError;
+
+pub use resolve::types_of;
+
+/// One result.
+#[derive(Debug, Clone)]
+pub enum Found {
+    Ticket(Ticket),
+    User(User),
+    Organization(Organization),
+}
+
+/// The order asked for with `sort_by`/`sort_order` (the query's own `order_by:`/`sort:` come first).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sort {
+    pub field: Option<SortField>,
+    pub descending: Option<bool>,
+}
+
+/// A page of results and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct Results {
+    pub items: Vec<Found>,
+    pub has_more: bool,
+    pub count: i64,
+}
+
+/// Parses a query; a refusal says where and what was expected.
+pub fn parse(text: &str) -> Result<Query, AppError> {
+    search::parse(text, partnerdesk_db::now()).map_err(|e| AppError::BadRequest(format!("invalid query: {e}")))
+}
+
+fn order_of(query: &Query, sort: Sort) -> Option<Order> {
+    let field = query.sort_field.or(sort.field)?;
+    Some(Order {
+        field,
+        descending: query.descending.or(sort.descending).unwrap_or(true),
+    })
+}
+
+/// How many of `kind` the query finds.
+async fn count_of(db: &Db, actor: &Actor, query: &Query, kind: ResultType) -> Result<i64, AppError> {
+    let mut conn = db.conn();
+    Ok(match kind {
+        ResultType::Ticket => {
+            let s = resolve::tickets(&mut conn, actor, query).await?;
+            partnerdesk_db::search::count_tickets(&mut conn, &s).await?
+        }
+        ResultType::User => {
+            let s = resolve::users(&mut conn, actor, query).await?;
+            people::count_users(&mut conn, &s).await?
+        }
+        ResultType::Organization => {
+            let s = resolve::organizations(actor, query)?;
+            people::count_organizations(&mut conn, &s).await?
+        }
+    })
+}
+
+/// A window of what the query finds of `kind`.
+async fn page_of(
+    db: &Db,
+    actor: &Actor,
+    query: &Query,
+    kind: ResultType,
+    order: Option<Order>,
+    window: Window,
+) -> Result<(Vec<Found>, bool), AppError> {
+    let mut conn = db.conn();
+    Ok(match kind {
+        ResultType::Ticket => {
+            let mut s = resolve::tickets(&mut conn, actor, query).await?;
+            s.order = order;
+            let page = partnerdesk_db::search::tickets(&mut conn, &s, window).await?;
+            (page.items.into_iter().map(Found::Ticket).collect(), page.has_more)
+        }
+        ResultType::User => {
+            let s = resolve::users(&mut conn, actor, query).await?;
+            let page = people::users(&mut conn, &s, window).await?;
+            (page.items.into_iter().map(Found::User).collect(), page.has_more)
+        }
+        ResultType::Organization => {
+            let s = resolve::organizations(actor, query)?;
+            let page = people::organizations(&mut conn, &s, window).await?;
+            (page.items.into_iter().map(Found::Organization).collect(), page.has_more)
+        }
+    })
+}
+
+/// Results `offset..offset + limit` of a query: tickets first, then users, then organizations, each newest first
+/// unless the query orders them.
+pub async fn search(
+    db: &Db,
+    actor: &Actor,
+    text: &str,
+    sort: Sort,
+    offset: i64,
+    limit: i64,
+) -> Result<Results, AppError> {
+    let query = parse(text)?;
+    let order = order_of(&query, sort);
+    let mut items = Vec::new();
+    let mut count = 0;
+    let mut skip = offset;
+    for kind in types_of(&query) {
+        let n = count_of(db, actor, &query, kind).await?;
+        count += n;
+        let wanted = limit - items.len() as i64;
+        if wanted <= 0 || skip >= n {
+            skip = (skip - n).max(0);
+            continue;
+        }
+        let window = Window {
+            after_id: None,
+            offset: skip,
+            limit: wanted,
+            desc: true,
+        };
+        let (found, _) = page_of(db, actor, &query, kind, order, window).await?;
+        items.extend(found);
+        skip = 0;
+    }
+    let has_more = offset + (items.len() as i64) < count;
+    Ok(Results { items, has_more, count })
+}
+
+/// How many results a query has.
+pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> {
+    let query = parse(text)?;
+    let mut count = 0;
+    for kind in types_of(&query) {
+        count += count_of(db, actor, &query, kind).await?;
+    }
+    Ok(count)
+}
+
+/// A page of the export of a query's results of one type, newest first, continuing below id `after`: stable while
+/// records are added (they come before the cursor) and with no cap on how far it goes.
+pub async fn export(
+    db: &Db,
+    actor: &Actor,
+    text: &str,
+    kind: ResultType,
+    after: Option<i64>,
+    size: i64,
+) -> Result<(Vec<Found>, bool), AppError> {
+    let mut query = parse(text)?;
+    if query.result_type.is_some_and(|t| t != kind) {
+        return Err(AppError::BadRequest(format!(
+            "the query's type: differs from filter[type]={}",
+            kind.as_str()
+        )));
+    }
+    query.result_type = Some(kind);
+    let window = Window {
+        after_id: after,
+        offset: 0,
+        limit: size,
+        desc: true,
+    };
+    page_of(db, actor, &query, kind, None, window).await
+}

@@ -1,0 +1,232 @@
+//! A parsed query made into store searches for one caller: names looked up, comparisons expanded into the values
+//! they accept, repeated keywords made alternatives, and the caller's scope and visibility set.
+
+use std::collections::BTreeMap;
+
+use partnerdesk_core::accounts::Role;
+use partnerdesk_core::policy::{Actor, OrgScope};
+use partnerdesk_core::search::{Clause, Filter, Person, Query, ResultType, Text, TextField};
+use partnerdesk_core::tickets::{Priority, TicketStatus};
+use partnerdesk_db::Conn;
+use partnerdesk_db::search::people::{OrganizationSearch, UserSearch};
+use partnerdesk_db::search::{Atom, Condition, IdColumn, TextTerm, TicketSearch, names};
+
+use crate::error::AppError;
+
+/// Which types a query can find: keywords that only tickets have (`status`, `assignee`, ...) leave users and
+/// organizations out, and `role`/`email` leave tickets and organizations out.
+pub fn types_of(query: &Query) -> Vec<ResultType> {
+    if let Some(t) = query.result_type {
+        return vec![t];
+    }
+    let mut ticket = true;
+    let mut user = true;
+    let mut organization = true;
+    for c in &query.clauses {
+        match c.filter {
+            Filter::Text(TextField::Any, _) | Filter::Number(_) => {}
+            Filter::Tag(_) => user = false,
+            Filter::Name(_) => ticket = false,
+            Filter::Role(_) | Filter::Email(_) => {
+                ticket = false;
+                organization = false;
+            }
+            Filter::Organization(_) => organization = false,
+            _ => {
+                user = false;
+                organization = false;
+            }
+        }
+    }
+    [
+        (ticket, ResultType::Ticket),
+        (user, ResultType::User),
+        (organization, ResultType::Organization),
+    ]
+    .into_iter()
+    .filter_map(|(on, t)| on.then_some(t))
+    .collect()
+}
+
+fn refuse(c: &Clause, what: &str) -> AppError {
+    AppError::BadRequest(format!("{what} (at character {})", c.position))
+}
+
+async fn people(conn: &mut Conn, actor: &Actor, who: &Person) -> Result<Vec<i64>, AppError> {
+    Ok(match who {
+        Person::Me => vec![actor.id.0],
+        Person::Nobody => Vec::new(),
+        Person::Named(name) => names::users(conn, name).await?,
+    })
+}
+
+/// The statuses `cmp status` accepts, in Zendesk's order new < open < pending < hold < solved < closed.
+fn statuses(cmp: partnerdesk_core::search::Cmp, status: TicketStatus) -> Vec<TicketStatus> {
+    let rank = |s: &TicketStatus| TicketStatus::ALL.iter().position(|x| x == s);
+    TicketStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| cmp.holds(&rank(s), &rank(&status)))
+        .collect()
+}
+
+/// The ticket search of `query` for `actor`.
+pub async fn tickets(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<TicketSearch, AppError> {
+    let mut text = Vec::new();
+    let mut conditions = Vec::new();
+    // Alternatives gather under (keyword, negated); each bound or number is a condition of its own.
+    let mut alternatives: BTreeMap<(&'static str, bool), Vec<Atom>> = BTreeMap::new();
+    for c in &query.clauses {
+        let atom = match &c.filter {
+            Filter::Text(field, t) => {
+                text.push(TextTerm {
+                    field: *field,
+                    text: t.clone(),
+                    negated: c.negated,
+                });
+                continue;
+            }
+            Filter::Number(n) if c.negated => {
+                text.push(TextTerm {
+                    field: TextField::Any,
+                    text: Text::Phrase(n.to_string()),
+                    negated: true,
+                });
+                continue;
+            }
+            Filter::Number(n) => Atom::IdOrText(*n),
+            Filter::Status(cmp, s) => Atom::Statuses(statuses(*cmp, *s)),
+            Filter::Priority(cmp, p) => {
+                Atom::Priorities(Priority::ALL.iter().copied().filter(|x| cmp.holds(x, p)).collect())
+            }
+            Filter::NoPriority => Atom::NoPriority,
+            Filter::Organization(Person::Nobody) => Atom::Empty(IdColumn::Organization),
+            Filter::Organization(Person::Me) => {
+                Atom::Ids(IdColumn::Organization, actor.org_id.map(|o| o.0).into_iter().collect())
+            }
+            Filter::Organization(Person::Named(name)) => {
+                Atom::Ids(IdColumn::Organization, names::organizations(conn, name).await?)
+            }
+            Filter::Requester(who) => Atom::Ids(IdColumn::Requester, people(conn, actor, who).await?),
+            Filter::Assignee(Person::Nobody) => Atom::Empty(IdColumn::Assignee),
+            Filter::Assignee(who) => Atom::Ids(IdColumn::Assignee, people(conn, actor, who).await?),
+            Filter::Group(Person::Nobody) => Atom::Empty(IdColumn::Group),
+            Filter::Group(Person::Me) => return Err(refuse(c, "group:me names no group")),
+            Filter::Group(Person::Named(name)) => Atom::Ids(IdColumn::Group, names::groups(conn, name).await?),
+            Filter::Tag(tag) => Atom::Tag(tag.clone()),
+            Filter::Form(name) => Atom::Ids(IdColumn::Form, names::forms(conn, name).await?),
+            Filter::Via(via) => Atom::Via(via.clone()),
+            Filter::Created(b) => Atom::Created(*b),
+            Filter::Updated(b) => Atom::Updated(*b),
+            Filter::Solved(b) => Atom::Solved(*b),
+            Filter::Escalated(on) => {
+                conditions.push(Condition {
+                    negated: c.negated == *on,
+                    any_of: vec![Atom::Escalated],
+                });
+                continue;
+            }
+            Filter::Role(_) | Filter::Email(_) | Filter::Name(_) => {
+                return Err(refuse(
+                    c,
+                    "role, email and name search users and organizations, not tickets",
+                ));
+            }
+        };
+        match c.filter.alternative_key() {
+            Some(key) => alternatives.entry((key, c.negated)).or_default().push(atom),
+            None => conditions.push(Condition {
+                negated: c.negated,
+                any_of: vec![atom],
+            }),
+        }
+    }
+    conditions.extend(
+        alternatives
+            .into_iter()
+            .map(|((_, negated), any_of)| Condition { negated, any_of }),
+    );
+    Ok(TicketSearch {
+        scope: actor.ticket_scope(),
+        internal: actor.sees_internal_comments(),
+        text,
+        conditions,
+        order: None,
+    })
+}
+
+/// Free text terms only (users and organizations match on their text).
+fn any_text(query: &Query) -> Vec<TextTerm> {
+    query
+        .clauses
+        .iter()
+        .filter_map(|c| match &c.filter {
+            Filter::Text(_, t) => Some(TextTerm {
+                field: TextField::Any,
+                text: t.clone(),
+                negated: c.negated,
+            }),
+            Filter::Number(n) => Some(TextTerm {
+                field: TextField::Any,
+                text: Text::Phrase(n.to_string()),
+                negated: c.negated,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The user search of `query` for `actor`: staff find anyone; an end-user only themselves.
+pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<UserSearch, AppError> {
+    let mut s = UserSearch {
+        text: any_text(query),
+        only: (!actor.is_staff()).then(|| vec![actor.id.0]),
+        ..UserSearch::default()
+    };
+    for c in &query.clauses {
+        match &c.filter {
+            Filter::Role(role) if !c.negated => s.roles.extend(Role::parse(role)),
+            Filter::Email(email) if !c.negated => s.email = Some(email.clone()),
+            Filter::Name(name) if !c.negated => s.text.push(TextTerm {
+                field: TextField::Any,
+                text: Text::Phrase(name.clone()),
+                negated: false,
+            }),
+            Filter::Organization(who) if !c.negated => {
+                let ids = match who {
+                    Person::Named(name) => names::organizations(conn, name).await?,
+                    Person::Me => actor.org_id.map(|o| o.0).into_iter().collect(),
+                    Person::Nobody => Vec::new(),
+                };
+                s.organizations.get_or_insert_with(Vec::new).extend(ids);
+            }
+            Filter::Text(..) | Filter::Number(_) => {}
+            _ => return Err(refuse(c, "this filter does not apply to users")),
+        }
+    }
+    Ok(s)
+}
+
+/// The organization search of `query` for `actor`: staff find any, and match notes; an end-user their own.
+pub fn organizations(actor: &Actor, query: &Query) -> Result<OrganizationSearch, AppError> {
+    let only = match actor.org_scope() {
+        OrgScope::All => None,
+        OrgScope::Only(org) => Some(vec![org.0]),
+        OrgScope::Nothing => Some(Vec::new()),
+    };
+    let mut s = OrganizationSearch {
+        text: any_text(query),
+        only,
+        notes: actor.is_staff(),
+        ..OrganizationSearch::default()
+    };
+    for c in &query.clauses {
+        match &c.filter {
+            Filter::Tag(tag) if !c.negated => s.tags.push(tag.clone()),
+            Filter::Name(name) if !c.negated => s.name = Some(name.clone()),
+            Filter::Text(..) | Filter::Number(_) => {}
+            _ => return Err(refuse(c, "this filter does not apply to organizations")),
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,282 @@
+//! Search: tickets, users and organizations matched by text and filters, inside the database.
+//!
+//! The application layer resolves a parsed query (`partnerdesk_core::search`) into a [`TicketSearch`]: text
+//! terms, and conditions over columns with every name already turned into ids. This module writes it as SQL
+//! for each backend: SQLite's FTS5 (`ticket_text`) or PostgreSQL's `tsvector` (`ticket_search`), both kept by
+//! [`index`] in the transaction of each write, so a search never sees a stale ticket.
+//!
+//! Who may match what is decided by the caller and enforced here: the ticket scope is mandatory, and a search
+//! without `internal` matches only subjects, descriptions and public comments, never internal notes, in
+//! positive and negative terms alike (so excluding a word cannot reveal where it stands either).
+
+pub mod index;
+pub mod names;
+pub mod people;
+mod text;
+
+use partnerdesk_core::policy::TicketScope;
+use partnerdesk_core::search::{DateBound, Order, SortField, Text, TextField};
+use partnerdesk_core::tickets::{Priority, TicketStatus};
+
+use crate::conn::{Arg, Backend, Conn};
+use crate::error::DbError;
+use crate::tickets::{self, Ticket};
+use crate::{Page, Window};
+
+/// A text term of a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextTerm {
+    pub field: TextField,
+    pub text: Text,
+    pub negated: bool,
+}
+
+/// A ticket column a condition compares with ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdColumn {
+    Organization,
+    Requester,
+    Assignee,
+    Group,
+    Form,
+}
+
+impl IdColumn {
+    fn sql(self) -> &'static str {
+        match self {
+            IdColumn::Organization => "t.organization_id",
+            IdColumn::Requester => "t.requester_id",
+            IdColumn::Assignee => "t.assignee_id",
+            IdColumn::Group => "t.group_id",
+            IdColumn::Form => "t.ticket_form_id",
+        }
+    }
+}
+
+/// One test a ticket passes or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Atom {
+    /// A bare number: the ticket with that id, or a ticket with the number in its text.
+    IdOrText(i64),
+    Statuses(Vec<TicketStatus>),
+    Priorities(Vec<Priority>),
+    NoPriority,
+    /// The column holds one of the ids (none: nothing matches, e.g. a name that names nobody).
+    Ids(IdColumn, Vec<i64>),
+    /// The column is empty (`assignee:none`).
+    Empty(IdColumn),
+    Via(String),
+    Tag(String),
+    Created(DateBound),
+    Updated(DateBound),
+    Solved(DateBound),
+    Escalated,
+}
+
+/// Alternatives (`tags:a tags:b`: either), possibly negated (`-tags:a`: none of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub negated: bool,
+    pub any_of: Vec<Atom>,
+}
+
+/// A resolved ticket search.
+#[derive(Debug, Clone)]
+pub struct TicketSearch {
+    pub scope: TicketScope,
+    /// Whether internal notes may match (staff).
+    pub internal: bool,
+    pub text: Vec<TextTerm>,
+    pub conditions: Vec<Condition>,
+    /// `None`: newest first (by id), which the text index answers without sorting.
+    pub order: Option<Order>,
+}
+
+/// The SQL of a search, without its order and limit: `SELECT t.* FROM ... WHERE ...`, and whether it is driven by
+/// the SQLite text index (whose rowid is then the ticket id to order by).
+struct Built {
+    from_where: String,
+    args: Vec<Arg>,
+    id_col: &'static str,
+}
+
+fn date_sql(col: &str, b: &DateBound, args: &mut Vec<Arg>) -> String {
+    let mut parts = Vec::new();
+    if let Some(from) = b.from {
+        parts.push(format!("{col} >= ?"));
+        args.push(Arg::Time(from));
+    }
+    if let Some(to) = b.to {
+        parts.push(format!("{col} < ?"));
+        args.push(Arg::Time(to));
+    }
+    if parts.is_empty() {
+        format!("{col} IS NOT NULL")
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+fn list_sql(col: &str, values: Vec<Arg>, args: &mut Vec<Arg>) -> String {
+    if values.is_empty() {
+        return "1 = 0".into();
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    args.extend(values);
+    format!("{col} IN ({marks})")
+}
+
+fn atom_sql(backend: Backend, internal: bool, atom: &Atom, args: &mut Vec<Arg>) -> String {
+    match atom {
+        Atom::IdOrText(n) => {
+            args.push(Arg::I64(*n));
+            let term = TextTerm {
+                field: TextField::Any,
+                text: Text::Phrase(n.to_string()),
+                negated: false,
+            };
+            let matching = text::matching_ids(backend, internal, &[term], args);
+            format!("(t.id = ? OR t.id IN ({matching}))")
+        }
+        Atom::Statuses(s) => list_sql(
+            "t.status",
+            s.iter().map(|s| Arg::Text(s.as_str().into())).collect(),
+            args,
+        ),
+        Atom::Priorities(p) => list_sql(
+            "t.priority",
+            p.iter().map(|p| Arg::Text(p.as_str().into())).collect(),
+            args,
+        ),
+        Atom::NoPriority => "t.priority IS NULL".into(),
+        Atom::Ids(col, ids) => list_sql(col.sql(), ids.iter().map(|i| Arg::I64(*i)).collect(), args),
+        Atom::Empty(col) => format!("{} IS NULL", col.sql()),
+        Atom::Via(v) => {
+            args.push(Arg::Text(v.clone()));
+            "t.via = ?".into()
+        }
+        Atom::Tag(tag) => {
+            args.push(Arg::Text(tag.clone()));
+            "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)".into()
+        }
+        Atom::Created(b) => date_sql("t.created_at", b, args),
+        Atom::Updated(b) => date_sql("t.updated_at", b, args),
+        Atom::Solved(b) => date_sql("t.solved_at", b, args),
+        Atom::Escalated => "t.id IN (SELECT ticket_id FROM escalations)".into(),
+    }
+}
+
+fn build(backend: Backend, s: &TicketSearch) -> Built {
+    let mut args = Vec::new();
+    let (positive, negative): (Vec<TextTerm>, Vec<TextTerm>) = s.text.iter().cloned().partition(|t| !t.negated);
+    // Positive text drives the query from the text index; negative text alone is a condition.
+    let (mut sql, id_col) = match (backend, positive.is_empty(), negative.is_empty()) {
+        (_, true, true) => ("SELECT t.* FROM tickets t WHERE 1 = 1".to_owned(), "t.id"),
+        (Backend::Sqlite, false, _) => {
+            let matched = text::fts5_expression(s.internal, &s.text);
+            args.push(Arg::Text(matched));
+            (
+                "SELECT t.* FROM ticket_text JOIN tickets t ON t.id = ticket_text.rowid WHERE ticket_text MATCH ?"
+                    .to_owned(),
+                "ticket_text.rowid",
+            )
+        }
+        (Backend::Postgres, false, _) => {
+            let query = text::tsquery_sql(s.internal, &s.text, &mut args);
+            (
+                format!("SELECT t.* FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.doc @@ {query}"),
+                "t.id",
+            )
+        }
+        (_, true, false) => {
+            let mut sql = "SELECT t.* FROM tickets t WHERE 1 = 1".to_owned();
+            for term in negative {
+                let unflipped = TextTerm { negated: false, ..term };
+                let matching = text::matching_ids(backend, s.internal, &[unflipped], &mut args);
+                sql.push_str(&format!(" AND t.id NOT IN ({matching})"));
+            }
+            (sql, "t.id")
+        }
+    };
+    match s.scope {
+        TicketScope::All => {}
+        TicketScope::Organization(org) => {
+            sql.push_str(" AND t.organization_id = ?");
+            args.push(Arg::I64(org.0));
+        }
+        TicketScope::Requester(user) => {
+            sql.push_str(" AND t.requester_id = ?");
+            args.push(Arg::I64(user.0));
+        }
+    }
+    for c in &s.conditions {
+        let alternatives: Vec<String> = c
+            .any_of
+            .iter()
+            .map(|a| format!("({})", atom_sql(backend, s.internal, a, &mut args)))
+            .collect();
+        let any = if alternatives.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            alternatives.join(" OR ")
+        };
+        if c.negated {
+            // A ticket without a priority (NULL) is not "priority:high", so it passes "-priority:high".
+            sql.push_str(&format!(" AND NOT COALESCE(({any}), FALSE)"));
+        } else {
+            sql.push_str(&format!(" AND ({any})"));
+        }
+    }
+    Built {
+        from_where: sql,
+        args,
+        id_col,
+    }
+}
+
+fn order_sql(order: Option<Order>, id_col: &str) -> String {
+    let Some(order) = order else {
+        return format!(" ORDER BY {id_col} DESC");
+    };
+    let dir = if order.descending { "DESC" } else { "ASC" };
+    let key = match order.field {
+        SortField::Created => return format!(" ORDER BY {id_col} {dir}"),
+        SortField::Updated => "t.updated_at",
+        SortField::Priority => {
+            "CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
+        }
+        SortField::Status => {
+            "CASE t.status WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 WHEN 'hold' THEN 4 \
+             WHEN 'solved' THEN 5 ELSE 6 END"
+        }
+    };
+    format!(" ORDER BY {key} {dir}, {id_col} {dir}")
+}
+
+/// A page of the tickets a search finds. `window.after_id` (export) continues below that id, newest first, and
+/// is only meaningful without an explicit order.
+pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window) -> Result<Page<Ticket>, DbError> {
+    let Built {
+        from_where,
+        mut args,
+        id_col,
+    } = build(conn.backend(), s);
+    let mut sql = from_where;
+    if let Some(after) = window.after_id {
+        sql.push_str(&format!(" AND {id_col} < ?"));
+        args.push(Arg::I64(after));
+    }
+    let order = if window.after_id.is_some() { None } else { s.order };
+    sql.push_str(&order_sql(order, id_col));
+    sql.push_str(" LIMIT ? OFFSET ?");
+    args.push(Arg::I64(window.limit + 1));
+    args.push(Arg::I64(window.offset));
+    Page::from_rows(conn.fetch_all(&sql, &args).await?, &window, tickets::from_row)
+}
+
+/// How many tickets a search finds.
+pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch) -> Result<i64, DbError> {
+    let Built { from_where, args, .. } = build(conn.backend(), s);
+    let sql = format!("SELECT COUNT(*) AS n FROM ({from_where}) AS found");
+    conn.fetch_one(&sql, &args).await?.i64("n")
+}
