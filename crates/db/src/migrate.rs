@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_mail_threads.sql"),
         postgres: include_str!("../migrations/postgres/0012_mail_threads.sql"),
     },
+    Migration {
+        version: 14,
+        name: "export_indexes",
+        sqlite: include_str!("../migrations/sqlite/0014_export_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0014_export_indexes.sql"),
+    },
 ];
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -53,7 +53,7 @@ impl Organization {
     }
 }
 
-fn from_row(r: &Row) -> Result<Organization, DbError> {
+pub(crate) fn from_row(r: &Row) -> Result<Organization, DbError> {
     Ok(Organization {
         id: OrgId(r.i64("id")?),
         name: r.text("name")?,

@@ -117,7 +117,7 @@ fn ccs_from_stored(s: &str) -> Result<Vec<UserId>, DbError> {
         .collect()
 }
 
-fn from_row(r: &Row) -> Result<Ticket, DbError> {
+pub(crate) fn from_row(r: &Row) -> Result<Ticket, DbError> {
     let routing = serde_json::from_str(&r.text("routing")?).map_err(|e| DbError::Corrupt(format!("routing: {e}")))?;
     Ok(Ticket {
         id: TicketId(r.i64("id")?),

@@ -80,10 +80,10 @@ impl User {
     }
 }
 
-const COLUMNS: &str = "id, email, name, role, is_account_manager, is_support_manager, organization_id, status, \
+pub(crate) const COLUMNS: &str = "id, email, name, role, is_account_manager, is_support_manager, organization_id, status, \
     password_hash IS NOT NULL AS has_password, provisioned_by_id, time_zone, created_at, updated_at";
 
-fn from_row(r: &Row) -> Result<User, DbError> {
+pub(crate) fn from_row(r: &Row) -> Result<User, DbError> {
     Ok(User {
         id: UserId(r.i64("id")?),
         email: r.text("email")?,

@@ -20,6 +20,7 @@ mod escalation_chain;
 mod escalations;
 mod files;
 mod imap;
+mod incremental;
 mod inbound;
 mod mail;
 mod notice_choices;

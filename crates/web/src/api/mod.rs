@@ -8,6 +8,7 @@ pub mod doc_links;
 pub mod doc_text;
 pub mod escalations;
 pub mod groups;
+pub mod incremental;
 pub mod mail;
 pub mod notices;
 pub mod organizations;
@@ -47,6 +48,7 @@ use crate::state::AppState;
         notices::show_notifications, notices::update_notifications,
         mail::list, mail::failing,
         show_many::tickets, show_many::users, show_many::organizations,
+        incremental::tickets, incremental::users, incremental::organizations, incremental::ticket_events,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -136,6 +138,10 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/users/show_many", get(show_many::users));
     r = both(r, "/tickets/show_many", get(show_many::tickets));
     r = both(r, "/organizations/show_many", get(show_many::organizations));
+    r = both(r, "/incremental/tickets/cursor", get(incremental::tickets));
+    r = both(r, "/incremental/users/cursor", get(incremental::users));
+    r = both(r, "/incremental/organizations", get(incremental::organizations));
+    r = both(r, "/incremental/ticket_events", get(incremental::ticket_events));
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
