@@ -209,12 +209,14 @@ db_test!(time_based_exports, |app: TestApp| async move {
     assert_400(&app, &admin, "/api/v2/incremental/organizations", "start_time is required").await;
 });
 
-const TICKETS: usize = 12;
+const TICKETS: usize = 40;
 const WRITERS: usize = 4;
-const UPDATES_PER_WRITER: usize = 30;
+const ROUNDS: usize = 3;
 
-// An export loop polls the cursor export while writers keep renaming tickets. Every ticket's last state seen by
-// the export must be its final state: a change committed while the export ran was handed out then, or later.
+// An export loop polls the cursor export while writers keep changing tickets (each writer its own tickets, round
+// after round, with an internal note, so that each transaction does some work after taking its time). Every
+// ticket's last state seen by the export must be its final state: a change committed while the export ran was
+// handed out then, or later. The last round alone is 40 changes that no later change can make up for.
 db_test!(export_under_concurrent_writes, |app: TestApp| async move {
     let admin = app.admin().await;
     let start = unix_now() - 1;
@@ -224,11 +226,16 @@ db_test!(export_under_concurrent_writes, |app: TestApp| async move {
     }
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let (app, admin, ids) = (app.clone(), admin.clone(), ids.clone());
+            let (app, admin) = (app.clone(), admin.clone());
+            let mine: Vec<i64> = ids.iter().copied().skip(w).step_by(WRITERS).collect();
             tokio::spawn(async move {
-                for i in 0..UPDATES_PER_WRITER {
-                    let id = ids[(w * 7 + i * 5) % ids.len()];
-                    rename(&app, &admin, id, &format!("writer {w} update {i}")).await;
+                for round in 0..ROUNDS {
+                    for id in &mine {
+                        let body = json!({"ticket": {"subject": format!("writer {w} round {round}"),
+                            "comment": {"body": "Looked at it.", "public": false}}});
+                        let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), &admin, body).await;
+                        assert_eq!(s, StatusCode::OK, "{v}");
+                    }
                 }
             })
         })
@@ -264,7 +271,7 @@ db_test!(export_under_concurrent_writes, |app: TestApp| async move {
             break;
         }
         if page["end_of_stream"] == json!(true) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     for w in writers {
