@@ -139,12 +139,7 @@ impl TicketEvent {
 }
 
 /// Ticket creations and updates recorded after `from`, oldest first.
-pub async fn ticket_events(
-    db: &Db,
-    actor: &Actor,
-    from: Position,
-    limit: i64,
-) -> Result<Slice<TicketEvent>, AppError> {
+pub async fn ticket_events(db: &Db, actor: &Actor, from: Position, limit: i64) -> Result<Slice<TicketEvent>, AppError> {
     actor.may_export()?;
     let mut conn = db.conn();
     let until = exports::horizon(&mut conn).await?;
@@ -183,10 +178,17 @@ mod tests {
             "comment": {"via": "api", "public": false}});
         let ev = TicketEvent::from_audit(&entry("ticket.update", Some(before), after));
         assert!(!ev.created);
-        let fields: Vec<_> = ev.changes.iter().map(|c| (c.field, c.value.clone(), c.previous.clone())).collect();
+        let fields: Vec<_> = ev
+            .changes
+            .iter()
+            .map(|c| (c.field, c.value.clone(), c.previous.clone()))
+            .collect();
         assert_eq!(
             fields,
-            vec![("status", json!("open"), json!("new")), ("tags", json!(["x"]), json!([]))]
+            vec![
+                ("status", json!("open"), json!("new")),
+                ("tags", json!(["x"]), json!([]))
+            ]
         );
         assert_eq!((ev.via.as_deref(), ev.comment_public), (Some("api"), Some(false)));
     }

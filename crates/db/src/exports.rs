@@ -108,11 +108,7 @@ fn slice<T>(
         .map(map)
         .collect::<Result<Vec<T>, DbError>>()?;
     let next = items.last().map_or(from, position);
-    Ok(Slice {
-        items,
-        next,
-        caught_up,
-    })
+    Ok(Slice { items, next, caught_up })
 }
 
 /// Tickets changed after `from` and before `until`, at most `limit`.
@@ -123,7 +119,10 @@ pub async fn tickets(
     limit: i64,
 ) -> Result<Slice<Ticket>, DbError> {
     let mut a = Vec::new();
-    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{}", keyset("updated_at", from, until, limit, &mut a));
+    let sql = format!(
+        "SELECT * FROM tickets WHERE 1 = 1{}",
+        keyset("updated_at", from, until, limit, &mut a)
+    );
     let rows = conn.fetch_all(&sql, &a).await?;
     slice(rows, from, limit, tickets::from_row, |t| Position {
         at: t.updated_at,

@@ -26,7 +26,12 @@ fn local(app: &TestApp, url: &Value) -> String {
 }
 
 fn ids(v: &Value, key: &str) -> Vec<i64> {
-    v[key].as_array().unwrap().iter().map(|x| x["id"].as_i64().unwrap()).collect()
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect()
 }
 
 async fn ticket(app: &TestApp, who: &Creds, subject: &str) -> i64 {
@@ -62,7 +67,10 @@ async fn assert_400(app: &TestApp, who: &Creds, path: &str, says: &str) {
     let (s, v) = app.get(path, who).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
     let description = v["description"].as_str().unwrap_or_default();
-    assert!(description.contains(says), "{path}: '{description}' does not say '{says}'");
+    assert!(
+        description.contains(says),
+        "{path}: '{description}' does not say '{says}'"
+    );
 }
 
 db_test!(cursor_exports, |app: TestApp| async move {
@@ -85,9 +93,17 @@ db_test!(cursor_exports, |app: TestApp| async move {
     assert_eq!(page["end_of_stream"], json!(false));
     assert_eq!(page["before_cursor"], Value::Null);
     assert_eq!(page["tickets"][0]["subject"], "Second");
-    assert!(page["tickets"][0]["url"].as_str().unwrap().ends_with(&format!("/api/v2/tickets/{b}.json")));
+    assert!(
+        page["tickets"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v2/tickets/{b}.json"))
+    );
     let next = local(&app, &page["after_url"]);
-    assert!(next.starts_with("/api/v2/incremental/tickets/cursor.json?cursor=") && next.contains("per_page=2"), "{next}");
+    assert!(
+        next.starts_with("/api/v2/incremental/tickets/cursor.json?cursor=") && next.contains("per_page=2"),
+        "{next}"
+    );
     let (s, page) = app.get(&next, &agent).await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(ids(&page, "tickets"), vec![a]);
@@ -98,24 +114,47 @@ db_test!(cursor_exports, |app: TestApp| async move {
     let cursor = page["after_cursor"].as_str().unwrap().to_owned();
     rename(&app, &admin, b, "Second, renamed").await;
     settle().await;
-    let (s, page) = app.get(&format!("/api/v2/incremental/tickets/cursor?cursor={cursor}"), &admin).await;
+    let (s, page) = app
+        .get(&format!("/api/v2/incremental/tickets/cursor?cursor={cursor}"), &admin)
+        .await;
     assert_eq!(s, StatusCode::OK, "{page}");
     assert_eq!(ids(&page, "tickets"), vec![b]);
     assert_eq!(page["end_of_stream"], json!(true));
     let (_, again) = app.get(&local(&app, &page["after_url"]), &admin).await;
     assert_eq!(ids(&again, "tickets"), Vec::<i64>::new());
-    assert_eq!(again["after_cursor"], page["after_cursor"], "an empty page stays where it was");
+    assert_eq!(
+        again["after_cursor"], page["after_cursor"],
+        "an empty page stays where it was"
+    );
 
     // Users likewise, with their own view; a start after everything answers an empty page.
-    let (users, _) = drain(&app, &admin, &format!("/api/v2/incremental/users/cursor.json?start_time={start}"), "users").await;
+    let (users, _) = drain(
+        &app,
+        &admin,
+        &format!("/api/v2/incremental/users/cursor.json?start_time={start}"),
+        "users",
+    )
+    .await;
     let exported: Vec<i64> = users.iter().map(|u| u["id"].as_i64().unwrap()).collect();
     for who in [&admin, &agent, &pat] {
         assert!(exported.contains(&who.id), "{who:?} missing from {exported:?}");
     }
-    assert!(users.iter().any(|u| u["email"] == "pat@acme.test" && u["role"] == "end-user"));
-    let (s, v) = app.get(&format!("/api/v2/incremental/users/cursor?start_time={}", unix_now()), &admin).await;
+    assert!(
+        users
+            .iter()
+            .any(|u| u["email"] == "pat@acme.test" && u["role"] == "end-user")
+    );
+    let (s, v) = app
+        .get(
+            &format!("/api/v2/incremental/users/cursor?start_time={}", unix_now()),
+            &admin,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["users"].as_array().unwrap().len(), &v["end_of_stream"]), (0, &json!(true)));
+    assert_eq!(
+        (v["users"].as_array().unwrap().len(), &v["end_of_stream"]),
+        (0, &json!(true))
+    );
 
     // End-users may not export anything.
     for path in [
@@ -131,17 +170,73 @@ db_test!(cursor_exports, |app: TestApp| async move {
     // Bad input: a precise 400.
     let t = "/api/v2/incremental/tickets/cursor.json";
     assert_400(&app, &admin, t, "start_time is required").await;
-    assert_400(&app, &admin, &format!("{t}?start_time=yesterday"), "start_time must be a Unix time in seconds, not 'yesterday'").await;
-    assert_400(&app, &admin, &format!("{t}?start_time=-5"), "start_time must be a Unix time").await;
-    assert_400(&app, &admin, &format!("{t}?start_time={}", unix_now() + 3600), "is in the future").await;
-    assert_400(&app, &admin, &format!("{t}?start_time={start}&per_page=0"), "per_page must be between 1 and 1000").await;
-    assert_400(&app, &admin, &format!("{t}?start_time={start}&per_page=1001"), "per_page must be between 1 and 1000").await;
-    assert_400(&app, &admin, &format!("{t}?start_time={start}&per_page=ten"), "per_page must be an integer").await;
-    assert_400(&app, &admin, &format!("{t}?cursor=bm9wZQ"), "is not a cursor this server issued").await;
-    assert_400(&app, &admin, &format!("{t}?cursor=undefined"), "is not a cursor this server issued").await;
-    let (_, users_page) = app.get(&format!("/api/v2/incremental/users/cursor?start_time={start}"), &admin).await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time=yesterday"),
+        "start_time must be a Unix time in seconds, not 'yesterday'",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time=-5"),
+        "start_time must be a Unix time",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time={}", unix_now() + 3600),
+        "is in the future",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time={start}&per_page=0"),
+        "per_page must be between 1 and 1000",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time={start}&per_page=1001"),
+        "per_page must be between 1 and 1000",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?start_time={start}&per_page=ten"),
+        "per_page must be an integer",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?cursor=bm9wZQ"),
+        "is not a cursor this server issued",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?cursor=undefined"),
+        "is not a cursor this server issued",
+    )
+    .await;
+    let (_, users_page) = app
+        .get(&format!("/api/v2/incremental/users/cursor?start_time={start}"), &admin)
+        .await;
     let users_cursor = users_page["after_cursor"].as_str().unwrap();
-    assert_400(&app, &admin, &format!("{t}?cursor={users_cursor}"), "belongs to the users export").await;
+    assert_400(
+        &app,
+        &admin,
+        &format!("{t}?cursor={users_cursor}"),
+        "belongs to the users export",
+    )
+    .await;
 });
 
 db_test!(time_based_exports, |app: TestApp| async move {
@@ -156,7 +251,12 @@ db_test!(time_based_exports, |app: TestApp| async move {
     settle().await;
 
     // Organizations: Zendesk's time-based shape; staff see the notes.
-    let (s, v) = app.get(&format!("/api/v2/incremental/organizations.json?start_time={start}"), &admin).await;
+    let (s, v) = app
+        .get(
+            &format!("/api/v2/incremental/organizations.json?start_time={start}"),
+            &admin,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(ids(&v, "organizations"), vec![acme, globex]);
     assert_eq!((v["count"].as_i64(), &v["end_of_stream"]), (Some(2), &json!(true)));
@@ -170,29 +270,67 @@ db_test!(time_based_exports, |app: TestApp| async move {
     assert_eq!((v["count"].as_i64(), &v["end_of_stream"]), (Some(0), &json!(true)));
     assert_eq!(v["end_time"].as_i64(), Some(end_time), "nothing new: the same end_time");
     // Paged one at a time, next_page goes on exactly after the last one (even within one second).
-    let (_, v) = app.get(&format!("/api/v2/incremental/organizations?start_time={start}&per_page=1"), &admin).await;
-    assert_eq!((ids(&v, "organizations"), &v["end_of_stream"]), (vec![acme], &json!(false)));
+    let (_, v) = app
+        .get(
+            &format!("/api/v2/incremental/organizations?start_time={start}&per_page=1"),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        (ids(&v, "organizations"), &v["end_of_stream"]),
+        (vec![acme], &json!(false))
+    );
     let (_, v) = app.get(&local(&app, &v["next_page"]), &admin).await;
     assert_eq!(ids(&v, "organizations"), vec![globex]);
 
     // Ticket events: the creation with every field, then the update with what it changed.
-    let (s, v) = app.get(&format!("/api/v2/incremental/ticket_events.json?start_time={start}"), &admin).await;
+    let (s, v) = app
+        .get(
+            &format!("/api/v2/incremental/ticket_events.json?start_time={start}"),
+            &admin,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let events: Vec<&Value> = v["ticket_events"].as_array().unwrap().iter().filter(|e| e["ticket_id"] == id).collect();
+    let events: Vec<&Value> = v["ticket_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ticket_id"] == id)
+        .collect();
     assert_eq!(events.len(), 2, "{v}");
     let (create, update) = (events[0], events[1]);
-    assert_eq!((create["event_type"].as_str(), create["updater_id"].as_i64()), (Some("Create"), Some(admin.id)));
+    assert_eq!(
+        (create["event_type"].as_str(), create["updater_id"].as_i64()),
+        (Some("Create"), Some(admin.id))
+    );
     assert_eq!(create["via"], "api");
     assert!(create["timestamp"].as_i64().unwrap() >= start);
-    let subject = create["child_events"].as_array().unwrap().iter().find(|c| c["field_name"] == "subject").unwrap();
-    assert_eq!((&subject["value"], &subject["previous_value"], &subject["event_type"]), (&json!("Webhooks"), &Value::Null, &json!("Create")));
+    let subject = create["child_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field_name"] == "subject")
+        .unwrap();
+    assert_eq!(
+        (&subject["value"], &subject["previous_value"], &subject["event_type"]),
+        (&json!("Webhooks"), &Value::Null, &json!("Create"))
+    );
     assert_eq!(update["event_type"], "Update");
-    assert_eq!((&update["comment_present"], &update["comment_public"]), (&json!(true), &json!(false)));
+    assert_eq!(
+        (&update["comment_present"], &update["comment_public"]),
+        (&json!(true), &json!(false))
+    );
     let mut changed: Vec<(String, Value, Value)> = update["child_events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["field_name"].as_str().unwrap().to_owned(), c["value"].clone(), c["previous_value"].clone()))
+        .map(|c| {
+            (
+                c["field_name"].as_str().unwrap().to_owned(),
+                c["value"].clone(),
+                c["previous_value"].clone(),
+            )
+        })
         .collect();
     changed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
@@ -205,8 +343,20 @@ db_test!(time_based_exports, |app: TestApp| async move {
     assert!(update["id"].as_i64() > create["id"].as_i64());
     let (s, v) = app.get(&local(&app, &v["next_page"]), &admin).await;
     assert_eq!((s, v["count"].as_i64()), (StatusCode::OK, Some(0)), "{v}");
-    assert_400(&app, &admin, "/api/v2/incremental/ticket_events.json?start_time=1e9", "start_time must be a Unix time").await;
-    assert_400(&app, &admin, "/api/v2/incremental/organizations", "start_time is required").await;
+    assert_400(
+        &app,
+        &admin,
+        "/api/v2/incremental/ticket_events.json?start_time=1e9",
+        "start_time must be a Unix time",
+    )
+    .await;
+    assert_400(
+        &app,
+        &admin,
+        "/api/v2/incremental/organizations",
+        "start_time is required",
+    )
+    .await;
 });
 
 const TICKETS: usize = 40;
@@ -256,7 +406,10 @@ db_test!(export_under_concurrent_writes, |app: TestApp| async move {
             // Change order, strictly increasing: (updated_at, id).
             let position = (at.clone(), id);
             if let Some(previous) = &last {
-                assert!(chrono_of(&position.0) > chrono_of(&previous.0) || (position.0 == previous.0 && id > previous.1), "{previous:?} then {position:?}");
+                assert!(
+                    chrono_of(&position.0) > chrono_of(&previous.0) || (position.0 == previous.0 && id > previous.1),
+                    "{previous:?} then {position:?}"
+                );
             }
             last = Some(position);
             seen.insert(id, (t["subject"].as_str().unwrap().to_owned(), at));
@@ -281,8 +434,15 @@ db_test!(export_under_concurrent_writes, |app: TestApp| async move {
     for id in &ids {
         let (s, v) = app.get(&format!("/api/v2/tickets/{id}.json"), &admin).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let now = (v["ticket"]["subject"].as_str().unwrap().to_owned(), v["ticket"]["updated_at"].as_str().unwrap().to_owned());
-        assert_eq!(seen.get(id), Some(&now), "ticket {id}: the export's last state is not its final state");
+        let now = (
+            v["ticket"]["subject"].as_str().unwrap().to_owned(),
+            v["ticket"]["updated_at"].as_str().unwrap().to_owned(),
+        );
+        assert_eq!(
+            seen.get(id),
+            Some(&now),
+            "ticket {id}: the export's last state is not its final state"
+        );
     }
 });
 

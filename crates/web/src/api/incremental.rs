@@ -80,7 +80,9 @@ fn decode_cursor(export: &str, cursor: &str) -> Result<Position, ApiError> {
     };
     if *name != export {
         return Err(match EXPORTS.iter().find(|e| *e == name) {
-            Some(other) => bad(format!("cursor '{cursor}' belongs to the {other} export, not the {export} export")),
+            Some(other) => bad(format!(
+                "cursor '{cursor}' belongs to the {other} export, not the {export} export"
+            )),
             None => not_ours(),
         });
     }
@@ -253,7 +255,13 @@ pub struct TicketEventExport {
 }
 
 /// The fields every cursor-based page shares: (after_url, after_cursor, end_of_stream).
-fn cursor_fields<T>(state: &AppState, path: &str, export: &str, req: &Request, page: &Slice<T>) -> (String, String, bool) {
+fn cursor_fields<T>(
+    state: &AppState,
+    path: &str,
+    export: &str,
+    req: &Request,
+    page: &Slice<T>,
+) -> (String, String, bool) {
     (
         next_url(state, path, export, req, page.next, false),
         encode_cursor(export, page.next),
@@ -364,7 +372,13 @@ mod tests {
         let c = encode_cursor("tickets", p);
         assert_eq!(decode_cursor("tickets", &c)?, p);
         assert!(decode_cursor("users", &c).is_err());
-        for junk in ["", "zz", "undefined", &URL_SAFE_NO_PAD.encode("tickets|x|1"), &URL_SAFE_NO_PAD.encode("tickets|1|2|3")] {
+        for junk in [
+            "",
+            "zz",
+            "undefined",
+            &URL_SAFE_NO_PAD.encode("tickets|x|1"),
+            &URL_SAFE_NO_PAD.encode("tickets|1|2|3"),
+        ] {
             assert!(decode_cursor("tickets", junk).is_err(), "{junk}");
         }
         Ok(())
@@ -373,10 +387,29 @@ mod tests {
     #[test]
     fn parses_the_query() -> Result<(), ApiError> {
         let r = parse("tickets", Some("start_time=10&per_page=5"))?;
-        assert_eq!((r.from, r.per_page, r.per_page_sent), (Position::since(DateTime::<Utc>::from_timestamp(10, 0).ok_or_else(|| bad("t".into()))?), 5, true));
+        assert_eq!(
+            (r.from, r.per_page, r.per_page_sent),
+            (
+                Position::since(DateTime::<Utc>::from_timestamp(10, 0).ok_or_else(|| bad("t".into()))?),
+                5,
+                true
+            )
+        );
         // node-zendesk's first exportCursor request.
-        assert_eq!(parse("tickets", Some("start_time=10&cursor=undefined&page[size]=100"))?.per_page, MAX_PER_PAGE);
-        for bad_query in ["", "start_time=x", "start_time=-1", "start_time=99999999999", "start_time=1&per_page=0", "start_time=1&per_page=1001", "cursor=undefined", "cursor="] {
+        assert_eq!(
+            parse("tickets", Some("start_time=10&cursor=undefined&page[size]=100"))?.per_page,
+            MAX_PER_PAGE
+        );
+        for bad_query in [
+            "",
+            "start_time=x",
+            "start_time=-1",
+            "start_time=99999999999",
+            "start_time=1&per_page=0",
+            "start_time=1&per_page=1001",
+            "cursor=undefined",
+            "cursor=",
+        ] {
             assert!(parse("tickets", Some(bad_query)).is_err(), "{bad_query}");
         }
         Ok(())
