@@ -194,6 +194,13 @@ mod tests {
     }
 
     #[test]
+    fn exports_are_for_staff() {
+        assert!(actor(Role::Admin, None, false).may_export().is_ok());
+        assert!(actor(Role::Agent, None, false).may_export().is_ok());
+        assert!(actor(Role::EndUser, Some(7), false).may_export().is_err());
+    }
+
+    #[test]
     fn provisioning() {
         let admin = actor(Role::Admin, None, false);
         let am = actor(Role::Agent, None, true);

@@ -10,7 +10,8 @@
 //!   transaction still running in this database (`pg_stat_activity.xact_start`, which PostgreSQL sets when the
 //!   transaction begins and clears only after its commit is visible), or before now when none runs. Any change not
 //!   yet visible belongs to a transaction that is running now or starts later, so it is stamped after the horizon
-//!   and comes in a later page.
+//!   and comes in a later page. A transaction left open (a session idle in transaction) holds the exports at its
+//!   start until it ends; they catch up then, with nothing lost.
 //! - On SQLite, writes go through one writer, one transaction after the other, and each takes its time while
 //!   holding the writer: every committed row is stamped no later than any change still in progress (group commit
 //!   included, whose members commit together), so the horizon is simply now.
@@ -68,7 +69,8 @@ pub async fn horizon(conn: &mut Conn) -> Result<DateTime<Utc>, DbError> {
             let row = conn
                 .fetch_one(
                     "SELECT MIN(xact_start) AS oldest, clock_timestamp() AS now FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND backend_type = 'client backend'",
                     &[],
                 )
                 .await?;

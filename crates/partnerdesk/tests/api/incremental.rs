@@ -245,7 +245,8 @@ db_test!(time_based_exports, |app: TestApp| async move {
     let acme = app.org(&admin, "Acme", true).await;
     let globex = app.org(&admin, "Globex", false).await;
     let id = ticket(&app, &admin, "Webhooks").await;
-    let body = json!({"ticket": {"status": "pending", "tags": ["sync"], "comment": {"body": "Which version?", "public": false}}});
+    let note = json!({"body": "Which version?", "public": false});
+    let body = json!({"ticket": {"status": "pending", "tags": ["sync"], "comment": note}});
     let (s, v) = app.put(&format!("/api/v2/tickets/{id}.json"), &admin, body).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     settle().await;

@@ -122,7 +122,9 @@ fn parse(export: &str, raw: Option<&str>) -> Result<Request, ApiError> {
         (None, Some(p)) => p,
         (None, None) => {
             return Err(bad(
-                "start_time is required: the Unix time in seconds to export changes since (or a cursor from a previous page)".into(),
+                "start_time is required: the Unix time in seconds to export changes since \
+                 (or a cursor from a previous page)"
+                    .into(),
             ));
         }
     };
