@@ -9,6 +9,7 @@ pub mod context;
 pub mod directory;
 pub mod error;
 pub mod escalations;
+pub mod exports;
 pub mod inbound;
 pub mod input;
 pub mod instance;

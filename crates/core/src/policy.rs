@@ -150,6 +150,15 @@ impl Actor {
         }
     }
 
+    /// Incremental exports hand out every ticket, user and organization, whatever its organization: staff only.
+    pub fn may_export(&self) -> Allowed {
+        if self.is_staff() {
+            Ok(())
+        } else {
+            Err(Denied::Forbidden("only agents and admins may export"))
+        }
+    }
+
     /// Working tickets as an agent: assigning, internal notes, changing group, tags and any status.
     pub fn may_work_tickets(&self) -> bool {
         self.is_staff()
@@ -182,6 +191,13 @@ mod tests {
             TicketScope::Requester(UserId(1))
         );
         assert!(!actor(Role::EndUser, Some(7), false).sees_org_notes());
+    }
+
+    #[test]
+    fn exports_are_for_staff() {
+        assert!(actor(Role::Admin, None, false).may_export().is_ok());
+        assert!(actor(Role::Agent, None, false).may_export().is_ok());
+        assert!(actor(Role::EndUser, Some(7), false).may_export().is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod sqlite;
 pub mod audit;
 pub mod buckets;
 pub mod escalations;
+pub mod exports;
 pub mod file_store;
 pub mod files;
 pub mod forms;

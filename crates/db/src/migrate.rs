@@ -91,6 +91,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_search.sql"),
         postgres: include_str!("../migrations/postgres/0013_search.sql"),
     },
+    Migration {
+        version: 14,
+        name: "export_indexes",
+        sqlite: include_str!("../migrations/sqlite/0014_export_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0014_export_indexes.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction.

@@ -22,6 +22,7 @@ mod escalations;
 mod files;
 mod imap;
 mod inbound;
+mod incremental;
 mod mail;
 mod notice_choices;
 mod notifications;

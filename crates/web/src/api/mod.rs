@@ -8,6 +8,7 @@ pub mod doc_links;
 pub mod doc_text;
 pub mod escalations;
 pub mod groups;
+pub mod incremental;
 pub mod mail;
 pub mod notices;
 pub mod organizations;
@@ -49,6 +50,7 @@ use crate::state::AppState;
         mail::list, mail::failing,
         show_many::tickets, show_many::users, show_many::organizations,
         search::search, search::count, search::export,
+        incremental::tickets, incremental::users, incremental::organizations, incremental::ticket_events,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
@@ -141,6 +143,10 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/search", get(search::search));
     r = both(r, "/search/count", get(search::count));
     r = both(r, "/search/export", get(search::export));
+    r = both(r, "/incremental/tickets/cursor", get(incremental::tickets));
+    r = both(r, "/incremental/users/cursor", get(incremental::users));
+    r = both(r, "/incremental/organizations", get(incremental::organizations));
+    r = both(r, "/incremental/ticket_events", get(incremental::ticket_events));
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
