@@ -39,6 +39,9 @@ pub enum AdminCommand {
     CreateGroup(CreateGroupArgs),
     /// Create a ticket form that routes to a group.
     CreateForm(CreateFormArgs),
+    /// Write the search index again from the tickets, users and organizations. It is kept in step by every write;
+    /// this is for recovery (a restored backup, rows written around the program).
+    Reindex,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +174,12 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
         }
         AdminCommand::CreateGroup(a) => create_group(db, cli, a).await,
         AdminCommand::CreateForm(a) => create_form(db, cli, a).await,
+        AdminCommand::Reindex => {
+            let started = std::time::Instant::now();
+            let n = partnerdesk_app::search::reindex(db).await?;
+            println!("indexed {n} tickets in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
     }
 }
 

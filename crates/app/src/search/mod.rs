@@ -174,3 +174,12 @@ pub async fn export(
     };
     page_of(db, actor, &query, kind, None, window).await
 }
+
+/// Writes the whole search index again, in one transaction (`partnerdesk admin reindex`); returns the number of
+/// tickets indexed.
+pub async fn reindex(db: &Db) -> Result<i64, AppError> {
+    let mut tx = db.begin().await?;
+    let n = partnerdesk_db::search::index::rebuild(&mut tx).await?;
+    tx.commit().await?;
+    Ok(n)
+}
