@@ -3,6 +3,7 @@
 //! words of an internal note), themselves, and their organization.
 
 mod resolve;
+pub mod snippets;
 
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::search::{self, Order, Query, ResultType, SortField};

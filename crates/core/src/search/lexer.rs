@@ -24,6 +24,8 @@ pub(super) struct Token {
     /// The keyword (lower-cased), its comparison and where its value starts.
     pub keyword: Option<(String, Cmp, usize)>,
     pub value: Value,
+    /// The character (from 0) just after the term.
+    pub end: usize,
 }
 
 /// A word that is a keyword: a letter or `_`, then letters, digits and `_`.
@@ -95,6 +97,7 @@ pub(super) fn tokens(input: &str) -> Result<Vec<Token>, QueryError> {
                 negated,
                 keyword: None,
                 value: Value::Quoted(text),
+                end: next,
             });
             i = next;
             continue;
@@ -137,6 +140,7 @@ pub(super) fn tokens(input: &str) -> Result<Vec<Token>, QueryError> {
                     negated,
                     keyword: Some((name, cmp, value_start + 1)),
                     value,
+                    end: next,
                 });
                 i = next;
             }
@@ -147,6 +151,7 @@ pub(super) fn tokens(input: &str) -> Result<Vec<Token>, QueryError> {
                     negated,
                     keyword: None,
                     value: Value::Bare(text),
+                    end: next,
                 });
                 i = next;
             }

@@ -164,6 +164,8 @@ pub struct Clause {
     pub negated: bool,
     /// The character (from 1) where the clause starts.
     pub position: usize,
+    /// The clause as it was typed (for showing a filter, and taking it out of the query).
+    pub source: String,
 }
 
 /// What results are ordered by.
@@ -252,7 +254,9 @@ pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
             negated,
             keyword,
             value,
+            end,
         } = token;
+        let source: String = input.chars().skip(position - 1).take(end + 1 - position).collect();
         let filter = match keyword {
             None => match value {
                 lexer::Value::Bare(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') => {
@@ -281,6 +285,7 @@ pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
                 filter,
                 negated,
                 position,
+                source,
             });
         }
     }

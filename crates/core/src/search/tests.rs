@@ -49,6 +49,13 @@ fn words_phrases_and_numbers() {
 }
 
 #[test]
+fn clauses_keep_their_text() {
+    let q = parse(r#"  webhook -organization:"Acme Inc"  status<solved"#, now()).expect("parses");
+    let sources: Vec<&str> = q.clauses.iter().map(|c| c.source.as_str()).collect();
+    assert_eq!(sources, vec!["webhook", "-organization:\"Acme Inc\"", "status<solved"]);
+}
+
+#[test]
 fn keywords() {
     let q = parse(
         r#"type:ticket status<solved priority>=HIGH organization:"Acme Integrations" requester:bob@acme.example

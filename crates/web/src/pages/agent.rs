@@ -165,7 +165,7 @@ fn queue_selection(q: &QueueQuery, s: &SignedIn, all_groups: &[Group]) -> Result
 }
 
 /// The listed tickets with their requesters' and organizations' names.
-async fn queue_rows(conn: &mut Conn, list: &[Ticket]) -> Result<Vec<QueueRow>, PageError> {
+pub(crate) async fn queue_rows(conn: &mut Conn, list: &[Ticket]) -> Result<Vec<QueueRow>, PageError> {
     let people = views::names(conn, list.iter().map(|t| t.requester_id)).await?;
     let mut org_ids: Vec<OrgId> = list.iter().filter_map(|t| t.organization_id).collect();
     org_ids.sort();

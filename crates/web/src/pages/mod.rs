@@ -14,6 +14,7 @@ mod oncall;
 mod organizations;
 pub mod portal;
 
+mod search;
 mod signin;
 mod views;
 
@@ -36,6 +37,8 @@ pub struct Layout {
     pub title: String,
     pub user: Option<NavUser>,
     pub csrf: String,
+    /// What the search box in the header holds (the query of a results page).
+    pub query: String,
 }
 
 pub struct NavUser {
@@ -56,6 +59,7 @@ impl Layout {
                 manager: s.user.is_account_manager,
             }),
             csrf: signed.map(|s| s.csrf.clone()).unwrap_or_default(),
+            query: String::new(),
         }
     }
 }
@@ -261,6 +265,7 @@ pub fn router() -> Router<AppState> {
             "/account/forgot-password",
             get(signin::show_forgot_password).post(signin::forgot_password),
         )
+        .route("/search", get(search::results))
         .route("/portal", get(portal::home))
         .route("/portal/tickets/new", get(portal::new_ticket))
         .route(
