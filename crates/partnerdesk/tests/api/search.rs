@@ -333,3 +333,30 @@ db_test!(export_loses_nothing_while_tickets_change, |app: TestApp| async move {
         "every ticket that matched at the start is exported"
     );
 });
+
+db_test!(admin_reindex_writes_the_index_again, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let ann = app.user("ann@vendor.example", "agent", None).await;
+    let id = ticket(&app, &ann, json!({"subject": "Quokka feed drops", "comment": {"body": "Nightly."}, "tags": ["feeds"], "requester_id": admin.id})).await;
+    assert_eq!(found(&app, &ann, "quokka tags:feeds").await, set(&[id]));
+    // The index lost (as after restoring a backup without it): nothing is found...
+    let mut conn = app.db.conn();
+    let wipe = match app.db.backend() {
+        partnerdesk_db::Backend::Sqlite => "INSERT INTO ticket_text (ticket_text) VALUES ('delete-all')",
+        partnerdesk_db::Backend::Postgres => "DELETE FROM ticket_search",
+    };
+    conn.execute(wipe, &[]).await.unwrap();
+    conn.execute("DELETE FROM ticket_tags", &[]).await.unwrap();
+    assert_eq!(found(&app, &ann, "quokka").await, set(&[]));
+    assert_eq!(found(&app, &ann, "tags:feeds").await, set(&[]));
+    // ... until `partnerdesk admin reindex` has run, beside the running server.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_partnerdesk"))
+        .args(["admin", "reindex"])
+        .envs(app.vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("indexed 1 tickets"));
+    assert_eq!(found(&app, &ann, "quokka tags:feeds").await, set(&[id]));
+});
