@@ -75,7 +75,7 @@ pub async fn record<B: Serialize, A: Serialize>(
     .await
 }
 
-fn from_row(r: &Row) -> Result<AuditEntry, DbError> {
+pub(crate) fn from_row(r: &Row) -> Result<AuditEntry, DbError> {
     let json = |col: &str| -> Result<Option<serde_json::Value>, DbError> {
         r.opt_text(col)?
             .map(|s| serde_json::from_str(&s).map_err(|e| DbError::Corrupt(e.to_string())))

@@ -168,6 +168,53 @@ pub struct TicketFilter {
     pub priority: Option<Priority>,
     /// Only tickets nobody is assigned to.
     pub unassigned: bool,
+    /// The order of a list (id ascending unless asked otherwise).
+    pub order: TicketOrder,
+}
+
+/// What a ticket list is sorted by (Zendesk's `sort_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    #[default]
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+    Status,
+}
+
+impl TicketSort {
+    pub const CHOICES: [(&'static str, TicketSort); 5] = [
+        ("id", TicketSort::Id),
+        ("created_at", TicketSort::CreatedAt),
+        ("updated_at", TicketSort::UpdatedAt),
+        ("priority", TicketSort::Priority),
+        ("status", TicketSort::Status),
+    ];
+
+    /// The sort key. Priority and status sort by rank (low < urgent; new < closed), not alphabetically; a ticket
+    /// without priority comes before `low`.
+    fn sql(self) -> &'static str {
+        match self {
+            TicketSort::Id => "id",
+            TicketSort::CreatedAt => "created_at",
+            TicketSort::UpdatedAt => "updated_at",
+            TicketSort::Priority => {
+                "CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
+            }
+            TicketSort::Status => {
+                "CASE status WHEN 'new' THEN 0 WHEN 'open' THEN 1 WHEN 'pending' THEN 2 WHEN 'hold' THEN 3 \
+                 WHEN 'solved' THEN 4 ELSE 5 END"
+            }
+        }
+    }
+}
+
+/// Sort key and direction of a ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TicketOrder {
+    pub by: TicketSort,
+    pub desc: bool,
 }
 
 impl TicketFilter {
@@ -181,6 +228,7 @@ impl TicketFilter {
             organization_id: None,
             priority: None,
             unassigned: false,
+            order: TicketOrder::default(),
         }
     }
 }
@@ -244,10 +292,29 @@ pub async fn get_for_update(conn: &mut Conn, id: TicketId, scope: TicketScope) -
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
+/// A page of tickets in `f.order`. In id order (the default) the page is read along the primary key or the
+/// `(column, id)` index of the filter, by keyset (`window.after_id`) or offset; in any other order only by offset,
+/// ties broken by id in the same direction so that pages neither repeat nor skip a ticket.
 pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
-    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    let window = Window {
+        desc: f.order.desc,
+        ..window
+    };
+    let order = match f.order.by {
+        TicketSort::Id => window.sql("id", &mut a),
+        _ if window.after_id.is_some() => {
+            return Err(DbError::Config("a ticket cursor pages in id order only".into()));
+        }
+        by => {
+            let dir = if window.desc { "DESC" } else { "ASC" };
+            a.push(Arg::I64(window.limit + 1));
+            a.push(Arg::I64(window.offset));
+            format!(" ORDER BY {} {dir}, id {dir} LIMIT ? OFFSET ?", by.sql())
+        }
+    };
+    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{order}");
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 

@@ -9,6 +9,7 @@ mod show_many;
 
 mod account_mail;
 mod accounts;
+mod audits;
 mod bad_input;
 mod buckets;
 mod ccs;
@@ -27,6 +28,9 @@ mod notifications;
 mod organizations;
 mod page_forms;
 mod pages;
+mod search;
+mod tags;
+mod ticket_lists;
 mod tickets;
 mod tus;
 mod tus_instances;
