@@ -292,9 +292,10 @@ pub async fn get_for_update(conn: &mut Conn, id: TicketId, scope: TicketScope) -
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
-/// A page of tickets in `f.order`. In id order (the default) the page is read along the primary key or the
-/// `(column, id)` index of the filter, by keyset (`window.after_id`) or offset; in any other order only by offset,
-/// ties broken by id in the same direction so that pages neither repeat nor skip a ticket.
+/// A page of tickets in `f.order`, ties broken by id in the same direction so that pages neither repeat nor skip a
+/// ticket. In id order (the default) the page is read along the primary key or the `(column, id)` index of the
+/// filter. A keyset (`window.after_id`) works in every order: the page starts after the cursor's ticket, at its sort
+/// key as it is now (a cursor carries only an id).
 pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
@@ -304,14 +305,20 @@ pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<P
     };
     let order = match f.order.by {
         TicketSort::Id => window.sql("id", &mut a),
-        _ if window.after_id.is_some() => {
-            return Err(DbError::Config("a ticket cursor pages in id order only".into()));
-        }
         by => {
-            let dir = if window.desc { "DESC" } else { "ASC" };
+            let key = by.sql();
+            let (cmp, dir) = if window.desc { ("<", "DESC") } else { (">", "ASC") };
+            let mut s = String::new();
+            if let Some(after) = window.after_id {
+                s.push_str(&format!(
+                    " AND ({key}, id) {cmp} (SELECT {key}, id FROM tickets WHERE id = ?)"
+                ));
+                a.push(Arg::I64(after));
+            }
+            s.push_str(&format!(" ORDER BY {key} {dir}, id {dir} LIMIT ? OFFSET ?"));
             a.push(Arg::I64(window.limit + 1));
             a.push(Arg::I64(window.offset));
-            format!(" ORDER BY {} {dir}, id {dir} LIMIT ? OFFSET ?", by.sql())
+            s
         }
     };
     let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{order}");

@@ -51,6 +51,7 @@ fn source_type_schema() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(SOURCE_TYPES))
+        .description(Some("Only changes of this kind of record."))
         .build()
 }
 
@@ -65,6 +66,10 @@ fn created_at_schema() -> utoipa::openapi::schema::Array {
         .items(time)
         .min_items(Some(2))
         .max_items(Some(2))
+        .description(Some(
+            "Given twice: the start and the end of a time span (ISO 8601, both included; a start after the end is \
+             an empty span).",
+        ))
         .build()
 }
 

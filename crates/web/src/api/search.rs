@@ -9,6 +9,9 @@ use partnerdesk_db::organizations::{self, NameMatch};
 use partnerdesk_db::users;
 use serde_json::Value;
 use utoipa::IntoParams;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+use partnerdesk_app::input::schema::CONTROLS;
 
 use partnerdesk_app::AppError;
 
@@ -31,10 +34,10 @@ const MIN_AUTOCOMPLETE: usize = 2;
 #[allow(dead_code)]
 pub struct UserSearchParams {
     /// Text the name or e-mail address contains (case-insensitive). One of `query` and `external_id` is required.
-    #[param(min_length = 1, max_length = 255, pattern = r"\S")]
+    #[param(schema_with = search_text)]
     pub query: Option<String>,
     /// Users have no external id yet: a search by it finds nobody.
-    #[param(max_length = 255)]
+    #[param(schema_with = any_text)]
     pub external_id: Option<String>,
 }
 
@@ -42,8 +45,13 @@ pub struct UserSearchParams {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct AutocompleteParams {
-    /// The start of the name (at least 2 characters, case-insensitive).
-    #[param(min_length = 2, max_length = 255, pattern = r"\S.*\S")]
+    /// The start of the name (at least 2 characters besides blanks at either end, case-insensitive). The pattern is
+    /// `text_schema(2)`'s (spelled out: the derive takes a literal; a test checks they agree).
+    #[param(
+        min_length = 2,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\s][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\s][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 
@@ -52,16 +60,56 @@ pub struct AutocompleteParams {
 #[allow(dead_code)]
 pub struct OrgSearchParams {
     /// The whole name (case-insensitive). One of `name` and `external_id` is required.
-    #[param(min_length = 1, max_length = 255, pattern = r"\S")]
+    #[param(schema_with = search_text)]
     pub name: Option<String>,
     /// Organizations have no external id yet: a search by it finds nothing.
-    #[param(max_length = 255)]
+    #[param(schema_with = any_text)]
     pub external_id: Option<String>,
 }
 
-/// A search text: trimmed, not blank, at most `MAX_TEXT` characters.
+/// A text parameter of at most `MAX_TEXT` characters, without control characters (the server refuses them in every
+/// parameter), holding at least `visible` characters that are not blank.
+fn text_schema(visible: usize, description: &str) -> Object {
+    let c = CONTROLS;
+    let one = format!("[^{c}\\s]");
+    let rest = format!("[^{c}]*");
+    // `^rest(one rest){visible}$`: `visible` characters neither blank nor control, anything else between them.
+    let pattern = format!("^{rest}{}$", vec![format!("{one}{rest}"); visible].concat());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length((visible > 0).then_some(visible))
+        .max_length(Some(MAX_TEXT))
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .build()
+}
+
+fn search_text() -> Object {
+    text_schema(
+        1,
+        "Text to find (case-insensitive; blanks at either end are ignored). One of this and `external_id` is required.",
+    )
+}
+
+fn any_text() -> Object {
+    text_schema(
+        0,
+        "No record has an external id yet (issue 14): a search by one finds nothing.",
+    )
+}
+
+/// An external id: at most `MAX_TEXT` characters.
+fn external_id(value: &str) -> Result<(), ApiError> {
+    if value.chars().count() > MAX_TEXT {
+        return Err(AppError::BadRequest(format!("external_id is too long (at most {MAX_TEXT} characters)")).into());
+    }
+    Ok(())
+}
+
+/// A search text: trimmed, not blank, at most `MAX_TEXT` characters. Blank is what the documented pattern's `\s`
+/// (ECMAScript's) calls blank: Unicode white space and the byte-order mark.
 fn text<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
-    let t = value.trim();
+    let t = value.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if t.is_empty() {
         return Err(AppError::BadRequest(format!("{name} must not be blank")).into());
     }
@@ -88,7 +136,10 @@ pub async fn search_users(
     let needle = match (q.get("query"), q.get("external_id")) {
         (Some(query), _) => text("query", query)?.to_owned(),
         // Users have no external_id column yet (issue 14 adds it): no user has one, so none is found.
-        (None, Some(_)) => return Ok(nothing(&state, &q, "users", path)),
+        (None, Some(id)) => {
+            external_id(id)?;
+            return Ok(nothing(&state, &q, "users", path));
+        }
         (None, None) => return Err(AppError::BadRequest("query or external_id is required".into()).into()),
     };
     let actor = caller.actor();
@@ -184,8 +235,26 @@ pub async fn search_organizations(
     let name = match (q.get("name"), q.get("external_id")) {
         (Some(name), _) => text("name", name)?.to_owned(),
         // Organizations have no external id yet: none is found by one.
-        (None, Some(_)) => return Ok(nothing(&state, &q, "organizations", path)),
+        (None, Some(id)) => {
+            external_id(id)?;
+            return Ok(nothing(&state, &q, "organizations", path));
+        }
         (None, None) => return Err(AppError::BadRequest("name or external_id is required".into()).into()),
     };
     organizations_named(&state, &caller, &q, &name, NameMatch::Exact, path).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::IntoParams;
+
+    #[test]
+    fn autocomplete_pattern_is_the_two_character_text() {
+        let params = AutocompleteParams::into_params(|| None);
+        let documented = serde_json::to_value(&params[0]).unwrap_or_default();
+        let built = serde_json::to_value(text_schema(MIN_AUTOCOMPLETE, "")).unwrap_or_default();
+        assert_eq!(documented["schema"]["pattern"], built["pattern"]);
+        assert_eq!(documented["required"], true);
+    }
 }

@@ -26,8 +26,8 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct SortParams {
-    /// The field to sort by (default `id`). With cursor pagination (`page[size]`, `page[after]`) only `id`: other
-    /// orders page by `page` and `per_page`.
+    /// The field to sort by (default `id`); `priority` and `status` sort by rank (no priority, low ... urgent; new ...
+    /// closed). Offset and cursor pages both follow it.
     #[param(schema_with = sort_by_schema)]
     pub sort_by: Option<String>,
     /// `asc` (default) or `desc`; ties are broken by id in the same direction.
@@ -47,11 +47,14 @@ fn sort_order_schema() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(["asc", "desc"]))
+        .description(Some(
+            "`asc` (default) or `desc`; ties are broken by id in the same direction.",
+        ))
         .build()
 }
 
-/// `sort_by` and `sort_order`; unknown values are a 400 naming the parameter. A cursor pages along the id, so with
-/// one only `sort_by=id` is taken (either direction): a keyset on another column would need cursors of another form.
+/// `sort_by` and `sort_order`; unknown values are a 400 naming the parameter. Both pagination styles follow the order
+/// (a cursor names the last ticket of its page; the next page starts after that ticket's sort key and id).
 pub fn parse_sort(q: &ListQuery) -> Result<TicketOrder, ApiError> {
     let bad = |m: String| -> ApiError { AppError::BadRequest(m).into() };
     let by = match q.get("sort_by") {
@@ -70,13 +73,6 @@ pub fn parse_sort(q: &ListQuery) -> Result<TicketOrder, ApiError> {
         Some("desc") => true,
         Some(v) => return Err(bad(format!("sort_order must be asc or desc, not '{v}'"))),
     };
-    if by != TicketSort::Id && !q.is_offset() {
-        return Err(bad(
-            "sort_by other than id needs offset pagination (page, per_page); cursor pages (page[size], page[after]) \
-             follow the id"
-                .into(),
-        ));
-    }
     Ok(TicketOrder { by, desc })
 }
 
