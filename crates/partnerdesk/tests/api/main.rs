@@ -28,7 +28,7 @@ mod notifications;
 mod organizations;
 mod page_forms;
 mod pages;
-mod search;
+mod lookups;
 mod tags;
 mod ticket_lists;
 mod tickets;

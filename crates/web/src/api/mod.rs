@@ -14,7 +14,7 @@ pub mod mail;
 pub mod notices;
 pub mod organizations;
 pub mod requests;
-pub mod search;
+pub mod lookups;
 pub mod show_many;
 pub mod tags;
 pub mod ticket_forms;
@@ -58,7 +58,7 @@ use crate::state::AppState;
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         audits::ticket_audits, ticket_lists::organization_tickets, ticket_lists::user_requested, ticket_lists::user_assigned,
         tags::show_ticket_tags, tags::set_ticket_tags, tags::add_ticket_tags, tags::remove_ticket_tags, tags::list,
-        search::search_users, search::autocomplete, search::search_organizations,
+        lookups::search_users, lookups::autocomplete, lookups::search_organizations,
         audit_logs::list, audit_logs::show,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
         uploads::create, uploads::delete, uploads::show, uploads::download,
@@ -145,9 +145,9 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/users/show_many", get(show_many::users));
     r = both(r, "/tickets/show_many", get(show_many::tickets));
     r = both(r, "/organizations/show_many", get(show_many::organizations));
-    r = both(r, "/users/search", get(search::search_users));
-    r = both(r, "/organizations/autocomplete", get(search::autocomplete));
-    r = both(r, "/organizations/search", get(search::search_organizations));
+    r = both(r, "/users/search", get(lookups::search_users));
+    r = both(r, "/organizations/autocomplete", get(lookups::autocomplete));
+    r = both(r, "/organizations/search", get(lookups::search_organizations));
     r = r.route("/users/{id}", get(users::show).put(users::update));
     r = both(r, "/users/{id}/tickets/requested", get(ticket_lists::user_requested));
     r = both(r, "/users/{id}/tickets/assigned", get(ticket_lists::user_assigned));
