@@ -86,3 +86,26 @@ def test_zenpy_copies_people_on_tickets(server):
     shown.collaborator_ids = [out.id]
     with pytest.raises(APIException):
         admin.tickets.update(shown)
+
+
+def test_zenpy_ticket_tags(server):
+    """zenpy's tag calls, unmodified: tickets.tags (read), set_tags (POST replaces), add_tags (PUT adds),
+    delete_tags (DELETE removes); a partner reads the tags of their ticket and may change none."""
+    admin = client("admin@vendor.example", server.token_for("admin@vendor.example"))
+    acme = admin.organizations.create(Organization(name="Tag Partners"))
+    pia = admin.users.create(User(name="Pia Tags", email="pia@tags.example", role="end-user", organization_id=acme.id))
+    ticket = admin.tickets.create(Ticket(subject="Tagged", comment=Comment(body="Hello"), requester_id=pia.id, tags=["start"])).ticket
+
+    assert list(admin.tickets.tags(ticket.id)) == ["start"]
+    admin.tickets.set_tags(ticket.id, ["Needs Review", "billing"])
+    assert list(admin.tickets.tags(ticket.id)) == ["needs_review", "billing"]
+    admin.tickets.add_tags(ticket.id, ["vip", "billing"])
+    assert list(admin.tickets.tags(ticket.id)) == ["needs_review", "billing", "vip"]
+    admin.tickets.delete_tags(ticket.id, ["billing"])
+    assert list(admin.tickets.tags(ticket.id)) == ["needs_review", "vip"]
+
+    partner = client("pia@tags.example", server.token_for("pia@tags.example"))
+    assert list(partner.tickets.tags(ticket.id)) == ["needs_review", "vip"]
+    with pytest.raises(APIException):
+        partner.tickets.add_tags(ticket.id, ["mine"])
+    assert list(admin.tickets.tags(ticket.id)) == ["needs_review", "vip"]

@@ -8,6 +8,7 @@ mod migrate;
 mod sqlite;
 
 pub mod audit;
+pub mod audit_logs;
 pub mod buckets;
 pub mod escalations;
 pub mod exports;
@@ -23,6 +24,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod search;
 pub mod sessions;
+pub mod tag_counts;
 pub mod tickets;
 pub mod users;
 
@@ -103,4 +105,16 @@ impl<T> Page<T> {
 /// Parses a stored enum value, or reports the row as corrupt.
 pub(crate) fn parse_enum<T>(col: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, DbError> {
     parse(value).ok_or_else(|| DbError::Corrupt(format!("{col} has unknown value '{value}'")))
+}
+
+/// `text` as a literal inside a `LIKE ... ESCAPE '\'` pattern: `%`, `_` and `\` match only themselves.
+pub(crate) fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -129,6 +129,53 @@ pub async fn count(conn: &mut Conn, scope: OrgScope) -> Result<i64, DbError> {
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
+/// How `name_search` compares names (always case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameMatch {
+    /// The name starts with the text (Zendesk's autocomplete).
+    Prefix,
+    /// The name is the text (Zendesk's search by name).
+    Exact,
+}
+
+fn name_sql(text: &str, how: NameMatch, scope: OrgScope, a: &mut Vec<Arg>) -> String {
+    let key = text.trim().to_lowercase();
+    let test = match how {
+        NameMatch::Prefix => {
+            a.push(Arg::Text(format!("{}%", crate::like_literal(&key))));
+            r"name_key LIKE ? ESCAPE '\'"
+        }
+        NameMatch::Exact => {
+            a.push(Arg::Text(key));
+            "name_key = ?"
+        }
+    };
+    format!("{test}{}", scope_sql(scope, a))
+}
+
+/// Organizations in `scope` whose name matches `text`, in id order.
+pub async fn name_search(
+    conn: &mut Conn,
+    text: &str,
+    how: NameMatch,
+    scope: OrgScope,
+    window: Window,
+) -> Result<Page<Organization>, DbError> {
+    let mut a = Vec::new();
+    let filter = name_sql(text, how, scope, &mut a);
+    let sql = format!("SELECT * FROM organizations WHERE {filter}{}", window.sql("id", &mut a));
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+}
+
+pub async fn count_name_search(conn: &mut Conn, text: &str, how: NameMatch, scope: OrgScope) -> Result<i64, DbError> {
+    let mut a = Vec::new();
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM organizations WHERE {}",
+        name_sql(text, how, scope, &mut a)
+    );
+    conn.fetch_one(&sql, &a).await?.i64("n")
+}
+
 pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Result<Organization, DbError> {
     let t = now();
     let notes_at = (!f.notes.is_empty() || !f.details.is_empty()).then_some(t);

@@ -169,6 +169,53 @@ pub struct TicketFilter {
     pub priority: Option<Priority>,
     /// Only tickets nobody is assigned to.
     pub unassigned: bool,
+    /// The order of a list (id ascending unless asked otherwise).
+    pub order: TicketOrder,
+}
+
+/// What a ticket list is sorted by (Zendesk's `sort_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    #[default]
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    Priority,
+    Status,
+}
+
+impl TicketSort {
+    pub const CHOICES: [(&'static str, TicketSort); 5] = [
+        ("id", TicketSort::Id),
+        ("created_at", TicketSort::CreatedAt),
+        ("updated_at", TicketSort::UpdatedAt),
+        ("priority", TicketSort::Priority),
+        ("status", TicketSort::Status),
+    ];
+
+    /// The sort key. Priority and status sort by rank (low < urgent; new < closed), not alphabetically; a ticket
+    /// without priority comes before `low`.
+    fn sql(self) -> &'static str {
+        match self {
+            TicketSort::Id => "id",
+            TicketSort::CreatedAt => "created_at",
+            TicketSort::UpdatedAt => "updated_at",
+            TicketSort::Priority => {
+                "CASE priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
+            }
+            TicketSort::Status => {
+                "CASE status WHEN 'new' THEN 0 WHEN 'open' THEN 1 WHEN 'pending' THEN 2 WHEN 'hold' THEN 3 \
+                 WHEN 'solved' THEN 4 ELSE 5 END"
+            }
+        }
+    }
+}
+
+/// Sort key and direction of a ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TicketOrder {
+    pub by: TicketSort,
+    pub desc: bool,
 }
 
 impl TicketFilter {
@@ -182,6 +229,7 @@ impl TicketFilter {
             organization_id: None,
             priority: None,
             unassigned: false,
+            order: TicketOrder::default(),
         }
     }
 }
@@ -245,10 +293,36 @@ pub async fn get_for_update(conn: &mut Conn, id: TicketId, scope: TicketScope) -
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
+/// A page of tickets in `f.order`, ties broken by id in the same direction so that pages neither repeat nor skip a
+/// ticket. In id order (the default) the page is read along the primary key or the `(column, id)` index of the
+/// filter. A keyset (`window.after_id`) works in every order: the page starts after the cursor's ticket, at its sort
+/// key as it is now (a cursor carries only an id).
 pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<Page<Ticket>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
-    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{}", window.sql("id", &mut a));
+    let window = Window {
+        desc: f.order.desc,
+        ..window
+    };
+    let order = match f.order.by {
+        TicketSort::Id => window.sql("id", &mut a),
+        by => {
+            let key = by.sql();
+            let (cmp, dir) = if window.desc { ("<", "DESC") } else { (">", "ASC") };
+            let mut s = String::new();
+            if let Some(after) = window.after_id {
+                s.push_str(&format!(
+                    " AND ({key}, id) {cmp} (SELECT {key}, id FROM tickets WHERE id = ?)"
+                ));
+                a.push(Arg::I64(after));
+            }
+            s.push_str(&format!(" ORDER BY {key} {dir}, id {dir} LIMIT ? OFFSET ?"));
+            a.push(Arg::I64(window.limit + 1));
+            a.push(Arg::I64(window.offset));
+            s
+        }
+    };
+    let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{order}");
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 

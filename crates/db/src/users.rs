@@ -156,6 +156,38 @@ pub async fn count(conn: &mut Conn, f: &UserFilter) -> Result<i64, DbError> {
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
 
+/// People whose name or e-mail address contains `needle` (case-insensitive), in id order; with `only`, at most that
+/// one person (an end-user's search finds themselves alone, as their other reads do).
+pub async fn search(
+    conn: &mut Conn,
+    needle: &str,
+    only: Option<UserId>,
+    window: Window,
+) -> Result<Page<User>, DbError> {
+    let (filter, mut a) = search_sql(needle, only);
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {filter}{}", window.sql("id", &mut a));
+    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+}
+
+pub async fn count_search(conn: &mut Conn, needle: &str, only: Option<UserId>) -> Result<i64, DbError> {
+    let (filter, a) = search_sql(needle, only);
+    conn.fetch_one(&format!("SELECT COUNT(*) AS n FROM users WHERE {filter}"), &a)
+        .await?
+        .i64("n")
+}
+
+/// E-mail addresses are stored lower-case; names are compared lower-cased on both sides.
+fn search_sql(needle: &str, only: Option<UserId>) -> (String, Vec<Arg>) {
+    let pattern = format!("%{}%", crate::like_literal(&needle.to_lowercase()));
+    let mut a = args![pattern.clone(), pattern].to_vec();
+    let mut s = r"(LOWER(name) LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\')".to_owned();
+    if let Some(id) = only {
+        s.push_str(" AND id = ?");
+        a.push(Arg::I64(id.0));
+    }
+    (s, a)
+}
+
 /// Creates an account. With `password_hash` it is active at once; without, it waits for an invitation.
 pub async fn create(
     conn: &mut Conn,

@@ -20,11 +20,13 @@ use crate::notifications;
 
 mod ccs;
 mod create;
+mod tag_changes;
 mod update;
 
 pub use ccs::{CcChange, CcName, MAX_CCS};
 
 pub use create::{create, create_in};
+pub use tag_changes::{TagChange, change_tags};
 pub use update::{update, update_in};
 
 pub const MAX_SUBJECT: usize = 255;

@@ -509,6 +509,10 @@ list_schema! {
     TicketList { tickets: crate::api::tickets::TicketView }
     RequestList { requests: crate::api::requests::RequestView }
     CommentList { comments: crate::api::tickets::CommentView }
+    AuditList { audits: crate::api::tickets::AuditView }
+    AuditLogList { audit_logs: crate::api::audit_logs::AuditLogView }
+    /// `count` is the number of different tags.
+    TagList { tags: crate::api::tags::TagCountView }
 }
 
 /// The request bodies whose schema is built here: each is `$schema`, and brings `$input`'s schema along.

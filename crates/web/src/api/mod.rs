@@ -1,6 +1,8 @@
 //! The Zendesk-compatible REST API under `/api/v2`. Every path answers with and without Zendesk's `.json`
 //! suffix; every answer, errors included, is JSON.
 
+pub mod audit_logs;
+pub mod audits;
 pub mod bucket_docs;
 pub mod buckets;
 pub mod doc;
@@ -9,13 +11,16 @@ pub mod doc_text;
 pub mod escalations;
 pub mod groups;
 pub mod incremental;
+pub mod lookups;
 pub mod mail;
 pub mod notices;
 pub mod organizations;
 pub mod requests;
 pub mod search;
 pub mod show_many;
+pub mod tags;
 pub mod ticket_forms;
+pub mod ticket_lists;
 pub mod tickets;
 pub mod tus;
 pub mod uploads;
@@ -55,6 +60,10 @@ use crate::state::AppState;
         groups::list, groups::show, groups::create,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
+        audits::ticket_audits, ticket_lists::organization_tickets, ticket_lists::user_requested, ticket_lists::user_assigned,
+        tags::show_ticket_tags, tags::set_ticket_tags, tags::add_ticket_tags, tags::remove_ticket_tags, tags::list,
+        lookups::search_users, lookups::autocomplete, lookups::search_organizations,
+        audit_logs::list, audit_logs::show,
         requests::list, requests::list_open, requests::list_solved, requests::show, requests::create, requests::update, requests::comments,
         uploads::create, uploads::delete, uploads::show, uploads::download,
         tus::options_collection, tus::create, tus::options_item, tus::head, tus::patch, tus::terminate,
@@ -147,7 +156,29 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/incremental/users/cursor", get(incremental::users));
     r = both(r, "/incremental/organizations", get(incremental::organizations));
     r = both(r, "/incremental/ticket_events", get(incremental::ticket_events));
+    r = both(r, "/users/search", get(lookups::search_users));
+    r = both(r, "/organizations/autocomplete", get(lookups::autocomplete));
+    r = both(r, "/organizations/search", get(lookups::search_organizations));
     r = r.route("/users/{id}", get(users::show).put(users::update));
+    r = both(r, "/users/{id}/tickets/requested", get(ticket_lists::user_requested));
+    r = both(r, "/users/{id}/tickets/assigned", get(ticket_lists::user_assigned));
+    r = both(
+        r,
+        "/organizations/{id}/tickets",
+        get(ticket_lists::organization_tickets),
+    );
+    r = both(r, "/tags", get(tags::list));
+    r = both(
+        r,
+        "/tickets/{id}/tags",
+        get(tags::show_ticket_tags)
+            .post(tags::set_ticket_tags)
+            .put(tags::add_ticket_tags)
+            .delete(tags::remove_ticket_tags),
+    );
+    r = both(r, "/tickets/{id}/audits", get(audits::ticket_audits));
+    r = both(r, "/audit_logs", get(audit_logs::list));
+    r = r.route("/audit_logs/{id}", get(audit_logs::show));
     r = both(r, "/users/{id}/invitation", post(users::invite));
     r = both(r, "/users/{id}/api_tokens", post(users::issue_token));
     r = both(

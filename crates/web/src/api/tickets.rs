@@ -187,41 +187,17 @@ fn audit_json(
     comment: Option<&Comment>,
     author: UserId,
 ) -> AuditView {
-    let field = |t: &Ticket| -> Vec<(&'static str, Value)> {
-        vec![
-            ("subject", json!(t.subject)),
-            ("status", json!(t.status.as_str())),
-            ("priority", json!(t.priority.map(|p| p.as_str()))),
-            ("requester_id", json!(t.requester_id)),
-            ("organization_id", json!(t.organization_id)),
-            ("group_id", json!(t.group_id)),
-            ("assignee_id", json!(t.assignee_id)),
-            ("ticket_form_id", json!(t.ticket_form_id)),
-            ("tags", json!(t.tags)),
-        ]
-    };
-    let mut events = Vec::new();
-    let mut next_id = audit_id * 100;
-    if let Some(c) = comment {
-        events.push(json!({"id": c.id, "type": "Comment", "author_id": c.author_id.map(|u| u.0).unwrap_or(-1), "body": c.body, "public": c.public}));
+    // The events are worked out as for a recorded audit (`/tickets/{id}/audits`): from the records as the audit log
+    // keeps them (serialising these plain structs cannot fail).
+    fn recorded<T: Serialize>(v: &T) -> Value {
+        serde_json::to_value(v).unwrap_or(Value::Null)
     }
-    let after_fields = field(after);
-    match before {
-        None => {
-            for (name, value) in after_fields {
-                next_id += 1;
-                events.push(json!({"id": next_id, "type": "Create", "field_name": name, "value": value}));
-            }
-        }
-        Some(b) => {
-            for ((name, old), (_, new)) in field(b).into_iter().zip(after_fields) {
-                if old != new {
-                    next_id += 1;
-                    events.push(json!({"id": next_id, "type": "Change", "field_name": name, "value": new, "previous_value": old}));
-                }
-            }
-        }
-    }
+    let events = crate::api::audits::events(
+        audit_id,
+        before.map(recorded).as_ref(),
+        &recorded(after),
+        comment.map(recorded).as_ref(),
+    );
     AuditView {
         id: audit_id,
         ticket_id: after.id.0,
@@ -324,7 +300,7 @@ pub async fn tickets_page<V: Serialize>(
 }
 
 /// Staff see every ticket; end-users their organization's.
-#[utoipa::path(get, path = "/api/v2/tickets", tag = "tickets", params(TicketFilterParams, PageParams),
+#[utoipa::path(get, path = "/api/v2/tickets", tag = "tickets", params(TicketFilterParams, crate::api::ticket_lists::SortParams, PageParams),
     responses((status = 200, description = "A page of tickets", body = TicketList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
@@ -333,7 +309,8 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.actor();
     let q = ListQuery::parse(raw.as_deref())?;
-    let filter = parse_filter(&q, &actor)?;
+    let mut filter = parse_filter(&q, &actor)?;
+    filter.order = crate::api::ticket_lists::parse_sort(&q)?;
     tickets_page(&state, &q, &filter, "tickets", "/api/v2/tickets.json", |t| {
         TicketView::new(&state, t, &actor)
     })
