@@ -99,7 +99,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// The migration that created the ticket index: the tickets already there are indexed in its transaction.
+/// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the
+/// store's rebuild. That rebuild reads tickets and comments as they are at version 13; a later migration that
+/// changes a column it reads must give this one a copy of the rebuild as it was.
 const SEARCH_INDEX: i64 = 13;
 
 /// Applies every migration not yet applied; returns the versions applied now.

@@ -140,7 +140,7 @@ pub async fn attach_to_ticket(
             via: "bucket".into(),
         };
         // Re-read inside the transaction: the copy may have taken minutes, and others may have changed the ticket.
-        let current = tickets::get(&mut tx, ticket.id, TicketScope::All).await?;
+        let current = tickets::get_for_update(&mut tx, ticket.id, TicketScope::All).await?;
         let (_, comment, _) = tickets::update(&mut tx, &current, &current.fields(), Some(&note), &user.audit_actor()).await?;
         let a = files::add_attachment(
             &mut tx,

@@ -17,6 +17,9 @@ use crate::error::AppError;
 
 pub use resolve::types_of;
 
+/// How deep offset pages go (each page skips the results before it; the export has no such cost, nor limit).
+pub const MAX_OFFSET_RESULTS: i64 = 10_000;
+
 /// One result.
 #[derive(Debug, Clone)]
 pub enum Found {
@@ -112,6 +115,11 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> Result<Results, AppError> {
+    if offset.saturating_add(limit) > MAX_OFFSET_RESULTS {
+        return Err(AppError::BadRequest(format!(
+            "pages reach the first {MAX_OFFSET_RESULTS} results; search/export.json lists them all"
+        )));
+    }
     let query = parse(text)?;
     let order = order_of(&query, sort);
     let mut items = Vec::new();

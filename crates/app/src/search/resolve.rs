@@ -23,6 +23,12 @@ pub fn types_of(query: &Query) -> Vec<ResultType> {
     let mut user = true;
     let mut organization = true;
     for c in &query.clauses {
+        let text = matches!(c.filter, Filter::Text(TextField::Any, _) | Filter::Number(_));
+        if c.negated && !text {
+            // Users and organizations take no negated filters: `-tags:spam` searches tickets.
+            user = false;
+            organization = false;
+        }
         match c.filter {
             Filter::Text(TextField::Any, _) | Filter::Number(_) => {}
             Filter::Tag(_) => user = false,

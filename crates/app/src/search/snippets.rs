@@ -3,16 +3,18 @@
 
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::search::{Filter, Query};
-use partnerdesk_db::tickets::{self, Ticket};
-use partnerdesk_db::{Db, Window};
+use partnerdesk_db::Db;
+use partnerdesk_db::search;
+use partnerdesk_db::tickets::Ticket;
 
 use crate::error::AppError;
 
 /// Characters shown before and after the word found.
 const BEFORE: usize = 60;
 const AFTER: usize = 140;
-/// Comments read per ticket to find a snippet.
-const COMMENTS: i64 = 50;
+/// Comments read for a page of results, and the characters of each, to find the snippets in.
+const COMMENTS_PER_PAGE: i64 = 500;
+const COMMENT_CHARS: i64 = 4_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
@@ -83,7 +85,8 @@ pub fn snippet(text: &str, words: &[String]) -> Option<Snippet> {
     })
 }
 
-/// A snippet for each ticket, from its description and the comments `actor` may read.
+/// A snippet for each ticket, from its description and the comments `actor` may read: one query for the page,
+/// each comment's first few thousand characters.
 pub async fn for_tickets(
     db: &Db,
     actor: &Actor,
@@ -91,26 +94,29 @@ pub async fn for_tickets(
     found: &[Ticket],
 ) -> Result<Vec<Option<Snippet>>, AppError> {
     let words = words(query);
-    let mut out = Vec::with_capacity(found.len());
-    for t in found {
-        if words.is_empty() {
-            out.push(None);
-            continue;
-        }
-        let mut snip = snippet(&t.description, &words);
-        if snip.is_none() {
-            let comments = tickets::comments(
-                &mut db.conn(),
-                t.id,
-                actor.sees_internal_comments(),
-                Window::first(COMMENTS),
-            )
-            .await?;
-            snip = comments.items.iter().find_map(|c| snippet(&c.body, &words));
-        }
-        out.push(snip);
+    if words.is_empty() {
+        return Ok(vec![None; found.len()]);
     }
-    Ok(out)
+    let ids: Vec<_> = found.iter().map(|t| t.id).collect();
+    let texts = search::comment_texts(
+        &mut db.conn(),
+        &ids,
+        actor.sees_internal_comments(),
+        COMMENT_CHARS,
+        COMMENTS_PER_PAGE,
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .map(|t| {
+            snippet(&t.description, &words).or_else(|| {
+                texts
+                    .iter()
+                    .filter(|(id, _)| *id == t.id)
+                    .find_map(|(_, body)| snippet(body, &words))
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -379,7 +379,8 @@ impl Chunk<'_> {
         self.place(path).await?;
         let sha256 = hex::encode(hasher.finalize());
         let mut tx = self.app.db.begin().await?;
-        let ticket = tickets::get(&mut tx, self.u.ticket_id, TicketScope::All).await?;
+        // Locked: the comment's update writes the ticket's fields back as read here.
+        let ticket = tickets::get_for_update(&mut tx, self.u.ticket_id, TicketScope::All).await?;
         let note = NewComment {
             author_id: Some(self.who.id),
             body: format!(

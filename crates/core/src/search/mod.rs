@@ -247,6 +247,13 @@ pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
             format!("a query has at most {MAX_QUERY_CHARS} characters"),
         ));
     }
+    // A NUL would end an FTS5 expression early and cannot be stored by PostgreSQL: refused, with the others.
+    if let Some(at) = input
+        .chars()
+        .position(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(QueryError::at(at + 1, "control characters are not allowed in a query"));
+    }
     let mut query = Query::default();
     for token in lexer::tokens(input)? {
         let lexer::Token {
@@ -292,16 +299,24 @@ pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
     Ok(query)
 }
 
+/// Words shorter than this match only whole (a one- or two-letter prefix would match most of the index).
+pub const MIN_PREFIX_CHARS: usize = 3;
+
 /// The text term of a word or phrase, `None` when it holds nothing to search for (only punctuation: the index
-/// keeps letters and digits). A word's trailing `*` says what every word does anyway (match as a prefix).
+/// keeps letters and digits). A word's trailing `*` says what every word of three letters or more does anyway
+/// (match as a prefix).
 fn text(quoted: bool, s: String) -> Option<Text> {
     if !s.chars().any(char::is_alphanumeric) {
         return None;
     }
-    Some(if quoted {
-        Text::Phrase(s)
+    if quoted {
+        return Some(Text::Phrase(s));
+    }
+    let word = s.trim_end_matches('*').to_owned();
+    Some(if word.chars().count() < MIN_PREFIX_CHARS {
+        Text::Phrase(word)
     } else {
-        Text::Word(s.trim_end_matches('*').to_owned())
+        Text::Word(word)
     })
 }
 

@@ -34,6 +34,14 @@ fn words_phrases_and_numbers() {
             (false, Filter::Text(TextField::Any, Text::Word("retry".into()))),
         ]
     );
+    // Short words match only whole.
+    assert_eq!(
+        filters("ab* x"),
+        vec![
+            (false, Filter::Text(TextField::Any, Text::Phrase("ab".into()))),
+            (false, Filter::Text(TextField::Any, Text::Phrase("x".into()))),
+        ]
+    );
     // Punctuation alone searches nothing; a URL is a word, not a keyword; 007 is a word.
     assert_eq!(filters("-- !!! ..."), vec![]);
     assert_eq!(
@@ -166,6 +174,8 @@ fn errors_say_where_and_what() {
     assert!(error("sort:up").message.contains("asc or desc"));
     assert!(error(&"a ".repeat(40)).message.contains("at most 32 terms"));
     assert_eq!(error(&"x".repeat(1001)).position, 1001);
+    assert_eq!(error("a\u{0}b").position, 2);
+    assert!(error("tags:x\u{7}").message.contains("control characters"));
     // Positions count characters, not bytes.
     assert_eq!(error("ünïcødé colour:red").position, 9);
 }

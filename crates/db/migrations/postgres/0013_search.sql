@@ -1,17 +1,21 @@
 -- Search (issue 13). Text is parsed with the `partnerdesk` configuration: PostgreSQL's `simple` (lower case, no
 -- stemming, the same words in every language) with accents removed where the unaccent extension can be had.
 DO $$
+DECLARE
+    schema_name TEXT;
 BEGIN
+    CREATE TEXT SEARCH CONFIGURATION partnerdesk (COPY = simple);
     BEGIN
         CREATE EXTENSION IF NOT EXISTS unaccent;
+        -- The dictionary where the extension put it (not always on the search path).
+        SELECT n.nspname INTO schema_name FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace
+            WHERE d.dictname = 'unaccent' LIMIT 1;
+        EXECUTE format('ALTER TEXT SEARCH CONFIGURATION partnerdesk ALTER MAPPING FOR hword, hword_part, word '
+            'WITH %I.unaccent, simple', schema_name);
     EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'unaccent is not available: search keeps accents';
+        -- Without the extension (a role that may not create it) words keep their accents.
+        RAISE NOTICE 'unaccent is not available: search keeps accents (%)', SQLERRM;
     END;
-    CREATE TEXT SEARCH CONFIGURATION partnerdesk (COPY = simple);
-    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'unaccent') THEN
-        ALTER TEXT SEARCH CONFIGURATION partnerdesk
-            ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
-    END IF;
 END $$;
 
 -- Tickets: one document per ticket, kept by the store (crates/db/src/search/index.rs) in the transaction of every
@@ -38,4 +42,4 @@ CREATE INDEX users_text ON users
 CREATE INDEX organizations_text ON organizations
     USING gin (to_tsvector('partnerdesk', name || ' ' || domain_names || ' ' || tags));
 CREATE INDEX organizations_notes_text ON organizations USING gin (to_tsvector('partnerdesk', notes));
--- Existing tickets are indexed by the store's rebuild at start (see search::index::rebuild_if_empty).
+-- Existing tickets are indexed in this migration's transaction by the store's rebuild (crates/db/src/migrate.rs).

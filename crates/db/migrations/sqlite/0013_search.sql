@@ -52,4 +52,4 @@ CREATE TRIGGER organization_text_update AFTER UPDATE OF name, domain_names, tags
     VALUES (new.id, new.name, new.domain_names, new.tags, new.notes);
 END;
 INSERT INTO organization_text (organization_text) VALUES ('rebuild');
--- Existing tickets are indexed by the store's rebuild at start (see search::index::rebuild_if_empty).
+-- Existing tickets are indexed in this migration's transaction by the store's rebuild (crates/db/src/migrate.rs).

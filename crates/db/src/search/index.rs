@@ -16,22 +16,26 @@ use crate::conn::{Backend, Conn};
 use crate::error::DbError;
 use crate::tickets::Ticket;
 
-/// Characters of each part of a ticket's text that are indexed: description, public comments, internal notes.
-const DESCRIPTION_CHARS: i64 = 60_000;
-const PUBLIC_CHARS: i64 = 150_000;
-const INTERNAL_CHARS: i64 = 100_000;
+/// Characters of each part of a ticket's text that are indexed: the description's first, the comments' newest
+/// (a long conversation stays findable by its latest replies). Together at most 150,000 characters: a `tsvector`
+/// takes at most about 5.3 bytes per character of text (two-letter words of four-byte letters), so the document
+/// stays under PostgreSQL's 1 MB limit whatever the text.
+const DESCRIPTION_CHARS: i64 = 30_000;
+const PUBLIC_CHARS: i64 = 80_000;
+const INTERNAL_CHARS: i64 = 40_000;
 
-/// The comments of ticket `t` of one visibility after the description, joined, as SQL over a `tickets t` row.
+/// The comments of ticket `t` of one visibility after the description, joined, their last `limit` characters, as
+/// SQL over a `tickets t` row.
 fn comments_sql(backend: Backend, public: bool, limit: i64) -> String {
     let visibility = if public { "c.public" } else { "NOT c.public" };
     let first = "(SELECT MIN(f.id) FROM comments f WHERE f.ticket_id = t.id)";
     match backend {
         Backend::Sqlite => format!(
-            "COALESCE((SELECT substr(group_concat(c.body, char(10) ORDER BY c.id), 1, {limit}) FROM comments c \
+            "COALESCE((SELECT substr(group_concat(c.body, char(10) ORDER BY c.id), -{limit}) FROM comments c \
              WHERE c.ticket_id = t.id AND {visibility} AND c.id > {first}), '')"
         ),
         Backend::Postgres => format!(
-            "COALESCE((SELECT left(string_agg(c.body, E'\\n' ORDER BY c.id), {limit}) FROM comments c \
+            "COALESCE((SELECT right(string_agg(c.body, E'\\n' ORDER BY c.id), {limit}) FROM comments c \
              WHERE c.ticket_id = t.id AND {visibility} AND c.id > {first}), '')"
         ),
     }
@@ -82,7 +86,7 @@ async fn sync_tags(conn: &mut Conn, before: &[String], after: &Ticket) -> Result
     }
     for new in after.tags.iter().filter(|t| !before.contains(t)) {
         conn.execute(
-            "INSERT INTO ticket_tags (tag, ticket_id) VALUES (?, ?)",
+            "INSERT INTO ticket_tags (tag, ticket_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             &args![new.as_str(), after.id.0],
         )
         .await?;

@@ -280,3 +280,33 @@ pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch) -> Result<i64, DbE
     let sql = format!("SELECT COUNT(*) AS n FROM ({from_where}) AS found");
     conn.fetch_one(&sql, &args).await?.i64("n")
 }
+
+/// The first `chars` characters of the comments of `tickets` that may be shown (`internal`: internal notes too), in
+/// order, at most `max_rows` in all: the text result pages take their snippets from.
+pub async fn comment_texts(
+    conn: &mut Conn,
+    tickets: &[partnerdesk_core::TicketId],
+    internal: bool,
+    chars: i64,
+    max_rows: i64,
+) -> Result<Vec<(partnerdesk_core::TicketId, String)>, DbError> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args: Vec<Arg> = tickets.iter().map(|t| Arg::I64(t.0)).collect();
+    let visibility = if internal { "" } else { " AND public = ?" };
+    if !internal {
+        args.push(Arg::Bool(true));
+    }
+    args.push(Arg::I64(max_rows));
+    let sql = format!(
+        "SELECT ticket_id, substr(body, 1, {chars}) AS body FROM comments WHERE ticket_id IN ({}){visibility} \
+         ORDER BY ticket_id, id LIMIT ?",
+        vec!["?"; tickets.len()].join(", ")
+    );
+    conn.fetch_all(&sql, &args)
+        .await?
+        .iter()
+        .map(|r| Ok((partnerdesk_core::TicketId(r.i64("ticket_id")?), r.text("body")?)))
+        .collect()
+}

@@ -34,7 +34,7 @@ pub struct OrganizationSearch {
     pub only: Option<Vec<i64>>,
     /// Whether the notes may match (staff).
     pub notes: bool,
-    /// Any of these tags.
+    /// Any of these tags (none: any organization).
     pub tags: Vec<String>,
     /// Exactly this name (case-insensitive).
     pub name: Option<String>,
@@ -149,14 +149,15 @@ fn organization_sql(backend: Backend, s: &OrganizationSearch, args: &mut Vec<Arg
     if let Some(only) = &s.only {
         ids_sql("o.id", only, &mut sql, args);
     }
-    for tag in &s.tags {
-        // Tags are stored space-separated; a tag never holds a space.
+    if !s.tags.is_empty() {
+        // Tags are stored space-separated (a tag never holds a space); repeated, they are alternatives as for tickets.
         let find = match backend {
             Backend::Sqlite => "instr(' ' || o.tags || ' ', ?) > 0",
             Backend::Postgres => "strpos(' ' || o.tags || ' ', ?) > 0",
         };
-        sql.push_str(&format!(" AND {find}"));
-        args.push(Arg::Text(format!(" {tag} ")));
+        let any: Vec<&str> = s.tags.iter().map(|_| find).collect();
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        args.extend(s.tags.iter().map(|tag| Arg::Text(format!(" {tag} "))));
     }
     if let Some(name) = &s.name {
         sql.push_str(" AND o.name_key = ?");

@@ -131,6 +131,13 @@ db_test!(query_language, |app: TestApp| async move {
     assert_eq!(found(&app, &ann, "assignee:none").await, set(&[webhook, sync]));
     assert_eq!(found(&app, &ann, "tags:p1").await, set(&[webhook, café]));
     assert_eq!(found(&app, &ann, "tags:p1 -tags:locale").await, set(&[webhook]));
+    // Untyped, a negated property searches tickets (people and organizations take no negated filters).
+    assert_eq!(ids(&search(&app, &ann, "-tags:locale tags:p1").await), set(&[webhook]));
+    assert_eq!(
+        found(&app, &ann, "re").await,
+        set(&[]),
+        "a two-letter word matches only whole"
+    );
     assert_eq!(found(&app, &ann, "tags:sync tags:locale").await, set(&[sync, café]));
     assert_eq!(found(&app, &ann, "via:api").await, set(&[webhook, sync, café]));
     assert_eq!(found(&app, &ann, "via:email").await, set(&[]));
@@ -273,9 +280,16 @@ db_test!(bad_queries_say_where, |app: TestApp| async move {
         "/api/v2/search/export.json?query=x&filter%5Btype%5D=group",
         "/api/v2/search/export.json?query=x&filter%5Btype%5D=ticket&page%5Bafter%5D=nonsense",
         "/api/v2/search/export.json?query=type%3Auser&filter%5Btype%5D=ticket",
+        "/api/v2/search.json?query=x&page=101&per_page=100",
     ] {
         let (s, v) = app.get(path, &admin).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+    }
+    // Control characters are refused like in every other parameter (422 naming it).
+    for path in ["/api/v2/search.json?query=a%00b", "/api/v2/search/count.json?query=tags%3Ax%07"] {
+        let (s, v) = app.get(path, &admin).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert!(v["details"]["query"].is_array(), "{v}");
     }
     let long = "a".repeat(1001);
     let (s, _) = app.get(&format!("/api/v2/search.json?query={long}"), &admin).await;
