@@ -25,6 +25,7 @@ pub mod passwords;
 pub mod ratelimit;
 pub mod search;
 pub mod signin;
+pub mod ticket_fields;
 pub mod tickets;
 pub mod uploads;
 pub mod user_changes;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod buckets;
 pub mod credentials;
+pub mod custom_fields;
 pub mod escalations;
 pub mod ids;
 pub mod oncall;

@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod search;
 pub mod sessions;
 pub mod tag_counts;
+pub mod ticket_fields;
 pub mod tickets;
 pub mod users;
 

@@ -97,6 +97,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_export_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0014_export_indexes.sql"),
     },
+    Migration {
+        version: 15,
+        name: "ticket_fields",
+        sqlite: include_str!("../migrations/sqlite/0015_ticket_fields.sql"),
+        postgres: include_str!("../migrations/postgres/0015_ticket_fields.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

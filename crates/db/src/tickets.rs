@@ -11,6 +11,7 @@ use crate::audit::{self, AuditActor, Change};
 use crate::conn::{Arg, Conn, Row};
 use crate::error::DbError;
 use crate::search;
+use crate::ticket_fields::{self, FieldValue};
 use crate::{Page, Window, args, now, parse_enum};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +30,8 @@ pub struct Ticket {
     pub tags: Vec<String>,
     /// The people copied on the ticket (Zendesk's `email_cc_ids`), in the order they were added.
     pub ccs: Vec<UserId>,
+    /// Custom field values, by field id (fields without a value are left out).
+    pub custom_fields: Vec<FieldValue>,
     pub via: String,
     /// Why the ticket was routed where it was (JSON of `partnerdesk_core::routing::Routing`).
     pub routing: serde_json::Value,
@@ -49,6 +52,8 @@ pub struct TicketFields {
     pub ticket_form_id: Option<FormId>,
     pub tags: Vec<String>,
     pub ccs: Vec<UserId>,
+    /// Every custom field value the ticket is to have, by field id.
+    pub custom_fields: Vec<FieldValue>,
 }
 
 impl Ticket {
@@ -64,6 +69,7 @@ impl Ticket {
             ticket_form_id: self.ticket_form_id,
             tags: self.tags.clone(),
             ccs: self.ccs.clone(),
+            custom_fields: self.custom_fields.clone(),
         }
     }
 }
@@ -137,6 +143,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Ticket, DbError> {
         ticket_form_id: r.opt_i64("ticket_form_id")?.map(FormId),
         tags: tags::from_stored(&r.text("tags")?),
         ccs: ccs_from_stored(&r.text("cc_ids")?)?,
+        custom_fields: Vec::new(),
         via: r.text("via")?,
         routing,
         created_at: r.time("created_at")?,
@@ -276,10 +283,58 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
     s
 }
 
+/// Writes the custom field values that differ between `before` and `after`.
+async fn write_field_values(
+    conn: &mut Conn,
+    ticket: TicketId,
+    before: &[FieldValue],
+    after: &[FieldValue],
+) -> Result<(), DbError> {
+    let values_of = |list: &[FieldValue], id: i64| -> Vec<String> {
+        list.iter()
+            .find(|v| v.field_id == id)
+            .map(|v| v.values.clone())
+            .unwrap_or_default()
+    };
+    let mut ids: Vec<i64> = before.iter().chain(after).map(|v| v.field_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let new = values_of(after, id);
+        if values_of(before, id) != new {
+            ticket_fields::set_value(conn, ticket, id, &new).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the custom field values of the tickets into them (one query).
+pub(crate) async fn with_fields(conn: &mut Conn, mut tickets: Vec<Ticket>) -> Result<Vec<Ticket>, DbError> {
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+    let mut values = ticket_fields::values(conn, &ids).await?;
+    for t in &mut tickets {
+        t.custom_fields = values.remove(&t.id).unwrap_or_default();
+    }
+    Ok(tickets)
+}
+
+async fn one_with_fields(conn: &mut Conn, t: Ticket) -> Result<Ticket, DbError> {
+    with_fields(conn, vec![t]).await?.pop().ok_or(DbError::NotFound)
+}
+
+/// A page of tickets with their custom field values.
+pub(crate) async fn page_with_fields(conn: &mut Conn, page: Page<Ticket>) -> Result<Page<Ticket>, DbError> {
+    Ok(Page {
+        items: with_fields(conn, page.items).await?,
+        has_more: page.has_more,
+    })
+}
+
 pub async fn get(conn: &mut Conn, id: TicketId, scope: TicketScope) -> Result<Ticket, DbError> {
     let mut a = args![id.0].to_vec();
     let sql = format!("SELECT * FROM tickets WHERE id = ?{}", scope_sql(scope, &mut a));
-    from_row(&conn.fetch_one(&sql, &a).await?)
+    let t = from_row(&conn.fetch_one(&sql, &a).await?)?;
+    one_with_fields(conn, t).await
 }
 
 /// The ticket, locked until the transaction `conn` ends: the state an update is computed from and applied to.
@@ -290,7 +345,8 @@ pub async fn get_for_update(conn: &mut Conn, id: TicketId, scope: TicketScope) -
         scope_sql(scope, &mut a),
         conn.lock_rows()
     );
-    from_row(&conn.fetch_one(&sql, &a).await?)
+    let t = from_row(&conn.fetch_one(&sql, &a).await?)?;
+    one_with_fields(conn, t).await
 }
 
 /// A page of tickets in `f.order`, ties broken by id in the same direction so that pages neither repeat nor skip a
@@ -323,7 +379,8 @@ pub async fn list(conn: &mut Conn, f: &TicketFilter, window: Window) -> Result<P
         }
     };
     let sql = format!("SELECT * FROM tickets WHERE 1 = 1{filter}{order}");
-    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+    let page = Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)?;
+    page_with_fields(conn, page).await
 }
 
 pub async fn count(conn: &mut Conn, f: &TicketFilter) -> Result<i64, DbError> {
@@ -374,8 +431,10 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
             ],
         )
         .await?;
-    let ticket = from_row(&row)?;
+    let mut ticket = from_row(&row)?;
     let id = ticket.id.0;
+    write_field_values(conn, ticket.id, &[], &f.custom_fields).await?;
+    ticket.custom_fields = f.custom_fields.clone();
     let first = NewComment {
         author_id: Some(new.submitter_id),
         body: new.description.clone(),
@@ -434,6 +493,7 @@ pub async fn update(
         ],
     )
     .await?;
+    write_field_values(conn, before.id, &before.custom_fields, &f.custom_fields).await?;
     let comment = match comment {
         Some(c) => Some(add_comment(conn, before.id, c, t).await?),
         None => None,
@@ -501,7 +561,8 @@ pub async fn for_portal(conn: &mut Conn, scope: TicketScope, window: Window) -> 
         "SELECT * FROM tickets WHERE 1 = 1{filter} \
          ORDER BY CASE WHEN status IN ('solved', 'closed') THEN 1 ELSE 0 END, updated_at DESC, id DESC LIMIT ? OFFSET ?"
     );
-    Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
+    let page = Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)?;
+    page_with_fields(conn, page).await
 }
 
 /// Whether a comment is public (to decide who may download its files).

@@ -106,6 +106,7 @@ async fn seed(db: &Db, n: usize) -> (UserId, GroupId) {
                     ticket_form_id: Some(FormId(1)),
                     tags: vec!["bench".into()],
                     ccs: Vec::new(),
+                    custom_fields: Vec::new(),
                 },
                 description: "Since 4.2 the sync stops after 10k records.".into(),
                 submitter_id: requester,

@@ -213,6 +213,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// Two record ids from the path (`/ticket_fields/{id}/options/{option_id}`), the last with or without `.json`.
+#[derive(Debug, Clone, Copy)]
+pub struct TwoIds(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for TwoIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path((a, b)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let id = |raw: &str| match raw.strip_suffix(".json").unwrap_or(raw).parse::<i64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ApiError::from(AppError::NotFound)),
+        };
+        Ok(TwoIds(id(&a)?, id(&b)?))
+    }
+}
+
 pub use partnerdesk_app::input::nullable;
 
 #[cfg(test)]

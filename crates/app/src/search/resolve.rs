@@ -132,6 +132,20 @@ pub async fn tickets(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<Ti
                 });
                 continue;
             }
+            Filter::CustomField(id, value) => {
+                // End-users search only by the fields they are shown: another field's value is not theirs to probe.
+                let visible = match partnerdesk_db::ticket_fields::get(conn, *id).await {
+                    Ok(f) => actor.is_staff() || f.visible_in_portal,
+                    Err(partnerdesk_db::DbError::NotFound) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if visible {
+                    // Values are stored as checked: trimmed; a checkbox as "true".
+                    Atom::FieldValue(*id, value.trim().to_owned())
+                } else {
+                    Atom::Nothing
+                }
+            }
             Filter::Role(_) | Filter::Email(_) | Filter::Name(_) => {
                 return Err(refuse(
                     c,

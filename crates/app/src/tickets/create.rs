@@ -60,6 +60,8 @@ pub async fn create_in(
     let checked = check_new(&input, submitter.actor().is_staff())?;
     let uploads = resolve_uploads(tx, submitter, input.comment.as_ref()).await?;
     let (mut new, notice) = route_new(tx, submitter, &input, checked, via).await?;
+    let staff = submitter.actor().is_staff();
+    custom::apply(tx, staff, &mut new.fields, input.custom_values(), true, None).await?;
     let (requester, org) = (new.fields.requester_id, new.fields.organization_id);
     if let Some(list) = ccs::plan(tx, submitter, &[], requester, org, &input).await? {
         new.fields.ccs = list;
@@ -169,6 +171,7 @@ async fn route_new(
         ticket_form_id: routed.form_id,
         tags: routed.tags.clone(),
         ccs: Vec::new(),
+        custom_fields: Vec::new(),
     };
     let follow_ups = notice
         .iter()

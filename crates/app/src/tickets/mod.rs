@@ -20,10 +20,12 @@ use crate::notifications;
 
 mod ccs;
 mod create;
+pub mod custom;
 mod tag_changes;
 mod update;
 
 pub use ccs::{CcChange, CcName, MAX_CCS};
+pub use custom::CustomFieldInput;
 
 pub use create::{create, create_in};
 pub use tag_changes::{TagChange, change_tags};
@@ -94,6 +96,20 @@ pub struct TicketInput {
     /// People to copy, by id or e-mail address (Zendesk's older form).
     pub collaborators: Option<Vec<CcName>>,
     pub additional_collaborators: Option<Vec<CcName>>,
+    /// Custom field values, `[{"id": 7, "value": ...}]` (at most 100).
+    pub custom_fields: Option<Vec<CustomFieldInput>>,
+    /// The same as `custom_fields` (Zendesk's other name).
+    pub fields: Option<Vec<CustomFieldInput>>,
+}
+
+impl TicketInput {
+    /// The custom field values sent, under either name.
+    pub fn custom_values(&self) -> &[CustomFieldInput] {
+        self.custom_fields
+            .as_deref()
+            .or(self.fields.as_deref())
+            .unwrap_or_default()
+    }
 }
 
 /// What a create produced: the ticket, its first comment, the audit row id and any notice for the submitter.

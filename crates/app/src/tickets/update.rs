@@ -129,6 +129,7 @@ async fn plan_update(
         .await?
         .unwrap_or(current);
     f.status = explicit_status.unwrap_or_else(|| before.status.after_work(staff, body.is_some(), f.status));
+    custom::apply(conn, staff, &mut f, input.custom_values(), false, Some(before.status)).await?;
     let comment = body.map(|b| NewComment {
         author_id: Some(caller.id),
         body: b,

@@ -135,6 +135,8 @@ pub enum Filter {
     Email(String),
     /// Users and organizations: `name:...`.
     Name(String),
+    /// `custom_field_ID:value`: a ticket whose custom field holds the value (for a drop-down, the option's tag).
+    CustomField(i64, String),
 }
 
 impl Filter {
@@ -152,6 +154,7 @@ impl Filter {
             Filter::Form(_) => "form",
             Filter::Via(_) => "via",
             Filter::Role(_) => "role",
+            Filter::CustomField(..) => "custom_field",
             _ => return None,
         })
     }
@@ -236,7 +239,7 @@ impl QueryError {
 
 /// The keywords a query may use, for messages.
 pub const KEYWORDS: &str = "type, status, priority, organization, requester, assignee, group, tags, form, via, \
-    subject, description, created, updated, solved, escalated, role, email, name, order_by, sort";
+    subject, description, created, updated, solved, escalated, custom_field_ID, role, email, name, order_by, sort";
 
 /// Parses `input` as a query, with `now` as the moment relative dates (`3days`) count back from.
 pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
@@ -471,6 +474,19 @@ fn keyword_filter(
                 )?),
                 "email" => Filter::Email(lower),
                 "name" => Filter::Name(raw),
+                custom if custom.starts_with("custom_field_") => {
+                    let id = custom["custom_field_".len()..]
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|id| *id > 0)
+                        .ok_or_else(|| {
+                            QueryError::at(
+                                position + usize::from(negated),
+                                "custom_field_ takes a field id: custom_field_ID:value",
+                            )
+                        })?;
+                    Filter::CustomField(id, raw)
+                }
                 _ => {
                     return Err(QueryError::at(
                         position + usize::from(negated),

@@ -71,6 +71,10 @@ pub enum Atom {
     Updated(DateBound),
     Solved(DateBound),
     Escalated,
+    /// A custom field holds the value.
+    FieldValue(i64, String),
+    /// Matches nothing (a field the searcher may not search by).
+    Nothing,
 }
 
 /// Alternatives (`tags:a tags:b`: either), possibly negated (`-tags:a`: none of them).
@@ -163,6 +167,12 @@ fn atom_sql(backend: Backend, internal: bool, atom: &Atom, args: &mut Vec<Arg>) 
         Atom::Updated(b) => date_sql("t.updated_at", b, args),
         Atom::Solved(b) => date_sql("t.solved_at", b, args),
         Atom::Escalated => "t.id IN (SELECT ticket_id FROM escalations)".into(),
+        Atom::FieldValue(field, value) => {
+            args.push(Arg::I64(*field));
+            args.push(Arg::Text(value.clone()));
+            "t.id IN (SELECT ticket_id FROM ticket_field_values WHERE field_id = ? AND value = ?)".into()
+        }
+        Atom::Nothing => "1 = 0".into(),
     }
 }
 
@@ -271,7 +281,8 @@ pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window) -> Resul
     sql.push_str(" LIMIT ? OFFSET ?");
     args.push(Arg::I64(window.limit + 1));
     args.push(Arg::I64(window.offset));
-    Page::from_rows(conn.fetch_all(&sql, &args).await?, &window, tickets::from_row)
+    let page = Page::from_rows(conn.fetch_all(&sql, &args).await?, &window, tickets::from_row)?;
+    tickets::page_with_fields(conn, page).await
 }
 
 /// How many tickets a search finds.

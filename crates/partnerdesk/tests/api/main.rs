@@ -32,6 +32,7 @@ mod organizations;
 mod page_forms;
 mod pages;
 mod tags;
+mod ticket_fields;
 mod ticket_lists;
 mod tickets;
 mod tus;

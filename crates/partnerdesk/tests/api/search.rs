@@ -286,7 +286,10 @@ db_test!(bad_queries_say_where, |app: TestApp| async move {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
     }
     // Control characters are refused like in every other parameter (422 naming it).
-    for path in ["/api/v2/search.json?query=a%00b", "/api/v2/search/count.json?query=tags%3Ax%07"] {
+    for path in [
+        "/api/v2/search.json?query=a%00b",
+        "/api/v2/search/count.json?query=tags%3Ax%07",
+    ] {
         let (s, v) = app.get(path, &admin).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
         assert!(v["details"]["query"].is_array(), "{v}");

@@ -19,6 +19,7 @@ pub mod requests;
 pub mod search;
 pub mod show_many;
 pub mod tags;
+pub mod ticket_fields;
 pub mod ticket_forms;
 pub mod ticket_lists;
 pub mod tickets;
@@ -58,6 +59,8 @@ use crate::state::AppState;
         incremental::tickets, incremental::users, incremental::organizations, incremental::ticket_events,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
+        ticket_fields::list_fields, ticket_fields::show_field, ticket_fields::create_field, ticket_fields::update_field, ticket_fields::delete_field,
+        ticket_fields::list_options, ticket_fields::upsert_option, ticket_fields::show_option, ticket_fields::delete_option,
         ticket_forms::list, ticket_forms::show, ticket_forms::create,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         audits::ticket_audits, ticket_lists::organization_tickets, ticket_lists::user_requested, ticket_lists::user_assigned,
@@ -203,6 +206,26 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/organizations/{id}/users", get(organizations::users));
     r = both(r, "/groups", get(groups::list).post(groups::create));
     r = r.route("/groups/{id}", get(groups::show));
+    r = both(
+        r,
+        "/ticket_fields",
+        get(ticket_fields::list_fields).post(ticket_fields::create_field),
+    );
+    r = r.route(
+        "/ticket_fields/{id}",
+        get(ticket_fields::show_field)
+            .put(ticket_fields::update_field)
+            .delete(ticket_fields::delete_field),
+    );
+    r = both(
+        r,
+        "/ticket_fields/{id}/options",
+        get(ticket_fields::list_options).post(ticket_fields::upsert_option),
+    );
+    r = r.route(
+        "/ticket_fields/{id}/options/{option_id}",
+        get(ticket_fields::show_option).delete(ticket_fields::delete_option),
+    );
     r = both(r, "/ticket_forms", get(ticket_forms::list).post(ticket_forms::create));
     r = r.route("/ticket_forms/{id}", get(ticket_forms::show));
     r = both(r, "/tickets", get(tickets::list).post(tickets::create));

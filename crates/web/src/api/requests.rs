@@ -80,7 +80,13 @@ impl RequestView {
             ticket_form_id: t.ticket_form_id.map(|f| f.0),
             due_at: None,
             recipient: None,
-            custom_fields: Vec::new(),
+            // The requests API is the end-user's view: the fields shown in the portal.
+            custom_fields: t
+                .custom_fields
+                .iter()
+                .filter(|v| v.portal)
+                .map(|v| json!({"id": v.field_id, "value": v.shown()}))
+                .collect(),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }

@@ -58,8 +58,12 @@ pub struct TicketView {
     pub is_public: bool,
     pub due_at: Option<DateTime<Utc>>,
     pub tags: Vec<String>,
+    /// `[{"id", "value"}]`: the custom fields with a value (end-users: those shown in the portal).
     #[schema(value_type = Vec<Object>)]
     pub custom_fields: Vec<Value>,
+    /// The same as `custom_fields`.
+    #[schema(value_type = Vec<Object>)]
+    pub fields: Vec<Value>,
     pub ticket_form_id: Option<i64>,
     pub brand_id: Option<i64>,
     pub allow_channelback: bool,
@@ -98,7 +102,8 @@ impl TicketView {
             is_public: true,
             due_at: None,
             tags: t.tags.clone(),
-            custom_fields: Vec::new(),
+            custom_fields: custom_field_values(t, actor),
+            fields: custom_field_values(t, actor),
             ticket_form_id: t.ticket_form_id.map(|f| f.0),
             brand_id: None,
             allow_channelback: false,
@@ -106,6 +111,15 @@ impl TicketView {
             routing: actor.is_staff().then(|| t.routing.clone()),
         }
     }
+}
+
+/// A ticket's custom field values as Zendesk shows them, those the caller may see.
+pub fn custom_field_values(t: &Ticket, actor: &Actor) -> Vec<Value> {
+    t.custom_fields
+        .iter()
+        .filter(|v| actor.is_staff() || v.portal)
+        .map(|v| json!({"id": v.field_id, "value": v.shown()}))
+        .collect()
 }
 
 /// A comment in Zendesk's shape. System comments have `author_id` -1, as Zendesk writes them.

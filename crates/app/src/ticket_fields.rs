@@ -1,0 +1,349 @@
+//! Defining custom ticket fields (admins) and reading them (staff): Zendesk's `ticket_fields` with their
+//! drop-down options.
+
+use partnerdesk_core::accounts::Role;
+use partnerdesk_core::custom_fields::{self, FieldType};
+use partnerdesk_core::policy::Actor;
+use partnerdesk_core::{Invalid, tags, validation};
+use partnerdesk_db::Db;
+use partnerdesk_db::ticket_fields::{self, FieldDef, TicketField};
+use partnerdesk_db::users::User;
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+pub const MAX_TITLE: usize = 255;
+pub const MAX_DESCRIPTION: usize = 4096;
+pub const MAX_OPTIONS: usize = 1000;
+
+/// An option as sent: `{"name": "Acme Connector", "value": "acme_connector"}` (the value is its tag).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct OptionInput {
+    /// An existing option's id (ignored: options are matched by value).
+    pub id: Option<i64>,
+    #[schema(max_length = 255)]
+    pub name: String,
+    /// The option's tag; lower-case, no spaces (spaces become `_`).
+    #[schema(max_length = 255)]
+    pub value: String,
+}
+
+/// A ticket field as created or updated, Zendesk's names. On update, what is left out stays as it was; the type
+/// cannot change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct FieldInput {
+    /// text, textarea, checkbox, date, integer, decimal, regexp, tagger (drop-down), multiselect.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(text|textarea|checkbox|date|integer|decimal|regexp|tagger|multiselect)$")]
+    pub kind: Option<String>,
+    #[schema(max_length = 255)]
+    pub title: Option<String>,
+    #[schema(max_length = 255)]
+    pub title_in_portal: Option<String>,
+    #[schema(max_length = 4096)]
+    pub description: Option<String>,
+    /// Agents must fill it to solve a ticket.
+    pub required: Option<bool>,
+    /// End-users must fill it to file a ticket.
+    pub required_in_portal: Option<bool>,
+    pub visible_in_portal: Option<bool>,
+    pub editable_in_portal: Option<bool>,
+    pub active: Option<bool>,
+    pub position: Option<i64>,
+    /// `regexp` fields: the pattern a value must match whole.
+    #[schema(max_length = 1000)]
+    pub regexp_for_validation: Option<String>,
+    /// `checkbox` fields: the tag a checked box puts on the ticket.
+    #[schema(max_length = 255)]
+    pub tag: Option<String>,
+    /// Drop-down and multi-select fields: their options, in order (replacing the old ones).
+    pub custom_field_options: Option<Vec<OptionInput>>,
+}
+
+fn admin_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Only admins define ticket fields.".into()))
+    }
+}
+
+fn staff_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.is_staff() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("Ticket fields are listed for staff.".into()))
+    }
+}
+
+fn one_tag(errors: &mut Invalid, field: &str, raw: &str) -> String {
+    let t = tags::normalize([raw]).pop().unwrap_or_default();
+    if t.is_empty() {
+        errors.push(field, "BlankValue", format!("{field} cannot be blank"));
+    } else if t.chars().count() > MAX_TITLE {
+        errors.push(
+            field,
+            "TooLong",
+            format!("{field} is too long (maximum is {MAX_TITLE} characters)"),
+        );
+    }
+    t
+}
+
+/// The definition `input` makes of `before` (or of a new field).
+fn def_of(input: &FieldInput, before: Option<&TicketField>) -> Result<FieldDef, AppError> {
+    let mut errors = Invalid::default();
+    let kind = match (&input.kind, before) {
+        (Some(k), None) => FieldType::parse_field(&mut errors, "type", k),
+        (None, None) => {
+            errors.push(
+                "type",
+                "BlankValue",
+                format!("type is required: one of {}", FieldType::choices()),
+            );
+            None
+        }
+        (Some(k), Some(b)) if k != b.kind.as_str() => {
+            errors.push("type", "InvalidValue", "the type of a field cannot change");
+            None
+        }
+        (_, Some(b)) => Some(b.kind),
+    };
+    let old = before.map(TicketField::def);
+    let title = match (&input.title, &old) {
+        (Some(t), _) => validation::required_text(&mut errors, "title", t, MAX_TITLE),
+        (None, Some(o)) => o.title.clone(),
+        (None, None) => validation::required_text(&mut errors, "title", "", MAX_TITLE),
+    };
+    let text = |errors: &mut Invalid, name: &str, given: &Option<String>, old: Option<&String>, max: usize| {
+        let v = given.clone().or_else(|| old.cloned()).unwrap_or_default();
+        if v.chars().count() > max {
+            errors.push(
+                name,
+                "TooLong",
+                format!("{name} is too long (maximum is {max} characters)"),
+            );
+        }
+        v.trim().to_owned()
+    };
+    let title_in_portal = text(
+        &mut errors,
+        "title_in_portal",
+        &input.title_in_portal,
+        old.as_ref().map(|o| &o.title_in_portal),
+        MAX_TITLE,
+    );
+    let description = text(
+        &mut errors,
+        "description",
+        &input.description,
+        old.as_ref().map(|o| &o.description),
+        MAX_DESCRIPTION,
+    );
+    let flag = |given: Option<bool>, old: Option<bool>, default: bool| given.or(old).unwrap_or(default);
+    let regexp_for_validation = if kind == Some(FieldType::Regexp) {
+        let pattern = input
+            .regexp_for_validation
+            .clone()
+            .or_else(|| old.as_ref().and_then(|o| o.regexp_for_validation.clone()))
+            .filter(|p| !p.trim().is_empty());
+        match &pattern {
+            None => errors.push(
+                "regexp_for_validation",
+                "BlankValue",
+                "a regexp field needs regexp_for_validation",
+            ),
+            Some(p) if p.chars().count() > 1000 => errors.push(
+                "regexp_for_validation",
+                "TooLong",
+                "regexp_for_validation is too long (maximum is 1000 characters)",
+            ),
+            Some(p) => {
+                if let Err(why) = custom_fields::compile_pattern(p) {
+                    errors.push("regexp_for_validation", "InvalidValue", why);
+                }
+            }
+        }
+        pattern
+    } else {
+        None
+    };
+    let tag = match (&input.tag, kind) {
+        (Some(t), Some(FieldType::Checkbox)) if !t.trim().is_empty() => Some(one_tag(&mut errors, "tag", t)),
+        (Some(_), _) => None,
+        (None, _) => old.as_ref().and_then(|o| o.tag.clone()),
+    };
+    let options = match &input.custom_field_options {
+        Some(list) => {
+            if list.len() > MAX_OPTIONS {
+                errors.push(
+                    "custom_field_options",
+                    "TooLong",
+                    format!("at most {MAX_OPTIONS} options"),
+                );
+            }
+            let mut out: Vec<(String, String)> = Vec::new();
+            for (i, o) in list.iter().enumerate() {
+                let name = validation::required_text(
+                    &mut errors,
+                    &format!("custom_field_options[{i}].name"),
+                    &o.name,
+                    MAX_TITLE,
+                );
+                let value = one_tag(&mut errors, &format!("custom_field_options[{i}].value"), &o.value);
+                if out.iter().any(|(_, v)| *v == value) {
+                    errors.push(
+                        &format!("custom_field_options[{i}].value"),
+                        "DuplicateValue",
+                        format!("the option value '{value}' is given twice"),
+                    );
+                }
+                out.push((name, value));
+            }
+            out
+        }
+        None => old.as_ref().map(|o| o.options.clone()).unwrap_or_default(),
+    };
+    let takes_options = matches!(kind, Some(FieldType::Tagger | FieldType::Multiselect));
+    if takes_options && options.is_empty() {
+        errors.push(
+            "custom_field_options",
+            "BlankValue",
+            "a drop-down or multi-select field needs options",
+        );
+    }
+    if !takes_options && kind.is_some() && !options.is_empty() {
+        errors.push(
+            "custom_field_options",
+            "InvalidValue",
+            "only drop-down and multi-select fields have options",
+        );
+    }
+    errors.into_result()?;
+    let kind = kind.ok_or_else(|| AppError::internal("a checked field has a type"))?;
+    Ok(FieldDef {
+        kind,
+        title,
+        title_in_portal,
+        description,
+        required: flag(input.required, old.as_ref().map(|o| o.required), false),
+        required_in_portal: flag(
+            input.required_in_portal,
+            old.as_ref().map(|o| o.required_in_portal),
+            false,
+        ),
+        visible_in_portal: flag(
+            input.visible_in_portal,
+            old.as_ref().map(|o| o.visible_in_portal),
+            false,
+        ),
+        editable_in_portal: flag(
+            input.editable_in_portal,
+            old.as_ref().map(|o| o.editable_in_portal),
+            false,
+        ),
+        active: flag(input.active, old.as_ref().map(|o| o.active), true),
+        position: input.position.or(old.as_ref().map(|o| o.position)).unwrap_or(0),
+        regexp_for_validation,
+        tag,
+        options,
+    })
+}
+
+pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<TicketField>, AppError> {
+    staff_only(actor)?;
+    Ok(ticket_fields::list(&mut db.conn()).await?)
+}
+
+pub async fn show(db: &Db, actor: &Actor, id: i64) -> Result<TicketField, AppError> {
+    staff_only(actor)?;
+    Ok(ticket_fields::get(&mut db.conn(), id).await?)
+}
+
+pub async fn create(db: &Db, caller: &User, input: &FieldInput) -> Result<TicketField, AppError> {
+    admin_only(&caller.actor())?;
+    let def = def_of(input, None)?;
+    let mut tx = db.begin().await?;
+    let field = ticket_fields::create(&mut tx, &def, &caller.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(field)
+}
+
+pub async fn update(db: &Db, caller: &User, id: i64, input: &FieldInput) -> Result<TicketField, AppError> {
+    admin_only(&caller.actor())?;
+    let mut tx = db.begin().await?;
+    let before = ticket_fields::get(&mut tx, id).await?;
+    let def = def_of(input, Some(&before))?;
+    let field = ticket_fields::update(&mut tx, &before, &def, &caller.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(field)
+}
+
+pub async fn delete(db: &Db, caller: &User, id: i64) -> Result<(), AppError> {
+    admin_only(&caller.actor())?;
+    let mut tx = db.begin().await?;
+    let field = ticket_fields::get(&mut tx, id).await?;
+    ticket_fields::delete(&mut tx, &field, &caller.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds an option, or renames the one with the same value (Zendesk's `POST .../options`); true when created.
+pub async fn upsert_option(
+    db: &Db,
+    caller: &User,
+    id: i64,
+    option: &OptionInput,
+) -> Result<(TicketField, bool), AppError> {
+    admin_only(&caller.actor())?;
+    let mut tx = db.begin().await?;
+    let before = ticket_fields::get(&mut tx, id).await?;
+    let mut def = before.def();
+    let mut errors = Invalid::default();
+    let name = validation::required_text(&mut errors, "custom_field_option.name", &option.name, MAX_TITLE);
+    let value = one_tag(&mut errors, "custom_field_option.value", &option.value);
+    if !matches!(before.kind, FieldType::Tagger | FieldType::Multiselect) {
+        errors.push(
+            "custom_field_option",
+            "InvalidValue",
+            "only drop-down and multi-select fields have options",
+        );
+    }
+    errors.into_result()?;
+    let created = match def.options.iter_mut().find(|(_, v)| *v == value) {
+        Some(existing) => {
+            existing.0 = name;
+            false
+        }
+        None => {
+            def.options.push((name, value));
+            true
+        }
+    };
+    let field = ticket_fields::update(&mut tx, &before, &def, &caller.audit_actor()).await?;
+    tx.commit().await?;
+    Ok((field, created))
+}
+
+pub async fn delete_option(db: &Db, caller: &User, id: i64, option_id: i64) -> Result<(), AppError> {
+    admin_only(&caller.actor())?;
+    let mut tx = db.begin().await?;
+    let before = ticket_fields::get(&mut tx, id).await?;
+    let gone = before
+        .options
+        .iter()
+        .find(|o| o.id == option_id)
+        .ok_or(AppError::NotFound)?;
+    let mut def = before.def();
+    def.options.retain(|(_, v)| *v != gone.value);
+    if def.options.is_empty() {
+        return Err(AppError::invalid(
+            "custom_field_option",
+            "InvalidValue",
+            "a field's last option cannot be removed",
+        ));
+    }
+    ticket_fields::update(&mut tx, &before, &def, &caller.audit_actor()).await?;
+    tx.commit().await?;
+    Ok(())
+}
