@@ -1,13 +1,14 @@
 //! Groups and ticket forms, created the same way from the API, the admin pages and the CLI: one validation, one
 //! set of messages (an unknown priority is refused everywhere, not dropped by one caller).
 
+use partnerdesk_core::custom_fields::FieldCondition;
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_core::validation::required_text;
-use partnerdesk_core::{GroupId, Invalid, tags};
+use partnerdesk_core::{FormId, GroupId, Invalid, tags};
 use partnerdesk_db::forms::{self, FormFields, TicketForm};
 use partnerdesk_db::groups::{self, Group};
-use partnerdesk_db::{AuditActor, Db, DbError};
+use partnerdesk_db::{AuditActor, Conn, Db, DbError, ticket_fields};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -36,7 +37,8 @@ pub async fn create_group(db: &Db, actor: &Actor, audit: &AuditActor, input: Gro
     Ok(g)
 }
 
-/// A new ticket form, Zendesk's names plus `audience`, `group_id`, `priority` and `tags` (its routing).
+/// A ticket form, Zendesk's names plus `audience`, `group_id`, `priority` and `tags` (its routing). On update,
+/// what is left out stays as it was.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct FormInput {
     #[schema(schema_with = crate::input::schema::name)]
@@ -54,46 +56,123 @@ pub struct FormInput {
     #[schema(schema_with = crate::input::schema::priority)]
     pub priority: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// The custom ticket fields the form shows, in this order.
+    pub ticket_field_ids: Option<Vec<i64>>,
+    /// `[{"parent_field_id", "value", "child_fields": [{"id", "is_required"}]}]`: fields shown to end-users only
+    /// when another has a value, required only while shown.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub end_user_conditions: Option<Vec<FieldCondition>>,
+    /// The same for agents.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub agent_conditions: Option<Vec<FieldCondition>>,
 }
 
-/// Checks a form's input; the group it routes to must exist.
-fn check_form(i: FormInput) -> Result<FormFields, AppError> {
+/// The most fields a form shows.
+pub const MAX_FORM_FIELDS: usize = 200;
+
+/// Checks a form's input over `before` (an update) or the defaults (a create).
+fn check_form(i: FormInput, before: Option<&TicketForm>) -> Result<FormFields, AppError> {
+    let base = before.map(TicketForm::fields);
     let mut errors = Invalid::default();
-    let name = required_text(&mut errors, "name", i.name.as_deref().unwrap_or_default(), 255);
-    let display_name = match &i.display_name {
-        Some(d) => required_text(&mut errors, "display_name", d, 255),
-        None => name.clone(),
+    let name = match (&i.name, &base) {
+        (None, Some(b)) => b.name.clone(),
+        (given, _) => required_text(&mut errors, "name", given.as_deref().unwrap_or_default(), 255),
     };
-    let audience = match (i.audience.as_deref(), i.end_user_visible) {
-        (Some(a), _) => Audience::parse_field(&mut errors, "audience", a).unwrap_or(Audience::Everyone),
-        (None, Some(false)) => Audience::Staff,
-        (None, _) => Audience::Everyone,
+    let display_name = match (&i.display_name, &base) {
+        (Some(d), _) => required_text(&mut errors, "display_name", d, 255),
+        (None, Some(b)) if i.name.is_none() => b.display_name.clone(),
+        (None, _) => name.clone(),
     };
-    let priority = i
-        .priority
-        .as_deref()
-        .and_then(|p| Priority::parse_field(&mut errors, "priority", p));
+    let audience = match (i.audience.as_deref(), i.end_user_visible, &base) {
+        (Some(a), _, _) => Audience::parse_field(&mut errors, "audience", a).unwrap_or(Audience::Everyone),
+        (None, Some(false), _) => Audience::Staff,
+        (None, Some(true), Some(b)) if b.audience == Audience::Staff => Audience::Everyone,
+        (None, _, Some(b)) => b.audience,
+        (None, _, None) => Audience::Everyone,
+    };
+    let priority = match &i.priority {
+        Some(p) => Priority::parse_field(&mut errors, "priority", p),
+        None => base.as_ref().and_then(|b| b.priority),
+    };
+    let ticket_field_ids = i
+        .ticket_field_ids
+        .clone()
+        .or_else(|| base.as_ref().map(|b| b.ticket_field_ids.clone()))
+        .unwrap_or_default();
+    if ticket_field_ids.len() > MAX_FORM_FIELDS {
+        errors.push(
+            "ticket_field_ids",
+            "TooLong",
+            format!("a form shows at most {MAX_FORM_FIELDS} fields"),
+        );
+    }
+    let mut seen = Vec::new();
+    for id in &ticket_field_ids {
+        if seen.contains(id) {
+            errors.push(
+                "ticket_field_ids",
+                "DuplicateValue",
+                format!("field {id} is listed twice"),
+            );
+        }
+        seen.push(*id);
+    }
+    let end_user_conditions = i
+        .end_user_conditions
+        .or_else(|| base.as_ref().map(|b| b.end_user_conditions.clone()))
+        .unwrap_or_default();
+    let agent_conditions = i
+        .agent_conditions
+        .or_else(|| base.as_ref().map(|b| b.agent_conditions.clone()))
+        .unwrap_or_default();
+    for (name, list) in [
+        ("end_user_conditions", &end_user_conditions),
+        ("agent_conditions", &agent_conditions),
+    ] {
+        for (n, c) in list.iter().enumerate() {
+            let field = format!("{name}[{n}]");
+            if !ticket_field_ids.contains(&c.parent_field_id) {
+                errors.push(
+                    &field,
+                    "InvalidValue",
+                    format!("field {} is not on the form", c.parent_field_id),
+                );
+            }
+            for child in &c.child_fields {
+                if child.id == c.parent_field_id || !ticket_field_ids.contains(&child.id) {
+                    errors.push(
+                        &field,
+                        "InvalidValue",
+                        format!("child field {} must be another field of the form", child.id),
+                    );
+                }
+            }
+        }
+    }
     errors.into_result()?;
     Ok(FormFields {
         name,
         display_name,
-        position: i.position.unwrap_or(0),
-        active: i.active.unwrap_or(true),
-        is_default: i.default.unwrap_or(false),
+        position: i.position.or(base.as_ref().map(|b| b.position)).unwrap_or(0),
+        active: i.active.or(base.as_ref().map(|b| b.active)).unwrap_or(true),
+        is_default: i.default.or(base.as_ref().map(|b| b.is_default)).unwrap_or(false),
         audience,
-        group_id: i.group_id.map(GroupId),
+        group_id: i.group_id.map(GroupId).or(base.as_ref().and_then(|b| b.group_id)),
         priority,
-        tags: tags::normalize(i.tags.unwrap_or_default()),
+        tags: match i.tags {
+            Some(t) => tags::normalize(t),
+            None => base.map(|b| b.tags).unwrap_or_default(),
+        },
+        ticket_field_ids,
+        end_user_conditions,
+        agent_conditions,
     })
 }
 
-/// Creates a ticket form (admins).
-pub async fn create_form(db: &Db, actor: &Actor, audit: &AuditActor, input: FormInput) -> Result<TicketForm, AppError> {
-    actor.may_administer()?;
-    let fields = check_form(input)?;
-    let mut tx = db.begin().await?;
+/// What a form names must exist: its group and its fields.
+async fn check_references(tx: &mut Conn, fields: &FormFields) -> Result<(), AppError> {
     if let Some(g) = fields.group_id {
-        match groups::get(&mut tx, g).await {
+        match groups::get(tx, g).await {
             Ok(_) => {}
             Err(DbError::NotFound) => {
                 return Err(AppError::invalid(
@@ -105,11 +184,72 @@ pub async fn create_form(db: &Db, actor: &Actor, audit: &AuditActor, input: Form
             Err(e) => return Err(e.into()),
         }
     }
+    let known = ticket_fields::by_ids(tx, &fields.ticket_field_ids).await?;
+    if let Some(missing) = fields
+        .ticket_field_ids
+        .iter()
+        .find(|id| !known.iter().any(|f| f.id == **id))
+    {
+        return Err(AppError::invalid(
+            "ticket_field_ids",
+            "InvalidValue",
+            format!("there is no ticket field {missing}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a ticket form (admins).
+pub async fn create_form(db: &Db, actor: &Actor, audit: &AuditActor, input: FormInput) -> Result<TicketForm, AppError> {
+    actor.may_administer()?;
+    let fields = check_form(input, None)?;
+    let mut tx = db.begin().await?;
+    check_references(&mut tx, &fields).await?;
     let form = forms::create(&mut tx, &fields, audit)
         .await
         .map_err(AppError::unique_name("ticket form", &fields.name))?;
     tx.commit().await?;
     Ok(form)
+}
+
+/// Changes a ticket form (admins): its routing, fields, conditions, order, or whether it is active.
+pub async fn update_form(
+    db: &Db,
+    actor: &Actor,
+    audit: &AuditActor,
+    id: FormId,
+    input: FormInput,
+) -> Result<TicketForm, AppError> {
+    actor.may_administer()?;
+    let mut tx = db.begin().await?;
+    let before = forms::get(&mut tx, id).await?;
+    let fields = check_form(input, Some(&before))?;
+    check_references(&mut tx, &fields).await?;
+    let form = forms::update(&mut tx, &before, &fields, audit)
+        .await
+        .map_err(AppError::unique_name("ticket form", &fields.name))?;
+    tx.commit().await?;
+    Ok(form)
+}
+
+/// Deletes a ticket form no ticket was filed through (admins); one in use is deactivated instead.
+pub async fn delete_form(db: &Db, actor: &Actor, audit: &AuditActor, id: FormId) -> Result<(), AppError> {
+    actor.may_administer()?;
+    let mut tx = db.begin().await?;
+    let form = forms::get(&mut tx, id).await?;
+    if forms::in_use(&mut tx, id).await? {
+        return Err(AppError::invalid(
+            "ticket_form",
+            "InvalidValue",
+            format!(
+                "tickets were filed through form {} ('{}'): deactivate it instead (active: false), so that their history keeps it",
+                form.id, form.name
+            ),
+        ));
+    }
+    forms::delete(&mut tx, &form, audit).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -124,9 +264,9 @@ mod tests {
             audience: Some(audience.into()),
             ..FormInput::default()
         };
-        assert!(check_form(input("high", "partners")).is_ok());
+        assert!(check_form(input("high", "partners"), None).is_ok());
         for (p, a, field) in [("sky-high", "partners", "priority"), ("high", "martians", "audience")] {
-            match check_form(input(p, a)) {
+            match check_form(input(p, a), None) {
                 Err(AppError::Invalid(inv)) => assert_eq!(inv.0[0].field, field),
                 other => panic!("{other:?}"),
             }

@@ -200,6 +200,46 @@ pub fn all_tags(rule: &FieldRule) -> Vec<String> {
     }
 }
 
+/// A field shown only when another field has a value (Zendesk's ticket form conditions).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChildField {
+    pub id: i64,
+    /// Required while shown.
+    #[serde(default)]
+    pub is_required: bool,
+}
+
+/// `{"parent_field_id": 7, "value": "acme_connector", "child_fields": [{"id": 9, "is_required": true}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldCondition {
+    pub parent_field_id: i64,
+    /// The parent's value, as the API shows it (an option's value, `true` for a checked box).
+    pub value: Value,
+    pub child_fields: Vec<ChildField>,
+}
+
+/// What conditions make of a form's fields, given the values: the fields hidden (children of conditions none of
+/// which holds) and the fields required by a condition that holds.
+pub fn conditions_apply(conditions: &[FieldCondition], shown_value: impl Fn(i64) -> Value) -> (Vec<i64>, Vec<i64>) {
+    let mut children: Vec<i64> = Vec::new();
+    let mut shown: Vec<i64> = Vec::new();
+    let mut required: Vec<i64> = Vec::new();
+    for c in conditions {
+        let holds = shown_value(c.parent_field_id) == c.value;
+        for child in &c.child_fields {
+            children.push(child.id);
+            if holds {
+                shown.push(child.id);
+                if child.is_required {
+                    required.push(child.id);
+                }
+            }
+        }
+    }
+    let hidden = children.into_iter().filter(|id| !shown.contains(id)).collect();
+    (hidden, required)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -263,6 +303,28 @@ mod tests {
         assert_eq!(check(&r, &json!("4.2")).expect("valid"), vec!["4.2"]);
         assert!(check(&r, &json!("v4.2")).is_err(), "anchored");
         assert!(compile_pattern("(").is_err());
+    }
+
+    #[test]
+    fn conditions_show_and_require_children() {
+        let conditions = vec![FieldCondition {
+            parent_field_id: 1,
+            value: json!("acme_connector"),
+            child_fields: vec![
+                ChildField {
+                    id: 2,
+                    is_required: true,
+                },
+                ChildField {
+                    id: 3,
+                    is_required: false,
+                },
+            ],
+        }];
+        let (hidden, required) = conditions_apply(&conditions, |_| json!("globex_bridge"));
+        assert_eq!((hidden, required), (vec![2, 3], vec![]));
+        let (hidden, required) = conditions_apply(&conditions, |_| json!("acme_connector"));
+        assert_eq!((hidden, required), (vec![], vec![2]));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Ticket forms: data that decides who may file through them and where their tickets are routed.
 
 use chrono::{DateTime, Utc};
+use partnerdesk_core::custom_fields::FieldCondition;
 use partnerdesk_core::routing::FormRule;
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_core::{FormId, GroupId, tags};
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::audit::{self, AuditActor, Change};
 use crate::conn::{Conn, Row};
 use crate::error::DbError;
+use crate::ticket_fields;
 use crate::{args, now, parse_enum};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +25,10 @@ pub struct TicketForm {
     pub group_id: Option<GroupId>,
     pub priority: Option<Priority>,
     pub tags: Vec<String>,
+    /// The custom fields the form shows, in order.
+    pub ticket_field_ids: Vec<i64>,
+    pub end_user_conditions: Vec<FieldCondition>,
+    pub agent_conditions: Vec<FieldCondition>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -38,9 +44,29 @@ pub struct FormFields {
     pub group_id: Option<GroupId>,
     pub priority: Option<Priority>,
     pub tags: Vec<String>,
+    pub ticket_field_ids: Vec<i64>,
+    pub end_user_conditions: Vec<FieldCondition>,
+    pub agent_conditions: Vec<FieldCondition>,
 }
 
 impl TicketForm {
+    pub fn fields(&self) -> FormFields {
+        FormFields {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            position: self.position,
+            active: self.active,
+            is_default: self.is_default,
+            audience: self.audience,
+            group_id: self.group_id,
+            priority: self.priority,
+            tags: self.tags.clone(),
+            ticket_field_ids: self.ticket_field_ids.clone(),
+            end_user_conditions: self.end_user_conditions.clone(),
+            agent_conditions: self.agent_conditions.clone(),
+        }
+    }
+
     pub fn rule(&self) -> FormRule {
         FormRule {
             id: self.id,
@@ -50,6 +76,38 @@ impl TicketForm {
             priority: self.priority,
             tags: self.tags.clone(),
         }
+    }
+}
+
+fn conditions(r: &Row, col: &str) -> Result<Vec<FieldCondition>, DbError> {
+    serde_json::from_str(&r.text(col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+}
+
+fn conditions_to_stored(c: &[FieldCondition]) -> Result<String, DbError> {
+    serde_json::to_string(c).map_err(|e| DbError::Corrupt(format!("conditions: {e}")))
+}
+
+/// Reads the fields each form shows into them (one query).
+async fn with_field_ids(conn: &mut Conn, mut forms: Vec<TicketForm>) -> Result<Vec<TicketForm>, DbError> {
+    let rows = conn
+        .fetch_all(
+            "SELECT form_id, field_id FROM ticket_form_fields ORDER BY form_id, position",
+            &[],
+        )
+        .await?;
+    for r in rows {
+        let (form, field) = (r.i64("form_id")?, r.i64("field_id")?);
+        if let Some(f) = forms.iter_mut().find(|f| f.id.0 == form) {
+            f.ticket_field_ids.push(field);
+        }
+    }
+    Ok(forms)
+}
+
+async fn one(conn: &mut Conn, row: Option<Row>) -> Result<Option<TicketForm>, DbError> {
+    match row {
+        Some(r) => Ok(with_field_ids(conn, vec![from_row(&r)?]).await?.pop()),
+        None => Ok(None),
     }
 }
 
@@ -68,26 +126,30 @@ fn from_row(r: &Row) -> Result<TicketForm, DbError> {
             .map(|p| parse_enum("priority", &p, Priority::parse))
             .transpose()?,
         tags: tags::from_stored(&r.text("tags")?),
+        ticket_field_ids: Vec::new(),
+        end_user_conditions: conditions(r, "end_user_conditions")?,
+        agent_conditions: conditions(r, "agent_conditions")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })
 }
 
 pub async fn get(conn: &mut Conn, id: FormId) -> Result<TicketForm, DbError> {
-    from_row(
-        &conn
-            .fetch_one("SELECT * FROM ticket_forms WHERE id = ?", &args![id.0])
-            .await?,
-    )
+    let row = conn
+        .fetch_optional("SELECT * FROM ticket_forms WHERE id = ?", &args![id.0])
+        .await?;
+    one(conn, row).await?.ok_or(DbError::NotFound)
 }
 
 /// All forms in display order (there are a handful; Zendesk does not paginate them either).
 pub async fn list(conn: &mut Conn) -> Result<Vec<TicketForm>, DbError> {
-    conn.fetch_all("SELECT * FROM ticket_forms ORDER BY position, id", &[])
+    let forms = conn
+        .fetch_all("SELECT * FROM ticket_forms ORDER BY position, id", &[])
         .await?
         .iter()
         .map(from_row)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    with_field_ids(conn, forms).await
 }
 
 /// The active default form, used when a ticket names none.
@@ -98,7 +160,7 @@ pub async fn default_form(conn: &mut Conn) -> Result<Option<TicketForm>, DbError
             &args![true, true],
         )
         .await?;
-    row.as_ref().map(from_row).transpose()
+    one(conn, row).await
 }
 
 /// The active partner form: every alliance partner's ticket is routed by it.
@@ -109,7 +171,7 @@ pub async fn partner_form(conn: &mut Conn) -> Result<Option<TicketForm>, DbError
             &args![true, Audience::Partners.as_str()],
         )
         .await?;
-    row.as_ref().map(from_row).transpose()
+    one(conn, row).await
 }
 
 pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Result<TicketForm, DbError> {
@@ -125,7 +187,7 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
     let id = conn
         .insert(
             "INSERT INTO ticket_forms (name, name_key, display_name, position, active, is_default, audience, group_id, priority, tags, \
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             end_user_conditions, agent_conditions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &args![
                 f.name.as_str(),
                 f.name.to_lowercase(),
@@ -137,11 +199,14 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
                 f.group_id.map(|g| g.0),
                 f.priority.map(|p| p.as_str()),
                 tags::to_stored(&f.tags),
+                conditions_to_stored(&f.end_user_conditions)?,
+                conditions_to_stored(&f.agent_conditions)?,
                 t,
                 t
             ],
         )
         .await?;
+    ticket_fields::set_form_fields(conn, FormId(id), &f.ticket_field_ids).await?;
     let form = get(conn, FormId(id)).await?;
     let change = Change {
         action: "ticket_form.create",
@@ -153,4 +218,82 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
     };
     audit::record(conn, actor, change).await?;
     Ok(form)
+}
+
+pub async fn update(
+    conn: &mut Conn,
+    before: &TicketForm,
+    f: &FormFields,
+    actor: &AuditActor,
+) -> Result<TicketForm, DbError> {
+    let t = now();
+    if f.is_default && !before.is_default {
+        conn.execute(
+            "UPDATE ticket_forms SET is_default = ?, updated_at = ? WHERE is_default = ?",
+            &args![false, t, true],
+        )
+        .await?;
+    }
+    conn.execute(
+        "UPDATE ticket_forms SET name = ?, name_key = ?, display_name = ?, position = ?, active = ?, is_default = ?, \
+         audience = ?, group_id = ?, priority = ?, tags = ?, end_user_conditions = ?, agent_conditions = ?, updated_at = ? \
+         WHERE id = ?",
+        &args![
+            f.name.as_str(),
+            f.name.to_lowercase(),
+            f.display_name.as_str(),
+            f.position,
+            f.active,
+            f.is_default,
+            f.audience.as_str(),
+            f.group_id.map(|g| g.0),
+            f.priority.map(|p| p.as_str()),
+            tags::to_stored(&f.tags),
+            conditions_to_stored(&f.end_user_conditions)?,
+            conditions_to_stored(&f.agent_conditions)?,
+            t,
+            before.id.0
+        ],
+    )
+    .await?;
+    if f.ticket_field_ids != before.ticket_field_ids {
+        ticket_fields::set_form_fields(conn, before.id, &f.ticket_field_ids).await?;
+    }
+    let after = get(conn, before.id).await?;
+    let change = Change {
+        action: "ticket_form.update",
+        entity_type: "ticket_form",
+        entity_id: before.id.0,
+        organization_id: None,
+        before: Some(before),
+        after: Some(&after),
+    };
+    audit::record(conn, actor, change).await?;
+    Ok(after)
+}
+
+/// Whether any ticket was filed through the form (such a form is deactivated, not deleted).
+pub async fn in_use(conn: &mut Conn, id: FormId) -> Result<bool, DbError> {
+    Ok(conn
+        .fetch_optional(
+            "SELECT 1 AS one FROM tickets WHERE ticket_form_id = ? LIMIT 1",
+            &args![id.0],
+        )
+        .await?
+        .is_some())
+}
+
+pub async fn delete(conn: &mut Conn, form: &TicketForm, actor: &AuditActor) -> Result<(), DbError> {
+    conn.execute("DELETE FROM ticket_forms WHERE id = ?", &args![form.id.0])
+        .await?;
+    let change = Change {
+        action: "ticket_form.delete",
+        entity_type: "ticket_form",
+        entity_id: form.id.0,
+        organization_id: None,
+        before: Some(form),
+        after: None::<&()>,
+    };
+    audit::record(conn, actor, change).await?;
+    Ok(())
 }

@@ -32,6 +32,9 @@ async fn seed(db: &Db, n: usize) -> (UserId, GroupId) {
         group_id: Some(group),
         priority: Some(Priority::High),
         tags: vec![],
+        ticket_field_ids: vec![],
+        end_user_conditions: vec![],
+        agent_conditions: vec![],
     };
     forms::create(
         &mut tx,

@@ -6,9 +6,10 @@
 use partnerdesk_core::custom_fields::{self, FieldType};
 use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_core::{Invalid, tags};
-use partnerdesk_db::Conn;
+use partnerdesk_db::forms::{self, TicketForm};
 use partnerdesk_db::ticket_fields::{self, FieldValue, TicketField};
 use partnerdesk_db::tickets::TicketFields;
+use partnerdesk_db::{Conn, DbError};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -27,17 +28,28 @@ pub struct CustomFieldInput {
 /// At most this many values in one request.
 pub const MAX_VALUES: usize = 100;
 
-/// The fields the ticket may hold: those its form lists, or every active field when its form lists none.
-async fn allowed(conn: &mut Conn, f: &TicketFields, all: &[TicketField]) -> Result<Vec<i64>, AppError> {
-    let listed = match f.ticket_form_id {
-        Some(form) => ticket_fields::form_field_ids(conn, form).await?,
-        None => Vec::new(),
+/// The ticket's form, and the fields the ticket may hold: those its form lists, or every active field when its
+/// form lists none.
+async fn form_and_fields(
+    conn: &mut Conn,
+    f: &TicketFields,
+    all: &[TicketField],
+) -> Result<(Option<TicketForm>, Vec<i64>), AppError> {
+    let form = match f.ticket_form_id {
+        Some(id) => match forms::get(conn, id).await {
+            Ok(form) => Some(form),
+            Err(DbError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
     };
-    Ok(if listed.is_empty() {
+    let listed = form.as_ref().map(|fm| fm.ticket_field_ids.clone()).unwrap_or_default();
+    let allowed = if listed.is_empty() {
         all.iter().filter(|x| x.active).map(|x| x.id).collect()
     } else {
         listed
-    })
+    };
+    Ok((form, allowed))
 }
 
 fn set_value(f: &mut TicketFields, field: &TicketField, values: Vec<String>) {
@@ -79,7 +91,7 @@ pub async fn apply(
         return Ok(());
     }
     let all = ticket_fields::list(conn).await?;
-    let allowed = allowed(conn, f, &all).await?;
+    let (form, allowed) = form_and_fields(conn, f, &all).await?;
     let mut errors = Invalid::default();
     for (i, v) in given.iter().enumerate() {
         let name = format!("custom_fields[{i}]");
@@ -109,13 +121,33 @@ pub async fn apply(
             Err(why) => errors.push(&name, "InvalidValue", format!("'{}' {why}", field.title)),
         }
     }
+    // Conditions: a child field is shown (and may be required) only while its parent has the condition's value.
+    let conditions = match &form {
+        Some(fm) if staff => fm.agent_conditions.clone(),
+        Some(fm) => fm.end_user_conditions.clone(),
+        None => Vec::new(),
+    };
+    let (hidden, required_by_condition) = custom_fields::conditions_apply(&conditions, |id| {
+        match f.custom_fields.iter().find(|v| v.field_id == id) {
+            Some(v) => v.shown(),
+            None => all
+                .iter()
+                .find(|x| x.id == id)
+                .map_or(serde_json::Value::Null, |x| custom_fields::shown(x.kind, &[])),
+        }
+    });
     // Required fields: an end-user filing fills those required in the portal, staff solving those required.
-    for field in all.iter().filter(|x| allowed.contains(&x.id) && x.active) {
-        let required = if staff {
-            solving && field.required
+    let moment = if staff { solving } else { filing };
+    for field in all
+        .iter()
+        .filter(|x| allowed.contains(&x.id) && x.active && !hidden.contains(&x.id))
+    {
+        let by_field = if staff {
+            field.required
         } else {
-            filing && field.required_in_portal && field.visible_in_portal
+            field.required_in_portal && field.visible_in_portal
         };
+        let required = moment && (by_field || required_by_condition.contains(&field.id));
         // An unchecked box is a value (false): a required checkbox asks for a decision, not for a tick.
         let empty = !f.custom_fields.iter().any(|v| v.field_id == field.id) && field.kind != FieldType::Checkbox;
         if required && empty {

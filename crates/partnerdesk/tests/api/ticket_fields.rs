@@ -361,3 +361,121 @@ db_test!(values_on_tickets_and_requests, |app: TestApp| async move {
         vec![mine]
     );
 });
+
+db_test!(forms_own_fields_and_conditions, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let ann = app.user("ann@vendor.example", "agent", None).await;
+    let acme = app.org(&admin, "Acme Integrations", false).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(acme)).await;
+    let integration = field(&app, &admin, json!({"type": "tagger", "title": "Integration", "visible_in_portal": true, "editable_in_portal": true,
+        "custom_field_options": [{"name": "Acme Connector", "value": "acme_connector"}, {"name": "Globex Bridge", "value": "globex_bridge"}]})).await;
+    let version = field(
+        &app,
+        &admin,
+        json!({"type": "text", "title": "Connector version", "visible_in_portal": true, "editable_in_portal": true}),
+    )
+    .await;
+    let seats = field(&app, &admin, json!({"type": "integer", "title": "Seats"})).await;
+
+    let (s, v) = app.post("/api/v2/ticket_forms.json", &admin, json!({"ticket_form": {"name": "Integrations", "ticket_field_ids": [integration, version],
+        "end_user_conditions": [{"parent_field_id": integration, "value": "acme_connector", "child_fields": [{"id": version, "is_required": true}]}]}})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let form = v["ticket_form"]["id"].as_i64().unwrap();
+    assert_eq!(v["ticket_form"]["ticket_field_ids"], json!([integration, version]));
+    assert_eq!(
+        v["ticket_form"]["end_user_conditions"][0]["child_fields"][0]["id"],
+        json!(version)
+    );
+
+    // The condition: the version is asked for only when the Acme Connector is chosen.
+    let file = |fields: Value| {
+        let (app, pat) = (app.clone(), pat.clone());
+        async move {
+            app.post("/api/v2/requests.json", &pat, json!({"request": {"subject": "Sync", "comment": {"body": "x"}, "ticket_form_id": form, "custom_fields": fields}})).await
+        }
+    };
+    let (s, v) = file(json!([{"id": integration, "value": "globex_bridge"}])).await;
+    assert_eq!(s, StatusCode::CREATED, "not asked for: {v}");
+    let (s, v) = file(json!([{"id": integration, "value": "acme_connector"}])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("Connector version"), "{v}");
+    let (s, v) = file(json!([{"id": integration, "value": "acme_connector"}, {"id": version, "value": "4.2"}])).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["request"]["id"].as_i64().unwrap();
+    // A field the form does not show.
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/tickets/{ticket}.json"),
+            &ann,
+            json!({"ticket": {"custom_fields": [{"id": seats, "value": 3}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("not on this ticket's form"), "{v}");
+
+    // Forms are edited: order, deactivation; bad references are refused.
+    let path = format!("/api/v2/ticket_forms/{form}.json");
+    let (s, v) = app.put(&path, &admin, json!({"ticket_form": {"ticket_field_ids": [version, integration, seats], "display_name": "Integration issues"}})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["ticket_form"]["ticket_field_ids"],
+        json!([version, integration, seats])
+    );
+    assert_eq!(
+        (
+            v["ticket_form"]["name"].as_str(),
+            v["ticket_form"]["display_name"].as_str()
+        ),
+        (Some("Integrations"), Some("Integration issues"))
+    );
+    assert_eq!(
+        v["ticket_form"]["end_user_conditions"].as_array().map(Vec::len),
+        Some(1),
+        "conditions stay when not sent"
+    );
+    for (body, field_name) in [
+        (json!({"ticket_field_ids": [integration, version, 999_999]}), "ticket_field_ids"),
+        (
+            json!({"ticket_field_ids": [integration, version, integration]}),
+            "ticket_field_ids",
+        ),
+        (json!({"ticket_field_ids": [integration]}), "end_user_conditions[0]"),
+        (
+            json!({"agent_conditions": [{"parent_field_id": seats, "value": "1", "child_fields": [{"id": seats}]}]}),
+            "agent_conditions[0]",
+        ),
+    ] {
+        let (s, v) = app.put(&path, &admin, json!({"ticket_form": body})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert!(v["details"][field_name].is_array(), "{body}: {v}");
+    }
+    let (s, _) = app.put(&path, &ann, json!({"ticket_form": {"active": false}})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app.put(&path, &admin, json!({"ticket_form": {"active": false}})).await;
+    assert_eq!(
+        (s, v["ticket_form"]["active"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{v}"
+    );
+
+    // A form tickets were filed through is not deleted; an unused one is.
+    let (s, v) = app
+        .send(app.request(reqwest::Method::DELETE, &path, Some(&admin)))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("deactivate it instead"), "{v}");
+    let (s, v) = app
+        .post(
+            "/api/v2/ticket_forms.json",
+            &admin,
+            json!({"ticket_form": {"name": "Unused"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let unused = format!("/api/v2/ticket_forms/{}.json", v["ticket_form"]["id"]);
+    let (s, _) = app
+        .send(app.request(reqwest::Method::DELETE, &unused, Some(&admin)))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&unused, &admin).await.0, StatusCode::NOT_FOUND);
+});

@@ -61,7 +61,7 @@ use crate::state::AppState;
         groups::list, groups::show, groups::create,
         ticket_fields::list_fields, ticket_fields::show_field, ticket_fields::create_field, ticket_fields::update_field, ticket_fields::delete_field,
         ticket_fields::list_options, ticket_fields::upsert_option, ticket_fields::show_option, ticket_fields::delete_option,
-        ticket_forms::list, ticket_forms::show, ticket_forms::create,
+        ticket_forms::list, ticket_forms::show, ticket_forms::create, ticket_forms::update, ticket_forms::delete,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         audits::ticket_audits, ticket_lists::organization_tickets, ticket_lists::user_requested, ticket_lists::user_assigned,
         tags::show_ticket_tags, tags::set_ticket_tags, tags::add_ticket_tags, tags::remove_ticket_tags, tags::list,
@@ -227,7 +227,12 @@ pub fn router() -> Router<AppState> {
         get(ticket_fields::show_option).delete(ticket_fields::delete_option),
     );
     r = both(r, "/ticket_forms", get(ticket_forms::list).post(ticket_forms::create));
-    r = r.route("/ticket_forms/{id}", get(ticket_forms::show));
+    r = r.route(
+        "/ticket_forms/{id}",
+        get(ticket_forms::show)
+            .put(ticket_forms::update)
+            .delete(ticket_forms::delete),
+    );
     r = both(r, "/tickets", get(tickets::list).post(tickets::create));
     r = r.route("/tickets/{id}", get(tickets::show).put(tickets::update));
     r = both(r, "/tickets/{id}/comments", get(tickets::comments));

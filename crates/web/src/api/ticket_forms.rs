@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use partnerdesk_core::FormId;
+use partnerdesk_core::custom_fields::FieldCondition;
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::Audience;
 use partnerdesk_db::forms::{self, TicketForm};
@@ -36,6 +37,12 @@ pub struct TicketFormView {
     pub end_user_visible: bool,
     pub default: bool,
     pub ticket_field_ids: Vec<i64>,
+    /// Fields shown to end-users only when another field has a value.
+    #[schema(value_type = Vec<Object>)]
+    pub end_user_conditions: Vec<FieldCondition>,
+    /// The same for agents (staff only).
+    #[schema(value_type = Vec<Object>)]
+    pub agent_conditions: Vec<FieldCondition>,
     pub in_all_brands: bool,
     pub restricted_brand_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
@@ -63,7 +70,13 @@ impl TicketFormView {
             active: f.active,
             end_user_visible: f.audience != Audience::Staff,
             default: f.is_default,
-            ticket_field_ids: Vec::new(),
+            ticket_field_ids: f.ticket_field_ids.clone(),
+            end_user_conditions: f.end_user_conditions.clone(),
+            agent_conditions: if actor.is_staff() {
+                f.agent_conditions.clone()
+            } else {
+                Vec::new()
+            },
             in_all_brands: true,
             restricted_brand_ids: Vec::new(),
             created_at: f.created_at,
@@ -157,4 +170,28 @@ pub async fn create(
             ticket_form: TicketFormView::new(&state, &form, &actor),
         }),
     ))
+}
+
+/// Admins only. What is left out stays as it was.
+#[utoipa::path(put, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(IdParam), request_body = FormEnvelope,
+    responses((status = 200, description = "Updated", body = TicketFormResponse), Authenticated, PathId, JsonBody, Refused))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    ZJson(body): ZJson<FormEnvelope>,
+) -> Result<Json<TicketFormResponse>, ApiError> {
+    let actor = caller.actor();
+    let form = directory::update_form(&state.db, &actor, &caller.audit(), FormId(id), body.ticket_form).await?;
+    Ok(Json(TicketFormResponse {
+        ticket_form: TicketFormView::new(&state, &form, &actor),
+    }))
+}
+
+/// Admins only. A form tickets were filed through is refused (422): deactivate it instead.
+#[utoipa::path(delete, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(IdParam),
+    responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
+pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, ApiError> {
+    directory::delete_form(&state.db, &caller.actor(), &caller.audit(), FormId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
