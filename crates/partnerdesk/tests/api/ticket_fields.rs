@@ -434,7 +434,10 @@ db_test!(forms_own_fields_and_conditions, |app: TestApp| async move {
         "conditions stay when not sent"
     );
     for (body, field_name) in [
-        (json!({"ticket_field_ids": [integration, version, 999_999]}), "ticket_field_ids"),
+        (
+            json!({"ticket_field_ids": [integration, version, 999_999]}),
+            "ticket_field_ids",
+        ),
         (
             json!({"ticket_field_ids": [integration, version, integration]}),
             "ticket_field_ids",

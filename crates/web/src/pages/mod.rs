@@ -6,6 +6,7 @@ mod admin;
 mod agent;
 pub mod buckets;
 mod escalations;
+mod field_inputs;
 mod form;
 mod mail;
 mod multipart;
@@ -240,6 +241,16 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn fields_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/fields.js"),
+    )
+}
+
 async fn upload_script() -> impl IntoResponse {
     (
         [
@@ -255,6 +266,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(root))
         .route("/static/partnerdesk.css", get(stylesheet))
         .route("/static/upload.js", get(upload_script))
+        .route("/static/fields.js", get(fields_script))
         .route("/signin", get(signin::show).post(signin::submit))
         .route("/signout", post(signin::signout))
         .route(

@@ -20,7 +20,7 @@ use partnerdesk_app::uploads::attachments::store_file;
 
 /// Longer than any text a form takes (a comment is at most 64 KiB), so that the form's own check names the limit.
 pub const MAX_FIELD: usize = 128 * 1024;
-const MAX_FIELDS: usize = 32;
+const MAX_FIELDS: usize = 64;
 const MAX_FILES: usize = 20;
 
 pub struct FilledForm {

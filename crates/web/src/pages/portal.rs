@@ -9,11 +9,12 @@ use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_db::forms::{self, TicketForm};
 use partnerdesk_db::tickets::{self, Ticket};
-use partnerdesk_db::{Window, organizations};
+use partnerdesk_db::{Window, organizations, ticket_fields};
 use serde::Deserialize;
 
 use partnerdesk_app::AppError;
 
+use crate::pages::field_inputs::{self, FieldInputView};
 use crate::pages::multipart;
 use crate::pages::views::{self, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
@@ -87,6 +88,8 @@ struct NewTicketPage {
     subject: String,
     description: String,
     priorities: Vec<views::Choice>,
+    /// The custom fields of the chosen form the partner fills.
+    fields: Vec<FieldInputView>,
     errors: Vec<String>,
 }
 
@@ -111,15 +114,27 @@ pub struct NewQuery {
     form: Option<i64>,
 }
 
+/// What the partner typed into the new-ticket page (shown again after a refusal).
+#[derive(Default)]
+struct Typed {
+    subject: String,
+    description: String,
+    priority: String,
+}
+
 fn new_page(
     s: &SignedIn,
     forms: &[TicketForm],
     chosen: Option<i64>,
-    subject: String,
-    description: String,
-    priority: String,
+    typed: Typed,
+    fields: Vec<FieldInputView>,
     errors: Vec<String>,
 ) -> NewTicketPage {
+    let Typed {
+        subject,
+        description,
+        priority,
+    } = typed;
     let current = chosen
         .and_then(|id| forms.iter().find(|f| f.id.0 == id))
         .or(forms.first());
@@ -143,8 +158,16 @@ fn new_page(
                 .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),
             &priority,
         ),
+        fields,
         errors,
     }
+}
+
+/// The form a new-ticket page is for: the one asked for among `forms`, else the first.
+fn chosen_form(forms: &[TicketForm], asked: Option<i64>) -> Option<&TicketForm> {
+    asked
+        .and_then(|id| forms.iter().find(|f| f.id.0 == id))
+        .or(forms.first())
 }
 
 pub async fn new_ticket(
@@ -166,13 +189,17 @@ pub async fn new_ticket(
         .unwrap_or(Priority::Normal)
         .as_str()
         .to_owned();
+    let all = ticket_fields::list(&mut state.db.conn()).await?;
+    let fields = field_inputs::for_form(&all, chosen_form(&forms, q.form), &[], true);
     Ok(render(&new_page(
         &s,
         &forms,
         q.form,
-        String::new(),
-        String::new(),
-        priority,
+        Typed {
+            priority,
+            ..Typed::default()
+        },
+        fields,
         Vec::new(),
     ))?
     .into_response())
@@ -185,6 +212,10 @@ pub async fn create_ticket(State(state): State<AppState>, s: SignedIn, form: Mul
     }
     let f = multipart::read(&state, &s, form).await?;
     let form_id = f.get("form_id").parse::<i64>().ok().filter(|id| *id > 0);
+    let forms = usable_forms(&state, &s).await?;
+    let all = ticket_fields::list(&mut state.db.conn()).await?;
+    let shown = field_inputs::for_form(&all, chosen_form(&forms, form_id), &[], true);
+    let custom = field_inputs::submitted(&f, &shown);
     let input = TicketInput {
         subject: Some(f.get("subject").to_owned()),
         comment: Some(CommentInput {
@@ -194,19 +225,30 @@ pub async fn create_ticket(State(state): State<AppState>, s: SignedIn, form: Mul
         }),
         ticket_form_id: form_id,
         priority: (!f.get("priority").is_empty()).then(|| Some(f.get("priority").to_owned())),
+        custom_fields: Some(custom.clone()),
         ..TicketInput::default()
     };
     match ticketing::create(&state, &s.user, input, "web").await {
         Ok(c) => Ok(Redirect::to(&format!("/portal/tickets/{}", c.ticket.id)).into_response()),
         Err(AppError::Invalid(inv)) => {
-            let forms = usable_forms(&state, &s).await?;
             let errors = inv.0.into_iter().map(|e| e.message).collect();
+            let fields = field_inputs::for_form(
+                &all,
+                chosen_form(&forms, form_id),
+                &field_inputs::as_values(&custom, &all),
+                true,
+            );
             let (subject, description, priority) = (
                 f.get("subject").to_owned(),
                 f.get("description").to_owned(),
                 f.get("priority").to_owned(),
             );
-            let page = new_page(&s, &forms, form_id, subject, description, priority, errors);
+            let typed = Typed {
+                subject,
+                description,
+                priority,
+            };
+            let page = new_page(&s, &forms, form_id, typed, fields, errors);
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
