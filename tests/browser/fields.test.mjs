@@ -56,6 +56,23 @@ test("a partner files through the partner form with a conditional field", async 
   assert.deepEqual(values, { [integration]: "acme_connector", [version]: "4.2.1" });
   assert.ok(ticket.tags.includes("acme_connector"));
 
+  // The agent sees the values on the ticket page and changes one; a colleague's change to another field, made
+  // while the page was open, is not undone.
+  await api("PUT", `tickets/${id}.json`, { ticket: { status: "open" } });
+  const agent = await (await browser.newContext()).newPage();
+  await signIn(agent, server.base, "agent@vendor.example");
+  await agent.goto(`${server.base}/agent/tickets/${id}`);
+  assert.equal(await agent.inputValue(`#field_${version}`), "4.2.1");
+  assert.equal(await agent.inputValue(`#field_${integration}`), "acme_connector");
+  await api("PUT", `tickets/${id}.json`, { ticket: { custom_fields: [{ id: integration, value: "other_integration" }] } });
+  await agent.fill(`#field_${version}`, "4.3.0");
+  await shot(agent, "agent-ticket-fields");
+  await agent.click("text=Update ticket");
+  assert.match(agent.url(), new RegExp(`/agent/tickets/${id}$`));
+  const after = (await api("GET", `tickets/${id}.json`)).ticket;
+  assert.deepEqual(Object.fromEntries(after.custom_fields.map((f) => [f.id, f.value])), { [integration]: "other_integration", [version]: "4.3.0" });
+  assert.equal(await agent.inputValue(`#field_${version}`), "4.3.0");
+
   // Without JavaScript the conditional field is there, saying when it is needed.
   const plain = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
   await signIn(plain, server.base, "pat@acme.example");

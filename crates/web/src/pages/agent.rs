@@ -15,12 +15,13 @@ use partnerdesk_db::groups::{self, Group};
 use partnerdesk_db::organizations::{self, Organization};
 use partnerdesk_db::tickets::{self, Ticket, TicketFilter};
 use partnerdesk_db::users::{self, User};
-use partnerdesk_db::{Conn, Window, forms};
+use partnerdesk_db::{Conn, Window, forms, ticket_fields};
 use serde::Deserialize;
 use serde_json::Value;
 
 use partnerdesk_app::AppError;
 
+use crate::pages::field_inputs::{self, FieldInputView};
 use crate::pages::multipart;
 use crate::pages::views::{self, Choice, CommentRow, TicketRow};
 use crate::pages::{Layout, PageError, render};
@@ -307,6 +308,10 @@ struct TicketPage {
     public_url: String,
     bucket_link: Option<String>,
     escalation: Option<String>,
+    /// The custom fields of the ticket's form, with their values.
+    fields: Vec<FieldInputView>,
+    /// Only the fields the agent changed are written.
+    track_changes: bool,
 }
 
 /// "field: old → new" for the ticket fields an audit row changed, and whether it added a comment.
@@ -455,6 +460,7 @@ pub async fn show_ticket(
     let people = views::names(&mut conn, ids).await?;
     let banner = org.map(|o| notes_banner(o, &people));
     let form = form_name(&mut conn, t.ticket_form_id).await;
+    let fields = ticket_field_inputs(&mut conn, &t).await?;
     let all_groups = groups::list(&mut conn, Window::first(200)).await?.items;
     let staff = users::assignable(&mut conn).await?;
     let trail = audit::for_entity(&mut conn, "ticket", t.id.0, Window::first(500)).await?;
@@ -485,8 +491,20 @@ pub async fn show_ticket(
         groups: choices.groups,
         assignees: choices.assignees,
         audit: audit_rows(&trail.items),
+        fields,
+        track_changes: true,
     };
     Ok(render(&page)?.into_response())
+}
+
+/// The custom fields of the ticket's form as the agent's page shows them.
+async fn ticket_field_inputs(conn: &mut Conn, t: &Ticket) -> Result<Vec<FieldInputView>, PageError> {
+    let form = match t.ticket_form_id {
+        Some(f) => forms::get(conn, f).await.ok(),
+        None => None,
+    };
+    let all = ticket_fields::list(conn).await?;
+    Ok(field_inputs::for_form(&all, form.as_ref(), &t.custom_fields, false))
 }
 
 fn optional_id(field: &str, v: &str) -> Result<Option<i64>, PageError> {
@@ -512,6 +530,9 @@ pub async fn update_ticket(
     staff_only(&s)?;
     let f = multipart::read(&state, &s, form).await?;
     let body = f.get("body").trim().to_owned();
+    let t = ticketing::visible(&state.db, &s.user.actor(), TicketId(id)).await?;
+    let shown = ticket_field_inputs(&mut state.db.conn(), &t).await?;
+    let custom = field_inputs::submitted(&f, &shown);
     let input = TicketInput {
         comment: (!body.is_empty()).then(|| CommentInput {
             body: Some(body),
@@ -524,6 +545,7 @@ pub async fn update_ticket(
         group_id: Some(optional_id("group", f.get("group_id"))?),
         assignee_id: Some(optional_id("assignee", f.get("assignee_id"))?),
         email_ccs: views::cc_changes(f.get("ccs"), f.get("ccs_before")),
+        custom_fields: Some(custom),
         ..TicketInput::default()
     };
     ticketing::update(&state, &s.user, TicketId(id), input, "web").await?;

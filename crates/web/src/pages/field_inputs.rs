@@ -4,7 +4,7 @@
 //! hides them as the parent's value changes.
 
 use partnerdesk_app::tickets::CustomFieldInput;
-use partnerdesk_core::custom_fields::{FieldCondition, FieldType};
+use partnerdesk_core::custom_fields::{self, FieldCondition, FieldType};
 use partnerdesk_db::forms::TicketForm;
 use partnerdesk_db::ticket_fields::{FieldValue, TicketField};
 use serde_json::Value;
@@ -33,6 +33,9 @@ pub struct FieldInputView {
     /// A condition shows it: the parent field and the value that shows it, and a sentence saying so.
     pub parent: Option<(i64, String)>,
     pub hint: String,
+    /// The value as the page showed it (JSON), sent back so that only the fields the editor changed are written
+    /// and a colleague's change to another field is not undone.
+    pub was: String,
 }
 
 fn control(kind: FieldType) -> &'static str {
@@ -136,6 +139,7 @@ pub fn for_form(
                     .collect(),
                 parent,
                 hint,
+                was: custom_fields::shown(f.kind, &stored).to_string(),
             }
         })
         .collect()
@@ -146,7 +150,7 @@ pub fn for_form(
 pub fn submitted(form: &FilledForm, shown: &[FieldInputView]) -> Vec<CustomFieldInput> {
     shown
         .iter()
-        .map(|f| {
+        .filter_map(|f| {
             let value = match f.control {
                 "checkbox" => Value::Bool(form.get(&f.name) == "true"),
                 "multiselect" => Value::Array(
@@ -161,7 +165,9 @@ pub fn submitted(form: &FilledForm, shown: &[FieldInputView]) -> Vec<CustomField
                     text => Value::String(text.to_owned()),
                 },
             };
-            CustomFieldInput { id: f.id, value }
+            let was = form.fields.get(&format!("{}__was", f.name));
+            let unchanged = was.is_some_and(|w| *w == value.to_string());
+            (!unchanged).then_some(CustomFieldInput { id: f.id, value })
         })
         .collect()
 }

@@ -90,6 +90,8 @@ struct NewTicketPage {
     priorities: Vec<views::Choice>,
     /// The custom fields of the chosen form the partner fills.
     fields: Vec<FieldInputView>,
+    /// A new ticket sends every field (the template's switch for the edit pages).
+    track_changes: bool,
     errors: Vec<String>,
 }
 
@@ -159,6 +161,7 @@ fn new_page(
             &priority,
         ),
         fields,
+        track_changes: false,
         errors,
     }
 }
