@@ -166,7 +166,7 @@ pub fn submitted(form: &FilledForm, shown: &[FieldInputView]) -> Vec<CustomField
                 },
             };
             let was = form.fields.get(&format!("{}__was", f.name));
-            let unchanged = was.is_some_and(|w| *w == value.to_string());
+            let unchanged = was.and_then(|w| serde_json::from_str::<Value>(w).ok()).as_ref() == Some(&value);
             (!unchanged).then_some(CustomFieldInput { id: f.id, value })
         })
         .collect()
