@@ -59,7 +59,7 @@ use crate::state::AppState;
         incremental::tickets, incremental::users, incremental::organizations, incremental::ticket_events,
         organizations::list, organizations::show, organizations::create, organizations::update, organizations::delete, organizations::users,
         groups::list, groups::show, groups::create,
-        ticket_fields::list_fields, ticket_fields::show_field, ticket_fields::create_field, ticket_fields::update_field, ticket_fields::delete_field,
+        ticket_fields::list_fields, ticket_fields::count_fields, ticket_fields::show_field, ticket_fields::create_field, ticket_fields::update_field, ticket_fields::delete_field,
         ticket_fields::list_options, ticket_fields::upsert_option, ticket_fields::show_option, ticket_fields::delete_option,
         ticket_forms::list, ticket_forms::show, ticket_forms::create, ticket_forms::update, ticket_forms::delete,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
@@ -211,6 +211,7 @@ pub fn router() -> Router<AppState> {
         "/ticket_fields",
         get(ticket_fields::list_fields).post(ticket_fields::create_field),
     );
+    r = both(r, "/ticket_fields/count", get(ticket_fields::count_fields));
     r = r.route(
         "/ticket_fields/{id}",
         get(ticket_fields::show_field)

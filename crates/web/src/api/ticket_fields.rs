@@ -138,6 +138,16 @@ pub async fn list_fields(State(state): State<AppState>, caller: Caller) -> Resul
     ))
 }
 
+/// How many ticket fields there are (Zendesk's `{"count": {"value", "refreshed_at"}}`).
+#[utoipa::path(get, path = "/api/v2/ticket_fields/count", tag = "ticket_fields",
+    responses((status = 200, description = "`count`", body = Object), Authenticated, Refused))]
+pub async fn count_fields(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let all = fields::list(&state.db, &caller.actor()).await?;
+    Ok(Json(
+        json!({"count": {"value": all.len(), "refreshed_at": partnerdesk_db::now()}}),
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v2/ticket_fields/{id}", tag = "ticket_fields", params(IdParam),
     responses((status = 200, description = "`ticket_field`", body = Object), Authenticated, PathId, Refused))]
 pub async fn show_field(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<Value>, ApiError> {
