@@ -1,7 +1,7 @@
 //! Groups and ticket forms, created the same way from the API, the admin pages and the CLI: one validation, one
 //! set of messages (an unknown priority is refused everywhere, not dropped by one caller).
 
-use partnerdesk_core::custom_fields::FieldCondition;
+use partnerdesk_core::custom_fields::{FieldCondition, FieldRouting};
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_core::validation::required_text;
@@ -65,6 +65,11 @@ pub struct FormInput {
     /// The same for agents.
     #[schema(value_type = Option<Vec<Object>>)]
     pub agent_conditions: Option<Vec<FieldCondition>>,
+    /// Routing by a field of the form: `{"field_id", "routes": [{"value", "group_id"}]}` (a ticket whose field
+    /// holds a route's value goes to its group); null removes it.
+    #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schema(value_type = Option<Object>)]
+    pub field_routing: Option<Option<FieldRouting>>,
 }
 
 /// The most fields a form shows.
@@ -149,6 +154,19 @@ fn check_form(i: FormInput, before: Option<&TicketForm>) -> Result<FormFields, A
             }
         }
     }
+    let field_routing = match i.field_routing {
+        Some(r) => r,
+        None => base.as_ref().and_then(|b| b.field_routing.clone()),
+    };
+    if let Some(r) = &field_routing
+        && !ticket_field_ids.contains(&r.field_id)
+    {
+        errors.push(
+            "field_routing",
+            "InvalidValue",
+            format!("field {} is not on the form", r.field_id),
+        );
+    }
     errors.into_result()?;
     Ok(FormFields {
         name,
@@ -166,6 +184,7 @@ fn check_form(i: FormInput, before: Option<&TicketForm>) -> Result<FormFields, A
         ticket_field_ids,
         end_user_conditions,
         agent_conditions,
+        field_routing,
     })
 }
 
@@ -195,6 +214,32 @@ async fn check_references(tx: &mut Conn, fields: &FormFields) -> Result<(), AppE
             "InvalidValue",
             format!("there is no ticket field {missing}"),
         ));
+    }
+    if let Some(r) = &fields.field_routing {
+        let field = known.iter().find(|f| f.id == r.field_id);
+        let mut errors = Invalid::default();
+        for route in &r.routes {
+            let is_value = match field {
+                Some(f) if f.kind == partnerdesk_core::custom_fields::FieldType::Checkbox => route.value == "true",
+                Some(f) => f.options.iter().any(|o| o.value == route.value),
+                None => false,
+            };
+            if !is_value {
+                errors.push(
+                    "field_routing",
+                    "InvalidValue",
+                    format!("'{}' is not a value of field {}", route.value, r.field_id),
+                );
+            }
+            if let Err(DbError::NotFound) = groups::get(tx, GroupId(route.group_id)).await {
+                errors.push(
+                    "field_routing",
+                    "InvalidValue",
+                    format!("group {} does not exist", route.group_id),
+                );
+            }
+        }
+        errors.into_result()?;
     }
     Ok(())
 }

@@ -218,6 +218,28 @@ pub struct FieldCondition {
     pub child_fields: Vec<ChildField>,
 }
 
+/// A form's routing by a field's value: a ticket whose field holds a route's value goes to the route's group
+/// (e.g. Integration: Acme Connector → Partner Queue).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldRouting {
+    pub field_id: i64,
+    pub routes: Vec<FieldRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldRoute {
+    /// The field's stored value (an option's value; `true` for a checked box).
+    pub value: String,
+    pub group_id: i64,
+}
+
+impl FieldRouting {
+    /// The group the values send a ticket to: the first route whose value the field holds.
+    pub fn group_for(&self, values: &[String]) -> Option<&FieldRoute> {
+        self.routes.iter().find(|r| values.contains(&r.value))
+    }
+}
+
 /// What conditions make of a form's fields, given the values: the fields hidden (children of conditions none of
 /// which holds) and the fields required by a condition that holds.
 pub fn conditions_apply(conditions: &[FieldCondition], shown_value: impl Fn(i64) -> Value) -> (Vec<i64>, Vec<i64>) {

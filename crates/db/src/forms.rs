@@ -1,7 +1,7 @@
 //! Ticket forms: data that decides who may file through them and where their tickets are routed.
 
 use chrono::{DateTime, Utc};
-use partnerdesk_core::custom_fields::FieldCondition;
+use partnerdesk_core::custom_fields::{FieldCondition, FieldRouting};
 use partnerdesk_core::routing::FormRule;
 use partnerdesk_core::tickets::{Audience, Priority};
 use partnerdesk_core::{FormId, GroupId, tags};
@@ -29,6 +29,7 @@ pub struct TicketForm {
     pub ticket_field_ids: Vec<i64>,
     pub end_user_conditions: Vec<FieldCondition>,
     pub agent_conditions: Vec<FieldCondition>,
+    pub field_routing: Option<FieldRouting>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +48,7 @@ pub struct FormFields {
     pub ticket_field_ids: Vec<i64>,
     pub end_user_conditions: Vec<FieldCondition>,
     pub agent_conditions: Vec<FieldCondition>,
+    pub field_routing: Option<FieldRouting>,
 }
 
 impl TicketForm {
@@ -64,6 +66,7 @@ impl TicketForm {
             ticket_field_ids: self.ticket_field_ids.clone(),
             end_user_conditions: self.end_user_conditions.clone(),
             agent_conditions: self.agent_conditions.clone(),
+            field_routing: self.field_routing.clone(),
         }
     }
 
@@ -81,6 +84,13 @@ impl TicketForm {
 
 fn conditions(r: &Row, col: &str) -> Result<Vec<FieldCondition>, DbError> {
     serde_json::from_str(&r.text(col)?).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+}
+
+fn routing_to_stored(r: &Option<FieldRouting>) -> Result<String, DbError> {
+    match r {
+        None => Ok(String::new()),
+        Some(r) => serde_json::to_string(r).map_err(|e| DbError::Corrupt(format!("field_routing: {e}"))),
+    }
 }
 
 fn conditions_to_stored(c: &[FieldCondition]) -> Result<String, DbError> {
@@ -129,6 +139,10 @@ fn from_row(r: &Row) -> Result<TicketForm, DbError> {
         ticket_field_ids: Vec::new(),
         end_user_conditions: conditions(r, "end_user_conditions")?,
         agent_conditions: conditions(r, "agent_conditions")?,
+        field_routing: match r.text("field_routing")?.as_str() {
+            "" => None,
+            json => Some(serde_json::from_str(json).map_err(|e| DbError::Corrupt(format!("field_routing: {e}")))?),
+        },
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })
@@ -187,7 +201,8 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
     let id = conn
         .insert(
             "INSERT INTO ticket_forms (name, name_key, display_name, position, active, is_default, audience, group_id, priority, tags, \
-             end_user_conditions, agent_conditions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             end_user_conditions, agent_conditions, field_routing, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &args![
                 f.name.as_str(),
                 f.name.to_lowercase(),
@@ -201,6 +216,7 @@ pub async fn create(conn: &mut Conn, f: &FormFields, actor: &AuditActor) -> Resu
                 tags::to_stored(&f.tags),
                 conditions_to_stored(&f.end_user_conditions)?,
                 conditions_to_stored(&f.agent_conditions)?,
+                routing_to_stored(&f.field_routing)?,
                 t,
                 t
             ],
@@ -236,7 +252,8 @@ pub async fn update(
     }
     conn.execute(
         "UPDATE ticket_forms SET name = ?, name_key = ?, display_name = ?, position = ?, active = ?, is_default = ?, \
-         audience = ?, group_id = ?, priority = ?, tags = ?, end_user_conditions = ?, agent_conditions = ?, updated_at = ? \
+         audience = ?, group_id = ?, priority = ?, tags = ?, end_user_conditions = ?, agent_conditions = ?, field_routing = ?, \
+         updated_at = ? \
          WHERE id = ?",
         &args![
             f.name.as_str(),
@@ -251,6 +268,7 @@ pub async fn update(
             tags::to_stored(&f.tags),
             conditions_to_stored(&f.end_user_conditions)?,
             conditions_to_stored(&f.agent_conditions)?,
+            routing_to_stored(&f.field_routing)?,
             t,
             before.id.0
         ],

@@ -35,6 +35,7 @@ async fn seed(db: &Db, n: usize) -> (UserId, GroupId) {
         ticket_field_ids: vec![],
         end_user_conditions: vec![],
         agent_conditions: vec![],
+        field_routing: None,
     };
     forms::create(
         &mut tx,

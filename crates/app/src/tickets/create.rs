@@ -62,6 +62,9 @@ pub async fn create_in(
     let (mut new, notice) = route_new(tx, submitter, &input, checked, via).await?;
     let staff = submitter.actor().is_staff();
     custom::apply(tx, staff, &mut new.fields, input.custom_values(), true, None).await?;
+    if !(staff && input.group_id.flatten().is_some()) {
+        custom::route_by_field(tx, &mut new).await?;
+    }
     let (requester, org) = (new.fields.requester_id, new.fields.organization_id);
     if let Some(list) = ccs::plan(tx, submitter, &[], requester, org, &input).await? {
         new.fields.ccs = list;

@@ -8,7 +8,7 @@ use partnerdesk_core::tickets::TicketStatus;
 use partnerdesk_core::{Invalid, tags};
 use partnerdesk_db::forms::{self, TicketForm};
 use partnerdesk_db::ticket_fields::{self, FieldValue, TicketField};
-use partnerdesk_db::tickets::TicketFields;
+use partnerdesk_db::tickets::{NewTicket, TicketFields};
 use partnerdesk_db::{Conn, DbError};
 use serde::Deserialize;
 
@@ -162,5 +162,46 @@ pub async fn apply(
         }
     }
     errors.into_result()?;
+    Ok(())
+}
+
+/// Routes a new ticket by its form's field routing, when the form has one and the ticket's value of the field
+/// has a route: the group, and a sentence in the routing explanation agents see.
+pub async fn route_by_field(conn: &mut Conn, new: &mut NewTicket) -> Result<(), AppError> {
+    let Some(form_id) = new.fields.ticket_form_id else {
+        return Ok(());
+    };
+    let form = forms::get(conn, form_id).await?;
+    let Some(routing) = form.field_routing else {
+        return Ok(());
+    };
+    let values = new
+        .fields
+        .custom_fields
+        .iter()
+        .find(|v| v.field_id == routing.field_id)
+        .map(|v| v.values.clone())
+        .unwrap_or_default();
+    let Some(route) = routing.group_for(&values) else {
+        return Ok(());
+    };
+    new.fields.group_id = Some(partnerdesk_core::GroupId(route.group_id));
+    let field = ticket_fields::get(conn, routing.field_id).await?;
+    let said = field
+        .options
+        .iter()
+        .find(|o| o.value == route.value)
+        .map_or(route.value.clone(), |o| o.name.clone());
+    if let Some(obj) = new.routing.as_object_mut() {
+        let rule = obj.get("rule").and_then(|r| r.as_str()).unwrap_or_default().to_owned();
+        obj.insert("group_id".into(), route.group_id.into());
+        obj.insert(
+            "rule".into(),
+            format!("{rule} {}: {said} routes it to group {}.", field.title, route.group_id)
+                .trim()
+                .to_owned()
+                .into(),
+        );
+    }
     Ok(())
 }

@@ -35,6 +35,8 @@ CREATE INDEX ticket_form_fields_field ON ticket_form_fields (field_id);
 -- Zendesk's conditions, as JSON: [{"parent_field_id", "value", "child_fields": [{"id", "is_required"}]}].
 ALTER TABLE ticket_forms ADD COLUMN end_user_conditions TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE ticket_forms ADD COLUMN agent_conditions TEXT NOT NULL DEFAULT '[]';
+-- Routing by a field's value, as JSON {"field_id", "routes": [{"value", "group_id"}]}; '' for none.
+ALTER TABLE ticket_forms ADD COLUMN field_routing TEXT NOT NULL DEFAULT '';
 CREATE TABLE ticket_field_values (
     ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
     field_id BIGINT NOT NULL REFERENCES ticket_fields(id) ON DELETE CASCADE,

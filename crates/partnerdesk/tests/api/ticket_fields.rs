@@ -402,6 +402,62 @@ db_test!(forms_own_fields_and_conditions, |app: TestApp| async move {
     let (s, v) = file(json!([{"id": integration, "value": "acme_connector"}, {"id": version, "value": "4.2"}])).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let ticket = v["request"]["id"].as_i64().unwrap();
+    // Routing by a field: the Acme Connector goes to the partner queue.
+    let (s, v) = app
+        .post(
+            "/api/v2/groups.json",
+            &admin,
+            json!({"group": {"name": "Partner Queue"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let queue = v["group"]["id"].as_i64().unwrap();
+    let form_path = format!("/api/v2/ticket_forms/{form}.json");
+    for bad in [
+        json!({"field_id": integration, "routes": [{"value": "initech", "group_id": queue}]}),
+        json!({"field_id": integration, "routes": [{"value": "acme_connector", "group_id": 999_999}]}),
+        json!({"field_id": 999_999, "routes": []}),
+    ] {
+        let (s, v) = app
+            .put(&form_path, &admin, json!({"ticket_form": {"field_routing": bad}}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {v}");
+        assert!(v["details"]["field_routing"].is_array(), "{v}");
+    }
+    let routing = json!({"field_id": integration, "routes": [{"value": "acme_connector", "group_id": queue}]});
+    let (s, v) = app
+        .put(&form_path, &admin, json!({"ticket_form": {"field_routing": routing}}))
+        .await;
+    assert_eq!(
+        (s, &v["ticket_form"]["field_routing"]),
+        (StatusCode::OK, &routing),
+        "{v}"
+    );
+    assert!(
+        app.get(&form_path, &pat).await.1["ticket_form"]["field_routing"].is_null(),
+        "staff only"
+    );
+    let (_, v) = file(json!([{"id": integration, "value": "acme_connector"}, {"id": version, "value": "4.2"}])).await;
+    let routed = v["request"]["id"].as_i64().unwrap();
+    let (_, v) = app.get(&format!("/api/v2/tickets/{routed}.json"), &ann).await;
+    assert_eq!(v["ticket"]["group_id"].as_i64(), Some(queue), "{v}");
+    assert!(
+        v["ticket"]["routing"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("Integration: Acme Connector routes it"),
+        "{v}"
+    );
+    let (_, v) = file(json!([{"id": integration, "value": "globex_bridge"}])).await;
+    let (_, v) = app
+        .get(&format!("/api/v2/tickets/{}.json", v["request"]["id"]), &ann)
+        .await;
+    assert_ne!(
+        v["ticket"]["group_id"].as_i64(),
+        Some(queue),
+        "no route for this value: {v}"
+    );
+
     // A field the form does not show.
     let (s, v) = app
         .put(

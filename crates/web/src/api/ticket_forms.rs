@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use partnerdesk_core::FormId;
-use partnerdesk_core::custom_fields::FieldCondition;
+use partnerdesk_core::custom_fields::{FieldCondition, FieldRouting};
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::Audience;
 use partnerdesk_db::forms::{self, TicketForm};
@@ -43,6 +43,10 @@ pub struct TicketFormView {
     /// The same for agents (staff only).
     #[schema(value_type = Vec<Object>)]
     pub agent_conditions: Vec<FieldCondition>,
+    /// Routing by a field's value (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub field_routing: Option<FieldRouting>,
     pub in_all_brands: bool,
     pub restricted_brand_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
@@ -76,6 +80,11 @@ impl TicketFormView {
                 f.agent_conditions.clone()
             } else {
                 Vec::new()
+            },
+            field_routing: if actor.is_staff() {
+                f.field_routing.clone()
+            } else {
+                None
             },
             in_all_brands: true,
             restricted_brand_ids: Vec::new(),
