@@ -194,9 +194,10 @@ pub struct ChildEventView {
     pub event_type: &'static str,
     pub via: Option<String>,
     pub field_name: &'static str,
-    #[schema(value_type = Object)]
+    /// Any JSON value (text, a number, a list, or null).
+    #[schema(value_type = serde_json::Value)]
     pub value: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = serde_json::Value)]
     pub previous_value: Value,
 }
 

@@ -10,7 +10,7 @@ use partnerdesk_core::search::{MAX_QUERY_CHARS, ResultType, SortField};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use crate::api::doc::{Authenticated, PageParams, Query};
+use crate::api::doc::{Authenticated, Query};
 use crate::api::organizations::OrganizationView;
 use crate::api::tickets::TicketView;
 use crate::api::users::UserView;
@@ -37,6 +37,19 @@ pub struct SearchParams {
     pub sort_by: Option<String>,
     #[param(inline, pattern = "^(asc|desc)$")]
     pub sort_order: Option<String>,
+}
+
+/// Offset pages (the export pages by cursor).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SearchPageParams {
+    /// The page, from 1; pages reach the first 10,000 results.
+    #[param(minimum = 1)]
+    pub page: Option<i64>,
+    /// Results per page (at most 100 are returned).
+    #[param(minimum = 1)]
+    pub per_page: Option<i64>,
 }
 
 #[derive(Debug, IntoParams)]
@@ -115,7 +128,7 @@ fn id_of(found: &Found) -> i64 {
 }
 
 /// Tickets, users and organizations the caller may see that match the query; offset pages of up to 100.
-#[utoipa::path(get, path = "/api/v2/search", tag = "search", params(SearchParams, PageParams),
+#[utoipa::path(get, path = "/api/v2/search", tag = "search", params(SearchParams, SearchPageParams),
     responses((status = 200, description = "`results` (each with `result_type`), `count`, `next_page`, `previous_page`", body = Object),
         Authenticated, Query))]
 pub async fn search(

@@ -11,6 +11,7 @@ use partnerdesk_core::policy::Actor;
 use partnerdesk_core::tickets::Audience;
 use partnerdesk_db::forms::{self, TicketForm};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use partnerdesk_app::AppError;
@@ -181,8 +182,42 @@ pub async fn create(
     ))
 }
 
+/// The body of an update: the form's fields to change, any of them (documentation: the body is read as a
+/// `FormEnvelope` whose fields are all optional on update).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct FormChangesEnvelope {
+    pub ticket_form: FormChanges,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct FormChanges {
+    #[schema(schema_with = partnerdesk_app::input::schema::name, required = false)]
+    pub name: Option<String>,
+    #[schema(schema_with = partnerdesk_app::input::schema::name, required = false)]
+    pub display_name: Option<String>,
+    pub position: Option<i64>,
+    pub active: Option<bool>,
+    pub default: Option<bool>,
+    pub end_user_visible: Option<bool>,
+    #[schema(schema_with = partnerdesk_app::input::schema::audience, required = false)]
+    pub audience: Option<String>,
+    pub group_id: Option<i64>,
+    #[schema(schema_with = partnerdesk_app::input::schema::priority, required = false)]
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub ticket_field_ids: Option<Vec<i64>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub end_user_conditions: Option<Vec<Value>>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub agent_conditions: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub field_routing: Option<Value>,
+}
+
 /// Admins only. What is left out stays as it was.
-#[utoipa::path(put, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(IdParam), request_body = FormEnvelope,
+#[utoipa::path(put, path = "/api/v2/ticket_forms/{id}", tag = "ticket_forms", params(IdParam), request_body = FormChangesEnvelope,
     responses((status = 200, description = "Updated", body = TicketFormResponse), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update(
     State(state): State<AppState>,
