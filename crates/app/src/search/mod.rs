@@ -56,49 +56,46 @@ fn order_of(query: &Query, sort: Sort) -> Option<Order> {
     })
 }
 
-/// How many of `kind` the query finds.
-async fn count_of(db: &Db, actor: &Actor, query: &Query, kind: ResultType) -> Result<i64, AppError> {
+/// A query resolved for one type: its names looked up once, for both the count and the page.
+enum Resolved {
+    Tickets(partnerdesk_db::search::TicketSearch),
+    Users(people::UserSearch),
+    Organizations(people::OrganizationSearch),
+}
+
+async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) -> Result<Resolved, AppError> {
     let mut conn = db.conn();
     Ok(match kind {
-        ResultType::Ticket => {
-            let s = resolve::tickets(&mut conn, actor, query).await?;
-            partnerdesk_db::search::count_tickets(&mut conn, &s).await?
-        }
-        ResultType::User => {
-            let s = resolve::users(&mut conn, actor, query).await?;
-            people::count_users(&mut conn, &s).await?
-        }
-        ResultType::Organization => {
-            let s = resolve::organizations(actor, query)?;
-            people::count_organizations(&mut conn, &s).await?
-        }
+        ResultType::Ticket => Resolved::Tickets(resolve::tickets(&mut conn, actor, query).await?),
+        ResultType::User => Resolved::Users(resolve::users(&mut conn, actor, query).await?),
+        ResultType::Organization => Resolved::Organizations(resolve::organizations(actor, query)?),
     })
 }
 
-/// A window of what the query finds of `kind`.
-async fn page_of(
-    db: &Db,
-    actor: &Actor,
-    query: &Query,
-    kind: ResultType,
-    order: Option<Order>,
-    window: Window,
-) -> Result<(Vec<Found>, bool), AppError> {
+/// How many results a resolved query has.
+async fn count_of(db: &Db, r: &Resolved) -> Result<i64, AppError> {
     let mut conn = db.conn();
-    Ok(match kind {
-        ResultType::Ticket => {
-            let mut s = resolve::tickets(&mut conn, actor, query).await?;
+    Ok(match r {
+        Resolved::Tickets(s) => partnerdesk_db::search::count_tickets(&mut conn, s).await?,
+        Resolved::Users(s) => people::count_users(&mut conn, s).await?,
+        Resolved::Organizations(s) => people::count_organizations(&mut conn, s).await?,
+    })
+}
+
+/// A window of a resolved query's results.
+async fn page_of(db: &Db, r: Resolved, order: Option<Order>, window: Window) -> Result<(Vec<Found>, bool), AppError> {
+    let mut conn = db.conn();
+    Ok(match r {
+        Resolved::Tickets(mut s) => {
             s.order = order;
             let page = partnerdesk_db::search::tickets(&mut conn, &s, window).await?;
             (page.items.into_iter().map(Found::Ticket).collect(), page.has_more)
         }
-        ResultType::User => {
-            let s = resolve::users(&mut conn, actor, query).await?;
+        Resolved::Users(s) => {
             let page = people::users(&mut conn, &s, window).await?;
             (page.items.into_iter().map(Found::User).collect(), page.has_more)
         }
-        ResultType::Organization => {
-            let s = resolve::organizations(actor, query)?;
+        Resolved::Organizations(s) => {
             let page = people::organizations(&mut conn, &s, window).await?;
             (page.items.into_iter().map(Found::Organization).collect(), page.has_more)
         }
@@ -126,7 +123,8 @@ pub async fn search(
     let mut count = 0;
     let mut skip = offset;
     for kind in types_of(&query) {
-        let n = count_of(db, actor, &query, kind).await?;
+        let resolved = resolve_for(db, actor, &query, kind).await?;
+        let n = count_of(db, &resolved).await?;
         count += n;
         let wanted = limit - items.len() as i64;
         if wanted <= 0 || skip >= n {
@@ -139,7 +137,7 @@ pub async fn search(
             limit: wanted,
             desc: true,
         };
-        let (found, _) = page_of(db, actor, &query, kind, order, window).await?;
+        let (found, _) = page_of(db, resolved, order, window).await?;
         items.extend(found);
         skip = 0;
     }
@@ -152,7 +150,7 @@ pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> 
     let query = parse(text)?;
     let mut count = 0;
     for kind in types_of(&query) {
-        count += count_of(db, actor, &query, kind).await?;
+        count += count_of(db, &resolve_for(db, actor, &query, kind).await?).await?;
     }
     Ok(count)
 }
@@ -181,7 +179,7 @@ pub async fn export(
         limit: size,
         desc: true,
     };
-    page_of(db, actor, &query, kind, None, window).await
+    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window).await
 }
 
 /// Writes the whole search index again, in one transaction (`partnerdesk admin reindex`); returns the number of
