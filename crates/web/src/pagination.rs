@@ -32,15 +32,21 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses a raw query string; parameters may come in any order, with brackets encoded or not.
     pub fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
-        ListQuery::parse_with(raw, false)
+        ListQuery::parse_with(raw, false, MAX_PAGE_SIZE, false)
+    }
+
+    /// Cursor pages only, of up to `max` records (an export): `page[size]` and `page[after]` are optional.
+    pub fn parse_cursor(raw: Option<&str>, max: i64) -> Result<ListQuery, ApiError> {
+        ListQuery::parse_with(raw, false, max, true)
     }
 
     /// Like `parse`, but `page[after]` is kept as given rather than read as one of this server's id cursors.
     pub fn parse_opaque(raw: Option<&str>) -> Result<ListQuery, ApiError> {
-        ListQuery::parse_with(raw, true)
+        // Bucket listings page like S3 itself, up to 1,000 keys.
+        ListQuery::parse_with(raw, true, 1000, false)
     }
 
-    fn parse_with(raw: Option<&str>, opaque: bool) -> Result<ListQuery, ApiError> {
+    fn parse_with(raw: Option<&str>, opaque: bool, max_cursor: i64, cursor_only: bool) -> Result<ListQuery, ApiError> {
         let pairs: Vec<(String, String)> = match raw {
             Some(q) => query_pairs(q)?,
             None => Vec::new(),
@@ -55,7 +61,7 @@ impl ListQuery {
         // Every pagination parameter sent is checked, also those the other style ignores.
         let page_number = get("page").map(|v| positive("page", v)).transpose()?;
         let per_page = get("per_page").map(|v| positive("per_page", v)).transpose()?;
-        let cursor = get("page[size]").is_some() || get("page[after]").is_some();
+        let cursor = cursor_only || get("page[size]").is_some() || get("page[after]").is_some();
         let page = if cursor {
             let size = get("page[size]")
                 .map(|v| positive("page[size]", v))
@@ -66,9 +72,8 @@ impl ListQuery {
             } else {
                 get("page[after]").map(decode_cursor).transpose()?
             };
-            // Bucket listings page like S3 itself, up to 1,000 keys.
             PageRequest::Cursor {
-                size: size.min(if opaque { 1000 } else { MAX_PAGE_SIZE }),
+                size: size.min(max_cursor),
                 after,
             }
         } else {
@@ -179,7 +184,7 @@ impl ListQuery {
     }
 }
 
-pub(crate) fn encode(s: &str) -> String {
+fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -189,11 +194,11 @@ fn query_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
         .collect())
 }
 
-pub(crate) fn encode_cursor(id: i64) -> String {
+fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("id:{id}"))
 }
 
-pub(crate) fn decode_cursor(c: &str) -> Result<i64, AppError> {
+fn decode_cursor(c: &str) -> Result<i64, AppError> {
     URL_SAFE_NO_PAD
         .decode(c)
         .ok()

@@ -16,7 +16,7 @@ use crate::api::tickets::TicketView;
 use crate::api::users::UserView;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::pagination::{ListQuery, decode_cursor, encode, encode_cursor};
+use crate::pagination::ListQuery;
 use crate::state::AppState;
 
 /// The most results one export page holds.
@@ -186,24 +186,9 @@ pub async fn export(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    // The size is read here: the shared parser cuts cursor pages at 100, an export goes to 1,000.
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    let size = match get("page[size]") {
-        None => 100,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n > 0 => n.min(MAX_EXPORT_PAGE),
-            _ => return Err(AppError::BadRequest(format!("page[size] must be a positive integer, not '{v}'")).into()),
-        },
-    };
-    let after = get("page[after]").map(decode_cursor).transpose()?;
-    let text = get("query").map(str::to_owned).unwrap_or_default();
-    if text.trim().is_empty() || text.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::BadRequest(format!("query is required, at most {MAX_QUERY_CHARS} characters")).into());
-    }
-    let kind = match get("filter[type]") {
+    let q = ListQuery::parse_cursor(raw.as_deref(), MAX_EXPORT_PAGE)?;
+    let text = query_text(&q)?;
+    let kind = match q.get("filter[type]") {
         Some(t) => ResultType::parse(t).ok_or_else(|| {
             AppError::BadRequest(format!("filter[type] must be ticket, user or organization, not '{t}'"))
         })?,
@@ -211,25 +196,21 @@ pub async fn export(
             return Err(AppError::BadRequest("filter[type] is required: ticket, user or organization".into()).into());
         }
     };
+    let window = q.window();
     let actor = caller.actor();
-    let (items, has_more) = search::export(&state.db, &actor, &text, kind, after, size).await?;
+    let (items, has_more) = search::export(&state.db, &actor, &text, kind, window.after_id, window.limit).await?;
     let results: Vec<Value> = items.iter().map(|f| result(&state, &actor, f)).collect();
-    let after_cursor = items.last().map(|f| encode_cursor(id_of(f)));
-    let next = match (&after_cursor, has_more) {
-        (Some(c), true) => Some(format!(
-            "{}?query={}&filter%5Btype%5D={}&page%5Bsize%5D={size}&page%5Bafter%5D={}",
-            state.url("/api/v2/search/export.json"),
-            encode(&text),
-            kind.as_str(),
-            encode(c)
-        )),
-        _ => None,
-    };
-    let body = json!({
-        "results": results,
-        "facets": null,
-        "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": null},
-        "links": {"next": next, "prev": null},
-    });
+    let last = items.last().map(id_of);
+    let mut body = q.envelope(
+        "results",
+        &results,
+        last,
+        has_more,
+        None,
+        &state.url("/api/v2/search/export.json"),
+    );
+    if let Some(map) = body.as_object_mut() {
+        map.insert("facets".into(), Value::Null);
+    }
     Ok(Json(body))
 }
