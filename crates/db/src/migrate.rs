@@ -103,6 +103,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_ticket_fields.sql"),
         postgres: include_str!("../migrations/postgres/0015_ticket_fields.sql"),
     },
+    Migration {
+        version: 16,
+        name: "search_dates",
+        sqlite: include_str!("../migrations/sqlite/0016_search_dates.sql"),
+        postgres: include_str!("../migrations/postgres/0016_search_dates.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

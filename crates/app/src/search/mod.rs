@@ -8,7 +8,7 @@ pub mod snippets;
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::search::{self, Order, Query, ResultType, SortField};
 use partnerdesk_db::organizations::Organization;
-use partnerdesk_db::search::people;
+use partnerdesk_db::search::{Count, people};
 use partnerdesk_db::tickets::Ticket;
 use partnerdesk_db::users::User;
 use partnerdesk_db::{Db, Window};
@@ -41,6 +41,8 @@ pub struct Results {
     pub items: Vec<Found>,
     pub has_more: bool,
     pub count: i64,
+    /// Whether `count` is an estimate (more tickets than a page counts exactly, on PostgreSQL).
+    pub estimated: bool,
 }
 
 /// Parses a query; a refusal says where and what was expected.
@@ -72,23 +74,30 @@ async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) ->
     })
 }
 
-/// How many results a resolved query has.
-async fn count_of(db: &Db, r: &Resolved) -> Result<i64, AppError> {
+/// How many results a resolved query has: tickets exactly up to `exact_up_to` (`None`: always exactly).
+async fn count_of(db: &Db, r: &Resolved, exact_up_to: Option<i64>) -> Result<Count, AppError> {
     let mut conn = db.conn();
+    let exact = |n| Count { n, exact: true };
     Ok(match r {
-        Resolved::Tickets(s) => partnerdesk_db::search::count_tickets(&mut conn, s).await?,
-        Resolved::Users(s) => people::count_users(&mut conn, s).await?,
-        Resolved::Organizations(s) => people::count_organizations(&mut conn, s).await?,
+        Resolved::Tickets(s) => partnerdesk_db::search::count_tickets(&mut conn, s, exact_up_to).await?,
+        Resolved::Users(s) => exact(people::count_users(&mut conn, s).await?),
+        Resolved::Organizations(s) => exact(people::count_organizations(&mut conn, s).await?),
     })
 }
 
-/// A window of a resolved query's results.
-async fn page_of(db: &Db, r: Resolved, order: Option<Order>, window: Window) -> Result<(Vec<Found>, bool), AppError> {
+/// A window of a resolved query's results; `few`: its count is exact and small (see [`search`]).
+async fn page_of(
+    db: &Db,
+    r: Resolved,
+    order: Option<Order>,
+    window: Window,
+    few: bool,
+) -> Result<(Vec<Found>, bool), AppError> {
     let mut conn = db.conn();
     Ok(match r {
         Resolved::Tickets(mut s) => {
             s.order = order;
-            let page = partnerdesk_db::search::tickets(&mut conn, &s, window).await?;
+            let page = partnerdesk_db::search::tickets(&mut conn, &s, window, few).await?;
             (page.items.into_iter().map(Found::Ticket).collect(), page.has_more)
         }
         Resolved::Users(s) => {
@@ -103,7 +112,9 @@ async fn page_of(db: &Db, r: Resolved, order: Option<Order>, window: Window) -> 
 }
 
 /// Results `offset..offset + limit` of a query: tickets first, then users, then organizations, each newest first
-/// unless the query orders them.
+/// unless the query orders them. Tickets are counted exactly up to `exact_count` (the setting
+/// `PARTNERDESK_SEARCH_EXACT_COUNT`, 1,000 by default); past it PostgreSQL gives its estimate, because an exact
+/// count of a common word's 100,000 matches costs many times the page itself. `count` always counts exactly.
 pub async fn search(
     db: &Db,
     actor: &Actor,
@@ -111,6 +122,7 @@ pub async fn search(
     sort: Sort,
     offset: i64,
     limit: i64,
+    exact_count: i64,
 ) -> Result<Results, AppError> {
     if offset.saturating_add(limit) > MAX_OFFSET_RESULTS {
         return Err(AppError::BadRequest(format!(
@@ -119,15 +131,27 @@ pub async fn search(
     }
     let query = parse(text)?;
     let order = order_of(&query, sort);
+    let kinds = types_of(&query);
     let mut items = Vec::new();
     let mut count = 0;
+    let mut estimated = false;
+    // Whether the type that ended the page has more after it (known from the page itself when counts are estimated).
+    let mut more_after_page = false;
     let mut skip = offset;
-    for kind in types_of(&query) {
-        let resolved = resolve_for(db, actor, &query, kind).await?;
-        let n = count_of(db, &resolved).await?;
+    for (i, kind) in kinds.iter().enumerate() {
+        let later_types = i + 1 < kinds.len();
+        let resolved = resolve_for(db, actor, &query, *kind).await?;
+        let mut counted = count_of(db, &resolved, Some(exact_count)).await?;
+        // Where the next type's results begin must be exact once the page reaches past the exact range.
+        if !counted.exact && later_types && offset + limit > exact_count {
+            counted = count_of(db, &resolved, None).await?;
+        }
+        let n = counted.n;
         count += n;
+        estimated |= !counted.exact;
         let wanted = limit - items.len() as i64;
-        if wanted <= 0 || skip >= n {
+        // An estimate may be below the truth: the page is read whatever it says.
+        if wanted <= 0 || (counted.exact && skip >= n) {
             skip = (skip - n).max(0);
             continue;
         }
@@ -137,12 +161,31 @@ pub async fn search(
             limit: wanted,
             desc: true,
         };
-        let (found, _) = page_of(db, resolved, order, window).await?;
+        let few = counted.exact && n <= exact_count;
+        let (found, more) = page_of(db, resolved, order, window, few).await?;
+        more_after_page = more;
         items.extend(found);
         skip = 0;
     }
-    let has_more = offset + (items.len() as i64) < count;
-    Ok(Results { items, has_more, count })
+    let reached = offset + items.len() as i64;
+    // Past the exact range only tickets are estimated (the other types' offsets needed an exact count), and the
+    // page itself says whether more follow it.
+    let has_more = if estimated && reached >= exact_count {
+        more_after_page
+    } else {
+        reached < count
+    };
+    let count = if estimated {
+        count.max(reached + i64::from(has_more))
+    } else {
+        count
+    };
+    Ok(Results {
+        items,
+        has_more,
+        count,
+        estimated,
+    })
 }
 
 /// How many results a query has.
@@ -150,7 +193,9 @@ pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> 
     let query = parse(text)?;
     let mut count = 0;
     for kind in types_of(&query) {
-        count += count_of(db, &resolve_for(db, actor, &query, kind).await?).await?;
+        count += count_of(db, &resolve_for(db, actor, &query, kind).await?, None)
+            .await?
+            .n;
     }
     Ok(count)
 }
@@ -179,7 +224,7 @@ pub async fn export(
         limit: size,
         desc: true,
     };
-    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window).await
+    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window, false).await
 }
 
 /// Writes the whole search index again, in one transaction (`partnerdesk admin reindex`); returns the number of

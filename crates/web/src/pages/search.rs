@@ -54,6 +54,8 @@ struct SearchPage {
     tickets: Vec<TicketResult>,
     others: Vec<OtherResult>,
     count: i64,
+    /// The count is PostgreSQL's estimate (many results): shown as "about".
+    estimated: bool,
     page: i64,
     has_more: bool,
     prev_href: String,
@@ -94,6 +96,7 @@ pub async fn results(
         tickets: Vec::new(),
         others: Vec::new(),
         count: 0,
+        estimated: false,
         page,
         has_more: false,
         prev_href: href(&text, page - 1),
@@ -126,6 +129,7 @@ pub async fn results(
         Sort::default(),
         (page - 1) * PER_PAGE,
         PER_PAGE,
+        state.settings.search_exact_count,
     )
     .await
     {
@@ -137,6 +141,7 @@ pub async fn results(
         Err(e) => return Err(e.into()),
     };
     body.count = found.count;
+    body.estimated = found.estimated;
     body.has_more = found.has_more;
     let tickets: Vec<_> = found
         .items
