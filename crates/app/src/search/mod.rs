@@ -74,30 +74,26 @@ async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) ->
     })
 }
 
-/// How many results a resolved query has: tickets exactly up to `exact_up_to` (`None`: always exactly).
-async fn count_of(db: &Db, r: &Resolved, exact_up_to: Option<i64>) -> Result<Count, AppError> {
+/// How many results a resolved query has: exactly, or (`many_past`: tickets known to be more than that many) as
+/// the database estimates.
+async fn count_of(db: &Db, r: &Resolved, many_past: Option<i64>) -> Result<Count, AppError> {
     let mut conn = db.conn();
     let exact = |n| Count { n, exact: true };
-    Ok(match r {
-        Resolved::Tickets(s) => partnerdesk_db::search::count_tickets(&mut conn, s, exact_up_to).await?,
-        Resolved::Users(s) => exact(people::count_users(&mut conn, s).await?),
-        Resolved::Organizations(s) => exact(people::count_organizations(&mut conn, s).await?),
+    Ok(match (r, many_past) {
+        (Resolved::Tickets(s), Some(cap)) => partnerdesk_db::search::count_many_tickets(&mut conn, s, cap).await?,
+        (Resolved::Tickets(s), None) => exact(partnerdesk_db::search::count_tickets(&mut conn, s).await?),
+        (Resolved::Users(s), _) => exact(people::count_users(&mut conn, s).await?),
+        (Resolved::Organizations(s), _) => exact(people::count_organizations(&mut conn, s).await?),
     })
 }
 
-/// A window of a resolved query's results; `few`: its count is exact and small (see [`search`]).
-async fn page_of(
-    db: &Db,
-    r: Resolved,
-    order: Option<Order>,
-    window: Window,
-    few: bool,
-) -> Result<(Vec<Found>, bool), AppError> {
+/// A window of a resolved query's results.
+async fn page_of(db: &Db, r: Resolved, order: Option<Order>, window: Window) -> Result<(Vec<Found>, bool), AppError> {
     let mut conn = db.conn();
     Ok(match r {
         Resolved::Tickets(mut s) => {
             s.order = order;
-            let page = partnerdesk_db::search::tickets(&mut conn, &s, window, few).await?;
+            let page = partnerdesk_db::search::tickets(&mut conn, &s, window).await?;
             (page.items.into_iter().map(Found::Ticket).collect(), page.has_more)
         }
         Resolved::Users(s) => {
@@ -140,7 +136,28 @@ pub async fn search(
     let mut skip = offset;
     for (i, kind) in kinds.iter().enumerate() {
         let later_types = i + 1 < kinds.len();
-        let resolved = resolve_for(db, actor, &query, *kind).await?;
+        let wanted = limit - items.len() as i64;
+        let window = Window {
+            after_id: None,
+            offset: skip,
+            limit: wanted.max(0),
+            desc: true,
+        };
+        let mut resolved = resolve_for(db, actor, &query, *kind).await?;
+        if let Resolved::Tickets(s) = &mut resolved {
+            s.order = order;
+            // A few tickets: counted and paged from one reading of them.
+            let mut conn = db.conn();
+            if let Some((n, page)) = partnerdesk_db::search::few_tickets(&mut conn, s, window, exact_count).await? {
+                count += n;
+                if wanted > 0 && skip < n {
+                    more_after_page = page.has_more;
+                    items.extend(page.items.into_iter().map(Found::Ticket));
+                }
+                skip = (skip - n).max(0);
+                continue;
+            }
+        }
         let mut counted = count_of(db, &resolved, Some(exact_count)).await?;
         // Where the next type's results begin must be exact once the page reaches past the exact range.
         if !counted.exact && later_types && offset + limit > exact_count {
@@ -149,20 +166,12 @@ pub async fn search(
         let n = counted.n;
         count += n;
         estimated |= !counted.exact;
-        let wanted = limit - items.len() as i64;
         // An estimate may be below the truth: the page is read whatever it says.
         if wanted <= 0 || (counted.exact && skip >= n) {
             skip = (skip - n).max(0);
             continue;
         }
-        let window = Window {
-            after_id: None,
-            offset: skip,
-            limit: wanted,
-            desc: true,
-        };
-        let few = counted.exact && n <= exact_count;
-        let (found, more) = page_of(db, resolved, order, window, few).await?;
+        let (found, more) = page_of(db, resolved, order, window).await?;
         more_after_page = more;
         items.extend(found);
         skip = 0;
@@ -224,7 +233,7 @@ pub async fn export(
         limit: size,
         desc: true,
     };
-    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window, false).await
+    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window).await
 }
 
 /// Writes the whole search index again, in one transaction (`partnerdesk admin reindex`); returns the number of

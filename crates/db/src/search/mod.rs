@@ -299,33 +299,20 @@ fn order_sql(order: Option<Order>, id_col: &str, by_creation: bool) -> String {
 }
 
 /// A page of the tickets a search finds. `window.after_id` (export) continues below that id, newest first, and
-/// is only meaningful without an explicit order. `few`: the search is known to find at most a few thousand
-/// tickets (its count came back exact under a cap).
-pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window, few: bool) -> Result<Page<Ticket>, DbError> {
-    let backend = conn.backend();
+/// is only meaningful without an explicit order.
+pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window) -> Result<Page<Ticket>, DbError> {
     let Built {
         from_where,
         mut args,
         id_col,
         ..
-    } = build(backend, s);
-    let mut sql = if few && backend == Backend::Postgres && window.after_id.is_none() {
-        // The matches are gathered first and only they are sorted. Left to itself, PostgreSQL pages through a rare
-        // word by walking every ticket newest first and testing each against the text (190 ms for 475 matches of
-        // 1,000,000), because it cannot tell a rare word from a common one; for a common one that walk is right.
-        format!(
-            "WITH found AS MATERIALIZED (SELECT t.id {from_where}) \
-             SELECT t.* FROM tickets t WHERE t.id IN (SELECT id FROM found)"
-        )
-    } else {
-        format!("SELECT t.* {from_where}")
-    };
+    } = build(conn.backend(), s);
+    let mut sql = format!("SELECT t.* {from_where}");
     if let Some(after) = window.after_id {
         sql.push_str(&format!(" AND {id_col} < ?"));
         args.push(Arg::I64(after));
     }
     let order = if window.after_id.is_some() { None } else { s.order };
-    let id_col = if sql.starts_with("WITH") { "t.id" } else { id_col };
     // The export's cursor is an id: its pages stay in id order.
     sql.push_str(&order_sql(order, id_col, window.after_id.is_none() && by_creation(s)));
     sql.push_str(" LIMIT ? OFFSET ?");
@@ -335,6 +322,63 @@ pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window, few: boo
     tickets::page_with_fields(conn, page).await
 }
 
+/// When a search finds at most `cap` tickets: how many, and the page `window` of them (offset pages), from one
+/// reading of the matches; `None` when it finds more.
+///
+/// The matches are gathered first and only they are sorted, by the columns of the order alone. Left to itself,
+/// PostgreSQL pages through a rare word by walking every ticket newest first and testing each against the text
+/// (190 ms for 475 matches of 1,000,000), because it cannot tell a rare word from a common one; and the count
+/// would read the matches a second time.
+pub async fn few_tickets(
+    conn: &mut Conn,
+    s: &TicketSearch,
+    window: Window,
+    cap: i64,
+) -> Result<Option<(i64, Page<Ticket>)>, DbError> {
+    let Built {
+        from_where, mut args, ..
+    } = build(conn.backend(), s);
+    let order = order_sql(s.order, "t.id", by_creation(s));
+    let sql = format!(
+        "WITH found AS MATERIALIZED (SELECT t.id, t.created_at, t.updated_at, t.priority, t.status {from_where} \
+         LIMIT ?) SELECT t.id FROM found t{order}"
+    );
+    args.push(Arg::I64(cap + 1));
+    let ids = conn
+        .fetch_all(&sql, &args)
+        .await?
+        .iter()
+        .map(|r| r.i64("id"))
+        .collect::<Result<Vec<i64>, DbError>>()?;
+    let count = ids.len() as i64;
+    if count > cap {
+        return Ok(None);
+    }
+    let start = window.offset.clamp(0, count) as usize;
+    let end = window.offset.saturating_add(window.limit).clamp(0, count) as usize;
+    let wanted = &ids[start..end];
+    let mut items = Vec::with_capacity(wanted.len());
+    if !wanted.is_empty() {
+        let marks = vec!["?"; wanted.len()].join(", ");
+        let args: Vec<Arg> = wanted.iter().map(|i| Arg::I64(*i)).collect();
+        let rows = conn
+            .fetch_all(&format!("SELECT * FROM tickets WHERE id IN ({marks})"), &args)
+            .await?;
+        let mut by_id = std::collections::HashMap::new();
+        for row in &rows {
+            let t = tickets::from_row(row)?;
+            by_id.insert(t.id.0, t);
+        }
+        // In the order found; a ticket gone since (deleted) is left out.
+        items.extend(wanted.iter().filter_map(|id| by_id.remove(id)));
+    }
+    let page = Page {
+        items,
+        has_more: (end as i64) < count,
+    };
+    Ok(Some((count, tickets::page_with_fields(conn, page).await?)))
+}
+
 /// How many tickets a search finds, and whether that is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
@@ -342,11 +386,8 @@ pub struct Count {
     pub exact: bool,
 }
 
-/// How many tickets a search finds. With `exact_up_to`, an exact count stops there: past it, PostgreSQL's own
-/// estimate is given instead (at least `exact_up_to + 1`), because counting 100,000 matches of a common word
-/// exactly reads every one of their index rows (400-800 ms with 1,000,000 tickets). SQLite counts exactly.
-pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch, exact_up_to: Option<i64>) -> Result<Count, DbError> {
-    let backend = conn.backend();
+/// `FROM ... WHERE ...` of a search for counting, and its arguments.
+fn count_sql(backend: Backend, s: &TicketSearch) -> (String, Vec<Arg>) {
     let Built {
         from_where,
         args,
@@ -355,40 +396,38 @@ pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch, exact_up_to: Optio
     } = build(backend, s);
     // Every row of the text index is a ticket (a deleted ticket's row goes with it), so without conditions the
     // SQLite index counts alone, without reading 100,000 tickets to count 100,000 matches.
-    let from_where = if text_only && backend == Backend::Sqlite {
-        "FROM ticket_text WHERE ticket_text MATCH ?".to_owned()
+    if text_only && backend == Backend::Sqlite {
+        ("FROM ticket_text WHERE ticket_text MATCH ?".to_owned(), args)
     } else {
-        from_where
-    };
-    let exact = format!("SELECT COUNT(*) AS n FROM (SELECT 1 {from_where}) AS found");
-    let Some(cap) = exact_up_to else {
-        let n = conn.fetch_one(&exact, &args).await?.i64("n")?;
-        return Ok(Count { n, exact: true });
-    };
-    let mut capped_args = args.clone();
-    capped_args.push(Arg::I64(cap + 1));
-    let capped = format!("SELECT COUNT(*) AS n FROM (SELECT 1 {from_where} LIMIT ?) AS found");
-    let n = conn.fetch_one(&capped, &capped_args).await?.i64("n")?;
-    if n <= cap {
+        (from_where, args)
+    }
+}
+
+/// How many tickets a search finds, exactly.
+pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch) -> Result<i64, DbError> {
+    let (from_where, args) = count_sql(conn.backend(), s);
+    let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 {from_where}) AS found");
+    conn.fetch_one(&sql, &args).await?.i64("n")
+}
+
+/// How many tickets a search finds that finds more than `cap` ([`few_tickets`] said so): on PostgreSQL its
+/// estimate (at least `cap + 1`), because counting a common word's 100,000 matches exactly reads every one of
+/// them (400-800 ms with 1,000,000 tickets); SQLite counts exactly.
+pub async fn count_many_tickets(conn: &mut Conn, s: &TicketSearch, cap: i64) -> Result<Count, DbError> {
+    if conn.backend() == Backend::Sqlite {
+        let n = count_tickets(conn, s).await?;
         return Ok(Count { n, exact: true });
     }
-    match backend {
-        Backend::Sqlite => Ok(Count {
-            n: conn.fetch_one(&exact, &args).await?.i64("n")?,
-            exact: true,
-        }),
-        Backend::Postgres => {
-            let plan = conn.fetch_all(&format!("EXPLAIN SELECT 1 {from_where}"), &args).await?;
-            let estimate = match plan.first() {
-                Some(row) => rows_estimate(&row.text("QUERY PLAN")?),
-                None => None,
-            };
-            Ok(Count {
-                n: estimate.unwrap_or(0).max(cap + 1),
-                exact: false,
-            })
-        }
-    }
+    let (from_where, args) = count_sql(conn.backend(), s);
+    let plan = conn.fetch_all(&format!("EXPLAIN SELECT 1 {from_where}"), &args).await?;
+    let estimate = match plan.first() {
+        Some(row) => rows_estimate(&row.text("QUERY PLAN")?),
+        None => None,
+    };
+    Ok(Count {
+        n: estimate.unwrap_or(0).max(cap + 1),
+        exact: false,
+    })
 }
 
 /// The planner's row estimate on the top line of a text `EXPLAIN`: `Nested Loop  (cost=.. rows=93983 width=8)`.
