@@ -11,6 +11,8 @@ mod show_many;
 
 mod account_mail;
 mod accounts;
+mod admin_field_pages;
+mod admin_form_pages;
 mod audits;
 mod bad_input;
 mod buckets;

@@ -30,7 +30,7 @@ use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;
 use crate::state::AppState;
 
-fn admin_only(s: &SignedIn) -> Result<(), PageError> {
+pub(super) fn admin_only(s: &SignedIn) -> Result<(), PageError> {
     s.user.actor().may_administer().map_err(|e| ApiError::from(e).into())
 }
 

@@ -3,6 +3,8 @@
 //! (`accounts`, `ticketing`), so a rule holds in both.
 
 mod admin;
+mod admin_fields;
+mod admin_forms;
 mod agent;
 pub mod buckets;
 mod escalations;
@@ -333,6 +335,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/groups", get(admin::groups).post(admin::create_group))
         .route("/admin/mail", get(mail::refused))
         .route("/admin/forms", get(admin::forms).post(admin::create_form))
+        .route("/admin/forms/{id}", get(admin_forms::show).post(admin_forms::save))
+        .route("/admin/forms/{id}/active", post(admin_forms::set_active))
+        .route("/admin/forms/{id}/delete", post(admin_forms::delete))
+        .route("/admin/fields", get(admin_fields::list).post(admin_fields::create))
+        .route("/admin/fields/{id}", get(admin_fields::show).post(admin_fields::update))
+        .route("/admin/fields/{id}/active", post(admin_fields::set_active))
+        .route("/admin/fields/{id}/delete", post(admin_fields::delete))
         // Every other form is small: 1 MiB is far above the longest (64 KiB of notes). The routes above that take
         // files switch this off; `multipart::read` bounds them instead.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
