@@ -283,6 +283,27 @@ pub async fn delete(db: &Db, caller: &User, id: i64) -> Result<(), AppError> {
     admin_only(&caller.actor())?;
     let mut tx = db.begin().await?;
     let field = ticket_fields::get(&mut tx, id).await?;
+    // Forms' conditions and routing that name the field go with it, in the same transaction: left behind, they
+    // would make every later save of those forms fail on a field that no longer exists.
+    for form in partnerdesk_db::forms::list(&mut tx).await? {
+        let mut f = form.fields();
+        let prune = |conditions: &mut Vec<partnerdesk_core::custom_fields::FieldCondition>| {
+            conditions.retain(|c| c.parent_field_id != id);
+            for c in conditions.iter_mut() {
+                c.child_fields.retain(|child| child.id != id);
+            }
+            conditions.retain(|c| !c.child_fields.is_empty());
+        };
+        prune(&mut f.end_user_conditions);
+        prune(&mut f.agent_conditions);
+        if f.field_routing.as_ref().is_some_and(|r| r.field_id == id) {
+            f.field_routing = None;
+        }
+        f.ticket_field_ids.retain(|f| *f != id);
+        if f != form.fields() {
+            partnerdesk_db::forms::update(&mut tx, &form, &f, &caller.audit_actor()).await?;
+        }
+    }
     ticket_fields::delete(&mut tx, &field, &caller.audit_actor()).await?;
     tx.commit().await?;
     Ok(())

@@ -537,4 +537,43 @@ db_test!(forms_own_fields_and_conditions, |app: TestApp| async move {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&unused, &admin).await.0, StatusCode::NOT_FOUND);
+
+    // A deleted field leaves no condition or routing behind in the forms that named it, so they can be saved.
+    let delete = |id: i64| {
+        let app = app.clone();
+        let admin = admin.clone();
+        async move {
+            let path = format!("/api/v2/ticket_fields/{id}.json");
+            app.send(app.request(reqwest::Method::DELETE, &path, Some(&admin)))
+                .await
+                .0
+        }
+    };
+    let before = app.get(&form_path, &admin).await.1["ticket_form"]["ticket_field_ids"].clone();
+    assert!(
+        before.as_array().is_some_and(|ids| ids.contains(&json!(integration))),
+        "{before}"
+    );
+    assert_eq!(delete(version).await, StatusCode::NO_CONTENT);
+    let v = app.get(&form_path, &admin).await.1;
+    let kept: Vec<Value> = before
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|id| **id != json!(version))
+        .cloned()
+        .collect();
+    assert_eq!(v["ticket_form"]["ticket_field_ids"], json!(kept), "{v}");
+    assert_eq!(v["ticket_form"]["end_user_conditions"], json!([]), "{v}");
+    assert_eq!(v["ticket_form"]["field_routing"]["field_id"], json!(integration), "{v}");
+    assert_eq!(delete(integration).await, StatusCode::NO_CONTENT);
+    let (s, v) = app
+        .put(
+            &form_path,
+            &admin,
+            json!({"ticket_form": {"name": "Integrations, renamed"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["ticket_form"]["field_routing"].is_null(), "{v}");
 });
