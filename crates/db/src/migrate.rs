@@ -103,6 +103,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_ticket_fields.sql"),
         postgres: include_str!("../migrations/postgres/0015_ticket_fields.sql"),
     },
+    // Version 16 is reserved for the search index migration being added on main; this one comes after it.
+    Migration {
+        version: 17,
+        name: "external_ids_and_jobs",
+        sqlite: include_str!("../migrations/sqlite/0017_external_ids_and_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0017_external_ids_and_jobs.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

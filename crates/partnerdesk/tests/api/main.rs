@@ -13,6 +13,8 @@ mod accounts;
 mod audits;
 mod bad_input;
 mod buckets;
+mod bulk;
+mod bulk_rules;
 mod ccs;
 mod concurrency;
 mod control_chars;

@@ -256,7 +256,7 @@ fn string() -> Object {
 
 /// `{"<wrapper>": <schema of input>}`, with `wrapper` required; `extra` adds rules on the wrapped object (a
 /// create's required fields), which must then hold as well as the input's own schema.
-fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
+pub(crate) fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
     let inner: RefOr<Schema> = match extra {
         None => Ref::from_schema_name(input).into(),
         Some(extra) => Schema::AllOf(
