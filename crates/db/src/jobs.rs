@@ -1,16 +1,17 @@
 //! Bulk jobs (Zendesk's job statuses): a list of up to 100 items to create, update or delete, processed in the
 //! background by one instance at a time under a lease, as the outbox is.
 //!
-//! Each item's result is a row of `job_results`, written in the transaction that applies the item, together with
-//! the job's progress; both are written only while the writer holds the lease. A worker that crashed mid-item
-//! leaves neither the change nor its result, so whoever takes the job over goes on after the last result
-//! recorded; a worker that lost its lease and tries to record an item again hits the results' key and its
-//! transaction, with the change, rolls back. No item is applied twice.
+//! Each item's result is a row of `job_results`, written in the transaction that applies the item (a chunk of a
+//! job's items, each in a savepoint of its own), together with the job's progress; both are written only while the
+//! worker holds the lease. A worker that crashed mid-chunk leaves neither the chunk's changes nor their results, so
+//! whoever takes the job over goes on after the last result recorded; a worker that lost its lease finds the job
+//! moved on (`advance` answers false) and its transaction, with the changes, rolls back; and recording an item's
+//! result twice would hit the results' key. No item is applied twice.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::conn::{Backend, Conn, Row};
+use crate::conn::{Arg, Backend, Conn, Row};
 use crate::error::DbError;
 use crate::{args, now};
 
@@ -146,33 +147,48 @@ pub async fn claim(
         .transpose()
 }
 
-/// Moves the job's progress to `done` items and its lease to `lease_until`, if `worker` still holds it; false when
-/// the lease was lost (the caller rolls back and stops). Called first in an item's transaction: on PostgreSQL it
-/// locks the job's row until the item is recorded.
+/// Moves the job's progress from `from` to `to` items and its lease to `lease_until`, if `worker` still holds it
+/// and the job is where the worker left it; false when not (the lease was lost: the caller rolls back and stops).
+/// Called first in a chunk's transaction with `from == to`, which on PostgreSQL locks the job's row until the chunk
+/// is recorded, and last with the chunk's end.
 pub async fn advance(
     conn: &mut Conn,
     id: &str,
     worker: &str,
-    done: i64,
+    from: i64,
+    to: i64,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let n = conn
         .execute(
             "UPDATE jobs SET progress = ?, lease_until = ?, updated_at = ? \
              WHERE id = ? AND lease_owner = ? AND status = 'working' AND progress = ?",
-            &args![done, lease_until, now(), id, worker, done - 1],
+            &args![to, lease_until, now(), id, worker, from],
         )
         .await?;
     Ok(n == 1)
 }
 
-/// Records item `index`'s result (in the transaction that applied it, after `advance`).
-pub async fn record(conn: &mut Conn, id: &str, index: i64, result: &Value) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO job_results (job_id, item_index, result) VALUES (?, ?, ?)",
-        &args![id, index, result.to_string()],
-    )
-    .await?;
+/// Records items' results, `(index, result)`, in the transaction that applied them (after `advance`). The key
+/// makes a result recorded twice fail, and with it the transaction.
+pub async fn record(conn: &mut Conn, id: &str, results: &[(i64, Value)]) -> Result<(), DbError> {
+    // At most 100 rows of 3 values: well within either database's limit on bound values.
+    for part in results.chunks(100) {
+        let marks = vec!["(?, ?, ?)"; part.len()].join(", ");
+        let mut a = Vec::with_capacity(part.len() * 3);
+        for (index, result) in part {
+            a.extend([
+                Arg::Text(id.to_owned()),
+                Arg::I64(*index),
+                Arg::Text(result.to_string()),
+            ]);
+        }
+        conn.execute(
+            &format!("INSERT INTO job_results (job_id, item_index, result) VALUES {marks}"),
+            &a,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! Bulk jobs, as Zendesk runs them: `create_many`, `update_many`, `create_or_update_many` and `destroy_many` take up
-//! to 100 items, answer at once with a job status, and apply the items in the background (see `worker`), each in
-//! its own transaction through the same functions a single create, update or delete uses, so that every rule and
-//! every audit row applies. What can be checked without the database (the count, each item's JSON shape, how an
-//! update names its record) is checked here, before anything is queued; the rest is each item's own result.
+//! to 100 items, answer at once with a job status, and apply the items in the background (see `worker`): in chunks,
+//! one transaction per chunk and a savepoint per item, through the same functions a single create, update or delete
+//! uses, so that every rule and every audit row applies. What can be checked without the database (the count, each
+//! item's JSON shape, how an update names its record) is checked here, before anything is queued; the rest is each
+//! item's own result.
 
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::{Invalid, credentials};

@@ -402,25 +402,33 @@ db_test!(
             .unwrap()
             .unwrap();
         assert_eq!(claimed.id, job.id);
+        let mut results = Vec::new();
         for (i, item) in orgs.iter().enumerate().take(40) {
             let input = serde_json::from_value(item.clone()).unwrap();
             let org = partnerdesk_app::org_changes::create_in(&mut tx, &actor.actor(), &actor.audit_actor(), input)
                 .await
                 .unwrap();
-            assert!(
-                partnerdesk_db::jobs::advance(&mut tx, &claimed.id, "dead-worker", i as i64 + 1, past)
-                    .await
-                    .unwrap()
-            );
-            partnerdesk_db::jobs::record(
-                &mut tx,
-                &claimed.id,
-                i as i64,
-                &json!({"index": i, "id": org.id.0, "success": true}),
-            )
+            results.push((i as i64, json!({"index": i, "id": org.id.0, "success": true})));
+        }
+        partnerdesk_db::jobs::record(&mut tx, &claimed.id, &results)
             .await
             .unwrap();
-        }
+        assert!(
+            partnerdesk_db::jobs::advance(&mut tx, &claimed.id, "dead-worker", 0, 40, past)
+                .await
+                .unwrap()
+        );
+        // A worker that is not the lease's holder, or that thinks the job is elsewhere, moves nothing.
+        assert!(
+            !partnerdesk_db::jobs::advance(&mut tx, &claimed.id, "another-worker", 40, 41, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !partnerdesk_db::jobs::advance(&mut tx, &claimed.id, "dead-worker", 39, 41, later)
+                .await
+                .unwrap()
+        );
         tx.commit().await.unwrap();
         app.restart().await;
         let done = wait(&app, &admin, &job.id).await;
@@ -441,6 +449,54 @@ db_test!(
         assert_eq!(ids.len(), 100);
     }
 );
+
+db_test!(savepoints_undo_one_part_of_a_transaction, |app: TestApp| async move {
+    // What the job worker relies on: in one transaction, a part that fails (here on the results' key) is undone alone
+    // at its savepoint, and the transaction goes on and commits the rest. On PostgreSQL the failed statement would
+    // otherwise leave the whole transaction unusable.
+    let admin = app.admin().await;
+    let mut tx = app.db.begin().await.unwrap();
+    let job = partnerdesk_db::jobs::create(
+        &mut tx,
+        "5a5e",
+        "organizations.create_many",
+        3,
+        &json!({"items": []}),
+        admin.id,
+    )
+    .await
+    .unwrap();
+    let one = |i: i64| vec![(i, json!({"index": i}))];
+    partnerdesk_db::jobs::record(&mut tx, &job.id, &one(0)).await.unwrap();
+    tx.savepoint("pd_test").await.unwrap();
+    partnerdesk_db::jobs::record(&mut tx, &job.id, &one(1)).await.unwrap();
+    let twice = partnerdesk_db::jobs::record(&mut tx, &job.id, &one(0)).await;
+    assert!(
+        matches!(twice, Err(partnerdesk_db::DbError::Conflict { .. })),
+        "{twice:?}"
+    );
+    tx.rollback_to_savepoint("pd_test").await.unwrap();
+    tx.savepoint("pd_test").await.unwrap();
+    partnerdesk_db::jobs::record(&mut tx, &job.id, &one(2)).await.unwrap();
+    tx.release_savepoint("pd_test").await.unwrap();
+    // Finished at once, so that no worker takes the empty job meanwhile.
+    tx.execute(
+        "UPDATE jobs SET status = 'completed' WHERE id = ?",
+        &[partnerdesk_db::Arg::Text(job.id.clone())],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let kept: Vec<i64> = partnerdesk_db::jobs::results(&mut app.db.conn(), &job.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r["index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(kept, vec![0, 2]);
+    // Outside a transaction a savepoint means nothing, and is refused.
+    assert!(app.db.conn().savepoint("pd_test").await.is_err());
+});
 
 /// On each database, with S3 storage (two instances cannot share a local file store).
 mod two_instances_apply_each_item_once {
