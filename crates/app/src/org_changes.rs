@@ -185,6 +185,26 @@ async fn change(
         .map_err(AppError::unique_name("organization", &f.name))
 }
 
+/// `POST /organizations/create_or_update`: creates the organization or updates the one `input` names (see
+/// `create_or_update_in`), in one transaction; true when it was created. Only admins and account managers: anyone
+/// else is refused before anything is read.
+pub async fn create_or_update(
+    db: &Db,
+    actor: &Actor,
+    audit: &AuditActor,
+    input: OrgInput,
+) -> Result<(Organization, bool), AppError> {
+    crate::jobs::Kind::of(
+        crate::jobs::Resource::Organizations,
+        crate::jobs::Operation::CreateOrUpdateMany,
+    )
+    .check_caller(actor)?;
+    let mut tx = db.begin().await?;
+    let done = create_or_update_in(&mut tx, actor, audit, input).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// Creates the organization, or updates the one it names: the one with its `external_id`, else the one with its
 /// name (case-insensitive), as Zendesk matches. True when it was created. The match is read and locked in the
 /// caller's transaction, and every rule of a create or an update applies.
@@ -221,6 +241,14 @@ async fn existing(tx: &mut Conn, input: &OrgInput) -> Result<Option<Organization
         Err(partnerdesk_db::DbError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Deletes an organization (admins). Its people and tickets stay, without an organization.
+pub async fn delete(db: &Db, actor: &Actor, audit: &AuditActor, id: OrgId) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    delete_in(&mut tx, actor, audit, id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Deletes an organization (admins), in the caller's transaction.

@@ -101,6 +101,31 @@ pub fn new_account(u: UserInput) -> accounts::NewAccount {
     }
 }
 
+/// `POST /users/create_or_update`: creates the account or updates the one `u` names (see `create_or_update_in`), in
+/// one transaction; true when it was created. Only admins and account managers: anyone else is refused before
+/// anything is read, so that the answer says nothing about who has an account.
+pub async fn create_or_update(
+    app: &crate::context::App,
+    actor: &Actor,
+    audit: &AuditActor,
+    u: UserInput,
+) -> Result<(User, bool), AppError> {
+    crate::jobs::Kind::of(crate::jobs::Resource::Users, crate::jobs::Operation::CreateOrUpdateMany)
+        .check_caller(actor)?;
+    // Hashed before the transaction (argon2 takes a while); it counts only if the account is created.
+    let hash = match &u.password {
+        Some(p) => {
+            partnerdesk_core::credentials::check_new_password(p)?;
+            Some(app.hashing.hash(p.clone()).await?)
+        }
+        None => None,
+    };
+    let mut tx = app.db.begin().await?;
+    let done = create_or_update_in(&mut tx, actor, audit, u, hash).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// Creates the account, or updates the one `u` names: the one with its `external_id`, else the one with its
 /// e-mail address, as Zendesk matches. True when it was created. `hash` is the hashed `password` (a create only:
 /// an update refuses a password). The match is read and locked in the caller's transaction, and every rule of a

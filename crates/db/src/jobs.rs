@@ -235,6 +235,16 @@ pub async fn purge_done(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, D
     .await
 }
 
+/// How many jobs of `created_by_id` are not yet done.
+pub async fn pending_of(conn: &mut Conn, created_by_id: i64) -> Result<i64, DbError> {
+    conn.fetch_one(
+        "SELECT COUNT(*) AS n FROM jobs WHERE created_by_id = ? AND status IN ('queued', 'working')",
+        &args![created_by_id],
+    )
+    .await?
+    .i64("n")
+}
+
 /// Jobs not yet done, and when the oldest of them was queued (for `/metrics`).
 pub async fn pending(conn: &mut Conn) -> Result<(i64, Option<DateTime<Utc>>), DbError> {
     let row = conn

@@ -24,6 +24,9 @@ pub use worker::{release_stale, run_once, worker, workers};
 
 /// The most items one job takes (Zendesk's limit).
 pub const MAX_ITEMS: usize = 100;
+/// The most jobs one account may have queued or running at once (Zendesk's limit): more is a 429 until some are
+/// done, so that one script cannot fill the database with jobs faster than they are worked through.
+pub const MAX_PENDING: i64 = 30;
 
 /// What a job's items are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +100,7 @@ impl Kind {
     }
 
     /// Refuses at once a caller who could not do any item of this kind (each item is checked again when applied).
-    fn check_caller(self, actor: &Actor) -> Result<(), AppError> {
+    pub(crate) fn check_caller(self, actor: &Actor) -> Result<(), AppError> {
         match (self.resource, self.operation) {
             (_, _) if !actor.is_staff() => Err(AppError::Forbidden(
                 "You do not have access to this: only agents and admins may run bulk jobs.".into(),
@@ -195,11 +198,16 @@ pub async fn enqueue(app: &App, caller: &User, kind: Kind, items: Vec<Value>) ->
         check_item(kind, index, item, &mut errors);
     }
     errors.into_result()?;
+    let mut conn = app.db.conn();
+    // Counted before the insert: two calls at the same moment may both pass at 29, which is no harm.
+    if jobs::pending_of(&mut conn, caller.id.0).await? >= MAX_PENDING {
+        return Err(AppError::TooManyRequests { retry_after_secs: 5 });
+    }
     // Zendesk's job ids are 32 hexadecimal characters; random, so that one job's id tells nothing of another's.
     let id = credentials::new_token()?[..32].to_owned();
     let total = items.len() as i64;
     let payload = json!({ "items": items });
-    let job = jobs::create(&mut app.db.conn(), &id, &kind.name(), total, &payload, caller.id.0).await?;
+    let job = jobs::create(&mut conn, &id, &kind.name(), total, &payload, caller.id.0).await?;
     app.jobs_wakeup.notify_one();
     Ok(job)
 }

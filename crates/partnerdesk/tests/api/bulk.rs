@@ -498,6 +498,66 @@ db_test!(savepoints_undo_one_part_of_a_transaction, |app: TestApp| async move {
     assert!(app.db.conn().savepoint("pd_test").await.is_err());
 });
 
+db_test!(
+    an_account_with_30_jobs_waiting_is_told_to_wait,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        // 30 jobs held by a worker elsewhere for an hour: none of them moves while the limit is tried.
+        let mut tx = app.db.begin().await.unwrap();
+        for j in 0..30 {
+            partnerdesk_db::jobs::create(
+                &mut tx,
+                &format!("f{j:02}"),
+                "organizations.create_many",
+                1,
+                &json!({"items": [{"name": "x"}]}),
+                admin.id,
+            )
+            .await
+            .unwrap();
+        }
+        tx.execute(
+            "UPDATE jobs SET status = 'working', lease_owner = 'elsewhere', lease_until = ?",
+            &[partnerdesk_db::Arg::Time(
+                partnerdesk_db::now() + chrono::TimeDelta::hours(1),
+            )],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let body = json!({"organizations": [{"name": "One more"}]});
+        let (s, v) = app
+            .post("/api/v2/organizations/create_many", &admin, body.clone())
+            .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        // Another account is not held back by them.
+        let other = app.user_with("second@vendor.example", "admin", None, false).await;
+        let id = queue(
+            &app,
+            Method::POST,
+            "/api/v2/organizations/create_many",
+            &other,
+            body.clone(),
+        )
+        .await;
+        assert!(errors(&wait(&app, &other, &id).await).is_empty());
+        // Once one of them is done, the account may queue again.
+        app.db
+            .conn()
+            .execute("UPDATE jobs SET status = 'completed' WHERE id = 'f00'", &[])
+            .await
+            .unwrap();
+        let (s, v) = app
+            .post(
+                "/api/v2/organizations/create_many",
+                &admin,
+                json!({"organizations": [{"name": "Two more"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+);
+
 /// On each database, with S3 storage (two instances cannot share a local file store).
 mod two_instances_apply_each_item_once {
     use super::*;

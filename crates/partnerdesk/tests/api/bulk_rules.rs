@@ -205,4 +205,31 @@ db_test!(create_or_update_is_idempotent, |app: TestApp| async move {
     let tok = app.user("eu@initech.example", "end-user", Some(org)).await;
     let (_, v) = app.get("/api/v2/users/search?external_id=p-1", &tok).await;
     assert!(v["users"].as_array().unwrap().is_empty(), "{v}");
+    // Nor may they create or update through create_or_update: refused alike whether the record exists or not, so
+    // that the answer says nothing of who has an account or which organizations there are. An agent who provisions
+    // no accounts is refused the same way.
+    let agent = app.user("plain@vendor.example", "agent", None).await;
+    for who in [&tok, &agent] {
+        for (path, body) in [
+            (
+                "/api/v2/users/create_or_update",
+                json!({"user": {"name": "X", "email": "pat@initech.example"}}),
+            ),
+            (
+                "/api/v2/users/create_or_update",
+                json!({"user": {"name": "X", "email": "nobody@initech.example"}}),
+            ),
+            (
+                "/api/v2/organizations/create_or_update",
+                json!({"organization": {"name": "Initech"}}),
+            ),
+            (
+                "/api/v2/organizations/create_or_update",
+                json!({"organization": {"name": "No such org"}}),
+            ),
+        ] {
+            let (s, v) = app.post(path, who, body).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        }
+    }
 });

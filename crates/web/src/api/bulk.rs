@@ -358,16 +358,7 @@ pub async fn users_create_or_update(
     ZJson(body): ZJson<crate::api::users::UserEnvelope>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let actor = caller.actor();
-    let hash = match &body.user.password {
-        Some(p) => {
-            partnerdesk_core::credentials::check_new_password(p).map_err(AppError::from)?;
-            Some(state.hashing.hash(p.clone()).await?)
-        }
-        None => None,
-    };
-    let mut tx = state.db.begin().await?;
-    let (user, created) = user_changes::create_or_update_in(&mut tx, &actor, &caller.audit(), body.user, hash).await?;
-    tx.commit().await?;
+    let (user, created) = user_changes::create_or_update(&state, &actor, &caller.audit(), body.user).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -388,9 +379,7 @@ pub async fn organizations_create_or_update(
     ZJson(body): ZJson<crate::api::organizations::OrgEnvelope>,
 ) -> Result<(StatusCode, Json<OrganizationResponse>), ApiError> {
     let actor = caller.actor();
-    let mut tx = state.db.begin().await?;
-    let (org, created) = org_changes::create_or_update_in(&mut tx, &actor, &caller.audit(), body.organization).await?;
-    tx.commit().await?;
+    let (org, created) = org_changes::create_or_update(&state.db, &actor, &caller.audit(), body.organization).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,

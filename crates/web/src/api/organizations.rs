@@ -218,9 +218,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v2/organizations/{id}", tag = "organizations", params(IdParam),
     responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.begin().await?;
-    org_changes::delete_in(&mut tx, &caller.actor(), &caller.audit(), OrgId(id)).await?;
-    tx.commit().await?;
+    org_changes::delete(&state.db, &caller.actor(), &caller.audit(), OrgId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
