@@ -147,40 +147,54 @@ async fn serve(bin: &str, dir: &std::path::Path, url: &str) -> Server {
     Server { child, base, token }
 }
 
-/// Queues `items` in jobs of 100 and waits for the last; returns every item's result, in order.
-async fn run_jobs(http: &reqwest::Client, s: &Server, path: &str, key: &str, items: Vec<Value>) -> Vec<Value> {
-    let mut ids = Vec::new();
-    for chunk in items.chunks(PER_JOB) {
-        let resp = http
-            .post(format!("{}{path}", s.base))
+/// Waits for job `id` to complete; returns its results.
+async fn completed(http: &reqwest::Client, s: &Server, id: &str) -> Vec<Value> {
+    loop {
+        let v: Value = http
+            .get(format!("{}/api/v2/job_statuses/{id}", s.base))
             .bearer_auth(&s.token)
-            .json(&json!({key: chunk}))
             .send()
             .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
-        assert_eq!(resp.status(), 200);
-        let v: Value = resp.json().await.unwrap();
-        ids.push(v["job_status"]["id"].as_str().unwrap().to_owned());
+        if v["job_status"]["status"] == "completed" {
+            return v["job_status"]["results"].as_array().unwrap().clone();
+        }
+        assert!(v["job_status"]["status"] != "failed", "{v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Queues `items` in jobs of 100 as fast as the server takes them (an account may have 30 waiting: on a 429 the
+/// client waits for its oldest job, as a script would) and waits for the last; returns every item's result, in
+/// order.
+async fn run_jobs(http: &reqwest::Client, s: &Server, path: &str, key: &str, items: Vec<Value>) -> Vec<Value> {
+    let mut waiting = std::collections::VecDeque::new();
     let mut results = Vec::new();
-    for id in ids {
+    for chunk in items.chunks(PER_JOB) {
         loop {
-            let v: Value = http
-                .get(format!("{}/api/v2/job_statuses/{id}", s.base))
+            let resp = http
+                .post(format!("{}{path}", s.base))
                 .bearer_auth(&s.token)
+                .json(&json!({key: chunk}))
                 .send()
                 .await
-                .unwrap()
-                .json()
-                .await
                 .unwrap();
-            if v["job_status"]["status"] == "completed" {
-                results.extend(v["job_status"]["results"].as_array().unwrap().iter().cloned());
-                break;
+            if resp.status() == 429 {
+                let oldest: String = waiting.pop_front().unwrap();
+                results.extend(completed(http, s, &oldest).await);
+                continue;
             }
-            assert!(v["job_status"]["status"] != "failed", "{v}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(resp.status(), 200);
+            let v: Value = resp.json().await.unwrap();
+            waiting.push_back(v["job_status"]["id"].as_str().unwrap().to_owned());
+            break;
         }
+    }
+    for id in waiting {
+        results.extend(completed(http, s, &id).await);
     }
     results
 }

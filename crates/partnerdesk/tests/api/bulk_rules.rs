@@ -1,6 +1,6 @@
 //! The rules every bulk item and `create_or_update` is held to: an account manager only for the organizations they
 //! manage and end-users of them, end-users not at all, a suspended author's job stopped; `create_or_update` matches
-//! by external id, then e-mail or name, and repeated gives the same records.
+//! by external id, then e-mail or name, and repeated gives the same records; an account has at most 30 jobs waiting.
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -233,3 +233,63 @@ db_test!(create_or_update_is_idempotent, |app: TestApp| async move {
         }
     }
 });
+
+db_test!(
+    an_account_with_30_jobs_waiting_is_told_to_wait,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        // 30 jobs held by a worker elsewhere for an hour: none of them moves while the limit is tried.
+        let mut tx = app.db.begin().await.unwrap();
+        for j in 0..30 {
+            partnerdesk_db::jobs::create(
+                &mut tx,
+                &format!("f{j:02}"),
+                "organizations.create_many",
+                1,
+                &json!({"items": [{"name": "x"}]}),
+                admin.id,
+            )
+            .await
+            .unwrap();
+        }
+        tx.execute(
+            "UPDATE jobs SET status = 'working', lease_owner = 'elsewhere', lease_until = ?",
+            &[partnerdesk_db::Arg::Time(
+                partnerdesk_db::now() + chrono::TimeDelta::hours(1),
+            )],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let body = json!({"organizations": [{"name": "One more"}]});
+        let (s, v) = app
+            .post("/api/v2/organizations/create_many", &admin, body.clone())
+            .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        // Another account is not held back by them.
+        let other = app.user_with("second@vendor.example", "admin", None, false).await;
+        let id = queue(
+            &app,
+            Method::POST,
+            "/api/v2/organizations/create_many",
+            &other,
+            body.clone(),
+        )
+        .await;
+        assert!(errors(&wait(&app, &other, &id).await).is_empty());
+        // Once one of them is done, the account may queue again.
+        app.db
+            .conn()
+            .execute("UPDATE jobs SET status = 'completed' WHERE id = 'f00'", &[])
+            .await
+            .unwrap();
+        let (s, v) = app
+            .post(
+                "/api/v2/organizations/create_many",
+                &admin,
+                json!({"organizations": [{"name": "Two more"}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+);

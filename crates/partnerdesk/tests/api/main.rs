@@ -15,6 +15,7 @@ mod bad_input;
 mod buckets;
 mod bulk;
 mod bulk_rules;
+mod bulk_worker;
 mod ccs;
 mod concurrency;
 mod control_chars;
