@@ -25,6 +25,8 @@ pub struct Settings {
     pub max_attachment_bytes: u64,
     /// The largest resumable (tus) upload.
     pub max_large_upload_bytes: u64,
+    /// Up to how many tickets a search page counts its results exactly (past it, PostgreSQL's estimate).
+    pub search_exact_count: i64,
     /// How long an unused upload token lives before its files are removed.
     pub upload_token_ttl_hours: i64,
     /// How long an incomplete resumable upload may wait before it is removed.
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Settings {
             .field("login_window_secs", &self.login_window_secs)
             .field("max_attachment_bytes", &self.max_attachment_bytes)
             .field("max_large_upload_bytes", &self.max_large_upload_bytes)
+            .field("search_exact_count", &self.search_exact_count)
             .field("upload_token_ttl_hours", &self.upload_token_ttl_hours)
             .field("large_upload_ttl_hours", &self.large_upload_ttl_hours)
             .field("staging_dir", &self.staging_dir)
@@ -108,6 +111,7 @@ impl Default for Settings {
             login_window_secs: 15 * 60,
             max_attachment_bytes: 20 * 1024 * 1024,
             max_large_upload_bytes: 100 * 1024 * 1024 * 1024,
+            search_exact_count: 1_000,
             upload_token_ttl_hours: 72,
             large_upload_ttl_hours: 7 * 24,
             staging_dir: PathBuf::from("./partnerdesk-data/staging"),

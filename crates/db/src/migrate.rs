@@ -103,7 +103,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_ticket_fields.sql"),
         postgres: include_str!("../migrations/postgres/0015_ticket_fields.sql"),
     },
-    // Version 16 is reserved for the search index migration being added on main; this one comes after it.
+    Migration {
+        version: 16,
+        name: "search_dates",
+        sqlite: include_str!("../migrations/sqlite/0016_search_dates.sql"),
+        postgres: include_str!("../migrations/postgres/0016_search_dates.sql"),
+    },
     Migration {
         version: 17,
         name: "external_ids_and_jobs",

@@ -33,6 +33,7 @@ pub fn settings(config: &Config) -> Settings {
         invitation_ttl_hours: config.invitation_ttl_hours,
         max_attachment_bytes: config.max_attachment_bytes,
         max_large_upload_bytes: config.max_large_upload_bytes,
+        search_exact_count: config.search_exact_count,
         staging_dir: config.data_dir.join("staging"),
         own_bucket: config
             .blob_s3

@@ -8,7 +8,7 @@ pub mod snippets;
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::search::{self, Order, Query, ResultType, SortField};
 use partnerdesk_db::organizations::Organization;
-use partnerdesk_db::search::people;
+use partnerdesk_db::search::{Count, people};
 use partnerdesk_db::tickets::Ticket;
 use partnerdesk_db::users::User;
 use partnerdesk_db::{Db, Window};
@@ -41,6 +41,8 @@ pub struct Results {
     pub items: Vec<Found>,
     pub has_more: bool,
     pub count: i64,
+    /// Whether `count` is an estimate (more tickets than a page counts exactly, on PostgreSQL).
+    pub estimated: bool,
 }
 
 /// Parses a query; a refusal says where and what was expected.
@@ -72,13 +74,16 @@ async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) ->
     })
 }
 
-/// How many results a resolved query has.
-async fn count_of(db: &Db, r: &Resolved) -> Result<i64, AppError> {
+/// How many results a resolved query has: exactly, or (`many_past`: tickets known to be more than that many) as
+/// the database estimates.
+async fn count_of(db: &Db, r: &Resolved, many_past: Option<i64>) -> Result<Count, AppError> {
     let mut conn = db.conn();
-    Ok(match r {
-        Resolved::Tickets(s) => partnerdesk_db::search::count_tickets(&mut conn, s).await?,
-        Resolved::Users(s) => people::count_users(&mut conn, s).await?,
-        Resolved::Organizations(s) => people::count_organizations(&mut conn, s).await?,
+    let exact = |n| Count { n, exact: true };
+    Ok(match (r, many_past) {
+        (Resolved::Tickets(s), Some(cap)) => partnerdesk_db::search::count_many_tickets(&mut conn, s, cap).await?,
+        (Resolved::Tickets(s), None) => exact(partnerdesk_db::search::count_tickets(&mut conn, s).await?),
+        (Resolved::Users(s), _) => exact(people::count_users(&mut conn, s).await?),
+        (Resolved::Organizations(s), _) => exact(people::count_organizations(&mut conn, s).await?),
     })
 }
 
@@ -103,7 +108,9 @@ async fn page_of(db: &Db, r: Resolved, order: Option<Order>, window: Window) -> 
 }
 
 /// Results `offset..offset + limit` of a query: tickets first, then users, then organizations, each newest first
-/// unless the query orders them.
+/// unless the query orders them. Tickets are counted exactly up to `exact_count` (the setting
+/// `PARTNERDESK_SEARCH_EXACT_COUNT`, 1,000 by default); past it PostgreSQL gives its estimate, because an exact
+/// count of a common word's 100,000 matches costs many times the page itself. `count` always counts exactly.
 pub async fn search(
     db: &Db,
     actor: &Actor,
@@ -111,6 +118,7 @@ pub async fn search(
     sort: Sort,
     offset: i64,
     limit: i64,
+    exact_count: i64,
 ) -> Result<Results, AppError> {
     if offset.saturating_add(limit) > MAX_OFFSET_RESULTS {
         return Err(AppError::BadRequest(format!(
@@ -119,30 +127,74 @@ pub async fn search(
     }
     let query = parse(text)?;
     let order = order_of(&query, sort);
+    let kinds = types_of(&query);
     let mut items = Vec::new();
     let mut count = 0;
+    let mut estimated = false;
+    // Whether the type that ended the page has more after it (known from the page itself when counts are estimated).
+    let mut more_after_page = false;
     let mut skip = offset;
-    for kind in types_of(&query) {
-        let resolved = resolve_for(db, actor, &query, kind).await?;
-        let n = count_of(db, &resolved).await?;
-        count += n;
+    for (i, kind) in kinds.iter().enumerate() {
+        let later_types = i + 1 < kinds.len();
         let wanted = limit - items.len() as i64;
-        if wanted <= 0 || skip >= n {
-            skip = (skip - n).max(0);
-            continue;
-        }
         let window = Window {
             after_id: None,
             offset: skip,
-            limit: wanted,
+            limit: wanted.max(0),
             desc: true,
         };
-        let (found, _) = page_of(db, resolved, order, window).await?;
+        let mut resolved = resolve_for(db, actor, &query, *kind).await?;
+        if let Resolved::Tickets(s) = &mut resolved {
+            s.order = order;
+            // A few tickets: counted and paged from one reading of them.
+            let mut conn = db.conn();
+            if let Some((n, page)) = partnerdesk_db::search::few_tickets(&mut conn, s, window, exact_count).await? {
+                count += n;
+                if wanted > 0 && skip < n {
+                    more_after_page = page.has_more;
+                    items.extend(page.items.into_iter().map(Found::Ticket));
+                }
+                skip = (skip - n).max(0);
+                continue;
+            }
+        }
+        let mut counted = count_of(db, &resolved, Some(exact_count)).await?;
+        // Where the next type's results begin must be exact once the page reaches past the exact range.
+        if !counted.exact && later_types && offset + limit > exact_count {
+            counted = count_of(db, &resolved, None).await?;
+        }
+        let n = counted.n;
+        count += n;
+        estimated |= !counted.exact;
+        // An estimate may be below the truth: the page is read whatever it says.
+        if wanted <= 0 || (counted.exact && skip >= n) {
+            skip = (skip - n).max(0);
+            continue;
+        }
+        let (found, more) = page_of(db, resolved, order, window).await?;
+        more_after_page = more;
         items.extend(found);
         skip = 0;
     }
-    let has_more = offset + (items.len() as i64) < count;
-    Ok(Results { items, has_more, count })
+    let reached = offset + items.len() as i64;
+    // Past the exact range only tickets are estimated (the other types' offsets needed an exact count), and the
+    // page itself says whether more follow it.
+    let has_more = if estimated && reached >= exact_count {
+        more_after_page
+    } else {
+        reached < count
+    };
+    let count = if estimated {
+        count.max(reached + i64::from(has_more))
+    } else {
+        count
+    };
+    Ok(Results {
+        items,
+        has_more,
+        count,
+        estimated,
+    })
 }
 
 /// How many results a query has.
@@ -150,7 +202,9 @@ pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> 
     let query = parse(text)?;
     let mut count = 0;
     for kind in types_of(&query) {
-        count += count_of(db, &resolve_for(db, actor, &query, kind).await?).await?;
+        count += count_of(db, &resolve_for(db, actor, &query, kind).await?, None)
+            .await?
+            .n;
     }
     Ok(count)
 }

@@ -99,6 +99,7 @@ pub struct TicketSearch {
 /// The SQL of a search, without its order and limit: `SELECT t.* FROM ... WHERE ...`, and whether it is driven by
 /// the SQLite text index (whose rowid is then the ticket id to order by).
 struct Built {
+    /// `FROM ... WHERE ...`, selecting tickets as `t`.
     from_where: String,
     args: Vec<Arg>,
     id_col: &'static str,
@@ -185,14 +186,13 @@ fn build(backend: Backend, s: &TicketSearch) -> Built {
     let text_only = !positive.is_empty() && s.conditions.is_empty() && matches!(s.scope, TicketScope::All);
     // Positive text drives the query from the text index; negative text alone is a condition.
     let (mut sql, id_col) = match (backend, positive.is_empty(), negative.is_empty()) {
-        (_, true, true) => ("SELECT t.* FROM tickets t WHERE 1 = 1".to_owned(), "t.id"),
+        (_, true, true) => ("FROM tickets t WHERE 1 = 1".to_owned(), "t.id"),
         (Backend::Sqlite, false, _) if text_only => {
             let matched = text::fts5_expression(s.internal, &s.text);
             args.push(Arg::Text(matched));
             // The text index drives, newest first; CROSS JOIN keeps SQLite from putting tickets outside.
             (
-                "SELECT t.* FROM ticket_text CROSS JOIN tickets t ON t.id = ticket_text.rowid \
-                 WHERE ticket_text MATCH ?"
+                "FROM ticket_text CROSS JOIN tickets t ON t.id = ticket_text.rowid WHERE ticket_text MATCH ?"
                     .to_owned(),
                 "ticket_text.rowid",
             )
@@ -204,20 +204,19 @@ fn build(backend: Backend, s: &TicketSearch) -> Built {
             // (organization, status, ...) can drive. A join would let SQLite read the tickets of an
             // organization first and run the whole text query again for each of them (seconds with 1M tickets).
             (
-                "SELECT t.* FROM tickets t WHERE t.id IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)"
-                    .to_owned(),
+                "FROM tickets t WHERE t.id IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)".to_owned(),
                 "t.id",
             )
         }
         (Backend::Postgres, false, _) => {
             let query = text::tsquery_sql(s.internal, &s.text, &mut args);
             (
-                format!("SELECT t.* FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.doc @@ {query}"),
+                format!("FROM ticket_search s JOIN tickets t ON t.id = s.ticket_id WHERE s.doc @@ {query}"),
                 "t.id",
             )
         }
         (_, true, false) => {
-            let mut sql = "SELECT t.* FROM tickets t WHERE 1 = 1".to_owned();
+            let mut sql = "FROM tickets t WHERE 1 = 1".to_owned();
             for term in negative {
                 let unflipped = TextTerm { negated: false, ..term };
                 let matching = text::matching_ids(backend, s.internal, &[unflipped], &mut args);
@@ -263,13 +262,30 @@ fn build(backend: Backend, s: &TicketSearch) -> Built {
     }
 }
 
-fn order_sql(order: Option<Order>, id_col: &str) -> String {
+/// Whether the search keeps only tickets created in a range.
+fn by_creation(s: &TicketSearch) -> bool {
+    s.conditions
+        .iter()
+        .any(|c| !c.negated && c.any_of.iter().all(|a| matches!(a, Atom::Created(_))))
+}
+
+fn order_sql(order: Option<Order>, id_col: &str, by_creation: bool) -> String {
+    // Newest first is creation order. Tickets get their ids as they are created, so it is id order, which the
+    // text index answers without sorting; but within a creation-date range the planners cannot know that ids and
+    // dates rise together (PostgreSQL walked 545,000 tickets of other months, newest id first, for one month's
+    // first page), so there the order is written as the dates' own index, (created_at, id).
+    let created = if by_creation {
+        "t.created_at {dir}, t.id {dir}"
+    } else {
+        "{id_col} {dir}"
+    };
+    let created = |dir: &str| created.replace("{dir}", dir).replace("{id_col}", id_col);
     let Some(order) = order else {
-        return format!(" ORDER BY {id_col} DESC");
+        return format!(" ORDER BY {}", created("DESC"));
     };
     let dir = if order.descending { "DESC" } else { "ASC" };
     let key = match order.field {
-        SortField::Created => return format!(" ORDER BY {id_col} {dir}"),
+        SortField::Created => return format!(" ORDER BY {}", created(dir)),
         SortField::Updated => "t.updated_at",
         SortField::Priority => {
             "CASE t.priority WHEN 'low' THEN 1 WHEN 'normal' THEN 2 WHEN 'high' THEN 3 WHEN 'urgent' THEN 4 ELSE 0 END"
@@ -291,13 +307,14 @@ pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window) -> Resul
         id_col,
         ..
     } = build(conn.backend(), s);
-    let mut sql = from_where;
+    let mut sql = format!("SELECT t.* {from_where}");
     if let Some(after) = window.after_id {
         sql.push_str(&format!(" AND {id_col} < ?"));
         args.push(Arg::I64(after));
     }
     let order = if window.after_id.is_some() { None } else { s.order };
-    sql.push_str(&order_sql(order, id_col));
+    // The export's cursor is an id: its pages stay in id order.
+    sql.push_str(&order_sql(order, id_col, window.after_id.is_none() && by_creation(s)));
     sql.push_str(" LIMIT ? OFFSET ?");
     args.push(Arg::I64(window.limit + 1));
     args.push(Arg::I64(window.offset));
@@ -305,23 +322,119 @@ pub async fn tickets(conn: &mut Conn, s: &TicketSearch, window: Window) -> Resul
     tickets::page_with_fields(conn, page).await
 }
 
-/// How many tickets a search finds.
-pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch) -> Result<i64, DbError> {
-    let backend = conn.backend();
+/// When a search finds at most `cap` tickets: how many, and the page `window` of them (offset pages), from one
+/// reading of the matches; `None` when it finds more.
+///
+/// The matches are gathered first and only they are sorted, by the columns of the order alone. Left to itself,
+/// PostgreSQL pages through a rare word by walking every ticket newest first and testing each against the text
+/// (190 ms for 475 matches of 1,000,000), because it cannot tell a rare word from a common one; and the count
+/// would read the matches a second time.
+pub async fn few_tickets(
+    conn: &mut Conn,
+    s: &TicketSearch,
+    window: Window,
+    cap: i64,
+) -> Result<Option<(i64, Page<Ticket>)>, DbError> {
+    let Built {
+        from_where, mut args, ..
+    } = build(conn.backend(), s);
+    let order = order_sql(s.order, "t.id", by_creation(s));
+    let sql = format!(
+        "WITH found AS MATERIALIZED (SELECT t.id, t.created_at, t.updated_at, t.priority, t.status {from_where} \
+         LIMIT ?) SELECT t.id FROM found t{order}"
+    );
+    args.push(Arg::I64(cap + 1));
+    let ids = conn
+        .fetch_all(&sql, &args)
+        .await?
+        .iter()
+        .map(|r| r.i64("id"))
+        .collect::<Result<Vec<i64>, DbError>>()?;
+    let count = ids.len() as i64;
+    if count > cap {
+        return Ok(None);
+    }
+    let start = window.offset.clamp(0, count) as usize;
+    let end = window.offset.saturating_add(window.limit).clamp(0, count) as usize;
+    let wanted = &ids[start..end];
+    let mut items = Vec::with_capacity(wanted.len());
+    if !wanted.is_empty() {
+        let marks = vec!["?"; wanted.len()].join(", ");
+        let args: Vec<Arg> = wanted.iter().map(|i| Arg::I64(*i)).collect();
+        let rows = conn
+            .fetch_all(&format!("SELECT * FROM tickets WHERE id IN ({marks})"), &args)
+            .await?;
+        let mut by_id = std::collections::HashMap::new();
+        for row in &rows {
+            let t = tickets::from_row(row)?;
+            by_id.insert(t.id.0, t);
+        }
+        // In the order found; a ticket gone since (deleted) is left out.
+        items.extend(wanted.iter().filter_map(|id| by_id.remove(id)));
+    }
+    let page = Page {
+        items,
+        has_more: (end as i64) < count,
+    };
+    Ok(Some((count, tickets::page_with_fields(conn, page).await?)))
+}
+
+/// How many tickets a search finds, and whether that is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub n: i64,
+    pub exact: bool,
+}
+
+/// `FROM ... WHERE ...` of a search for counting, and its arguments.
+fn count_sql(backend: Backend, s: &TicketSearch) -> (String, Vec<Arg>) {
     let Built {
         from_where,
         args,
         text_only,
         ..
     } = build(backend, s);
-    // Every row of the text index is a ticket (tickets are never deleted), so without conditions the index counts
-    // alone, without reading 100,000 tickets to count 100,000 matches.
-    let sql = if text_only && backend == Backend::Sqlite {
-        "SELECT COUNT(*) AS n FROM ticket_text WHERE ticket_text MATCH ?".to_owned()
+    // Every row of the text index is a ticket (a deleted ticket's row goes with it), so without conditions the
+    // SQLite index counts alone, without reading 100,000 tickets to count 100,000 matches.
+    if text_only && backend == Backend::Sqlite {
+        ("FROM ticket_text WHERE ticket_text MATCH ?".to_owned(), args)
     } else {
-        format!("SELECT COUNT(*) AS n FROM ({from_where}) AS found")
-    };
+        (from_where, args)
+    }
+}
+
+/// How many tickets a search finds, exactly.
+pub async fn count_tickets(conn: &mut Conn, s: &TicketSearch) -> Result<i64, DbError> {
+    let (from_where, args) = count_sql(conn.backend(), s);
+    let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 {from_where}) AS found");
     conn.fetch_one(&sql, &args).await?.i64("n")
+}
+
+/// How many tickets a search finds that finds more than `cap` ([`few_tickets`] said so): on PostgreSQL its
+/// estimate (at least `cap + 1`), because counting a common word's 100,000 matches exactly reads every one of
+/// them (400-800 ms with 1,000,000 tickets); SQLite counts exactly.
+pub async fn count_many_tickets(conn: &mut Conn, s: &TicketSearch, cap: i64) -> Result<Count, DbError> {
+    if conn.backend() == Backend::Sqlite {
+        let n = count_tickets(conn, s).await?;
+        return Ok(Count { n, exact: true });
+    }
+    let (from_where, args) = count_sql(conn.backend(), s);
+    let plan = conn.fetch_all(&format!("EXPLAIN SELECT 1 {from_where}"), &args).await?;
+    let estimate = match plan.first() {
+        Some(row) => rows_estimate(&row.text("QUERY PLAN")?),
+        None => None,
+    };
+    Ok(Count {
+        n: estimate.unwrap_or(0).max(cap + 1),
+        exact: false,
+    })
+}
+
+/// The planner's row estimate on the top line of a text `EXPLAIN`: `Nested Loop  (cost=.. rows=93983 width=8)`.
+fn rows_estimate(top_line: &str) -> Option<i64> {
+    let rest = &top_line[top_line.find(" rows=")? + 6..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// The first `chars` characters of the comments of `tickets` that may be shown (`internal`: internal notes too), in
@@ -352,4 +465,19 @@ pub async fn comment_texts(
         .iter()
         .map(|r| Ok((partnerdesk_core::TicketId(r.i64("ticket_id")?), r.text("body")?)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_estimate;
+
+    #[test]
+    fn the_estimate_is_read_off_the_plans_top_line() {
+        assert_eq!(
+            rows_estimate("Nested Loop  (cost=0.85..11280.00 rows=93983 width=8)"),
+            Some(93983)
+        );
+        assert_eq!(rows_estimate("Result  (cost=0.00..0.01 rows=1 width=4)"), Some(1));
+        assert_eq!(rows_estimate("Seq Scan on tickets t"), None);
+    }
 }

@@ -51,6 +51,8 @@ pub struct Config {
     pub blob_s3: Option<partnerdesk_blob::S3Config>,
     pub max_attachment_bytes: u64,
     pub max_large_upload_bytes: u64,
+    /// Up to how many tickets a search page counts its results exactly (past it, PostgreSQL's estimate).
+    pub search_exact_count: i64,
     /// Outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); escalation e-mails wait in the outbox without it.
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
@@ -100,6 +102,7 @@ struct FileConfig {
     blob_path_style: Option<bool>,
     max_attachment_bytes: Option<u64>,
     max_large_upload_bytes: Option<u64>,
+    search_exact_count: Option<i64>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
     mail_reply_address: Option<String>,
@@ -148,6 +151,10 @@ impl Config {
             blob_s3,
             max_attachment_bytes: limits.max_attachment_bytes,
             max_large_upload_bytes: limits.max_large_upload_bytes,
+            search_exact_count: env
+                .positive("PARTNERDESK_SEARCH_EXACT_COUNT")?
+                .or(fc.search_exact_count)
+                .unwrap_or(1_000),
             smtp_url: env.var("PARTNERDESK_SMTP_URL")?.or(fc.smtp_url).map(Secret),
             mail_from: env
                 .var("PARTNERDESK_MAIL_FROM")?

@@ -6,6 +6,7 @@
 mod helpers;
 mod s3;
 mod search;
+mod search_counts;
 mod show_many;
 
 mod account_mail;

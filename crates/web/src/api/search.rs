@@ -129,7 +129,7 @@ fn id_of(found: &Found) -> i64 {
 
 /// Tickets, users and organizations the caller may see that match the query; offset pages of up to 100.
 #[utoipa::path(get, path = "/api/v2/search", tag = "search", params(SearchParams, SearchPageParams),
-    responses((status = 200, description = "`results` (each with `result_type`), `count`, `next_page`, `previous_page`", body = Object),
+    responses((status = 200, description = "`results` (each with `result_type`), `count` (exact up to 1,000 tickets; past that, on PostgreSQL, the database's estimate: `search/count.json` counts exactly), `next_page`, `previous_page`", body = Object),
         Authenticated, Query))]
 pub async fn search(
     State(state): State<AppState>,
@@ -146,7 +146,16 @@ pub async fn search(
     let sort = sort_of(&q)?;
     let actor = caller.actor();
     let window = q.window();
-    let found = search::search(&state.db, &actor, &text, sort, window.offset, window.limit).await?;
+    let found = search::search(
+        &state.db,
+        &actor,
+        &text,
+        sort,
+        window.offset,
+        window.limit,
+        state.settings.search_exact_count,
+    )
+    .await?;
     let views: Vec<Value> = found.items.iter().map(|f| result(&state, &actor, f)).collect();
     let mut body = q.envelope(
         "results",

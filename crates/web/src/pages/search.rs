@@ -53,7 +53,8 @@ struct SearchPage {
     chips: Vec<Chip>,
     tickets: Vec<TicketResult>,
     others: Vec<OtherResult>,
-    count: i64,
+    /// "12 results", "About 93,983 results" (PostgreSQL's estimate), "More than 1000 results".
+    count_text: String,
     page: i64,
     has_more: bool,
     prev_href: String,
@@ -63,6 +64,17 @@ struct SearchPage {
 fn href(q: &str, page: i64) -> String {
     let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
     format!("/search?q={q}&page={page}")
+}
+
+/// How many results, as the page says it: an estimate as "about", or as "more than" the exact range when the
+/// estimate is no larger than it.
+fn count_text(count: i64, estimated: bool, exact_up_to: i64) -> String {
+    match (estimated, count) {
+        (false, 1) => "1 result".into(),
+        (false, n) => format!("{n} results"),
+        (true, n) if n <= exact_up_to + 1 => format!("More than {exact_up_to} results"),
+        (true, n) => format!("About {n} results"),
+    }
 }
 
 /// The query without the clause at `position` (chars from 1, `len` chars long).
@@ -93,7 +105,7 @@ pub async fn results(
         chips: Vec::new(),
         tickets: Vec::new(),
         others: Vec::new(),
-        count: 0,
+        count_text: String::new(),
         page,
         has_more: false,
         prev_href: href(&text, page - 1),
@@ -126,6 +138,7 @@ pub async fn results(
         Sort::default(),
         (page - 1) * PER_PAGE,
         PER_PAGE,
+        state.settings.search_exact_count,
     )
     .await
     {
@@ -136,7 +149,7 @@ pub async fn results(
         }
         Err(e) => return Err(e.into()),
     };
-    body.count = found.count;
+    body.count_text = count_text(found.count, found.estimated, state.settings.search_exact_count);
     body.has_more = found.has_more;
     let tickets: Vec<_> = found
         .items
@@ -184,7 +197,15 @@ pub async fn results(
 
 #[cfg(test)]
 mod tests {
-    use super::without;
+    use super::{count_text, without};
+
+    #[test]
+    fn counts_read_as_exact_estimated_or_past_the_exact_range() {
+        assert_eq!(count_text(1, false, 1000), "1 result");
+        assert_eq!(count_text(0, false, 1000), "0 results");
+        assert_eq!(count_text(1001, true, 1000), "More than 1000 results");
+        assert_eq!(count_text(93983, true, 1000), "About 93983 results");
+    }
 
     #[test]
     fn a_chip_takes_its_clause_out() {
