@@ -45,6 +45,8 @@ pub struct NewAccount {
     pub is_account_manager: bool,
     pub is_support_manager: bool,
     pub password: Option<String>,
+    /// The caller's own key for the account (blank: none).
+    pub external_id: Option<String>,
 }
 
 /// Loads the organization an account is to belong to; an unknown id is a 422 on `organization_id`.
@@ -83,6 +85,26 @@ pub async fn create_account(
     audit: &AuditActor,
     input: NewAccount,
 ) -> Result<User, AppError> {
+    let checked = check_account(input)?;
+    // The provisioner's reach is checked before the password is hashed (a refusal costs no hashing), and again in
+    // the transaction that writes, against the organization as it then is.
+    let org = load_org(db, checked.fields.organization_id.map(|o| o.0)).await?;
+    who.check(checked.fields.role, org.as_ref())?;
+    let hash = hash_new_password(checked.password.clone()).await?;
+    let mut tx = db.begin().await?;
+    let user = create_checked_in(&mut tx, who, audit, checked, hash).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// A new account's fields as checked, before anything is read, and its password (to be hashed).
+pub struct CheckedAccount {
+    pub fields: UserFields,
+    pub password: Option<String>,
+}
+
+/// Checks a new account's fields, collecting every invalid one.
+pub fn check_account(input: NewAccount) -> Result<CheckedAccount, AppError> {
     let mut errors = Invalid::default();
     let email = match Email::parse(&input.email) {
         Ok(e) => e.to_string(),
@@ -102,43 +124,63 @@ pub async fn create_account(
     {
         errors.0.extend(inv.0);
     }
+    let external_id = crate::input::external_id(&mut errors, input.external_id.as_deref());
     errors.into_result()?;
-    let org = load_org(db, input.organization_id).await?;
-    who.check(role, org.as_ref())?;
-
-    let hash = match input.password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || credentials::hash_password(&p))
-                .await
-                .map_err(AppError::internal)??,
-        ),
-        None => None,
-    };
     let fields = UserFields {
-        email: email.clone(),
+        email,
         name,
         role,
         is_account_manager: input.is_account_manager,
         is_support_manager: input.is_support_manager,
-        organization_id: org.map(|o| o.id),
-        status: if hash.is_some() {
+        organization_id: input.organization_id.map(OrgId),
+        status: if input.password.is_some() {
             UserStatus::Active
         } else {
             UserStatus::Invited
         },
         time_zone: "UTC".into(),
+        external_id,
     };
-    let mut tx = db.begin().await?;
-    let user = users::create(&mut tx, &fields, hash.as_deref(), audit)
+    Ok(CheckedAccount {
+        fields,
+        password: input.password,
+    })
+}
+
+/// Hashes a new password off the async threads (argon2 takes a while).
+pub async fn hash_new_password(password: Option<String>) -> Result<Option<String>, AppError> {
+    match password {
+        Some(p) => Ok(Some(
+            tokio::task::spawn_blocking(move || credentials::hash_password(&p))
+                .await
+                .map_err(AppError::internal)??,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Creates a checked account in the caller's transaction: the organization is read there and the provisioner's
+/// reach checked against it.
+pub async fn create_checked_in(
+    tx: &mut Conn,
+    who: Provisioner<'_>,
+    audit: &AuditActor,
+    checked: CheckedAccount,
+    hash: Option<String>,
+) -> Result<User, AppError> {
+    let mut fields = checked.fields;
+    let org = load_org_in(tx, fields.organization_id.map(|o| o.0)).await?;
+    who.check(fields.role, org.as_ref())?;
+    fields.organization_id = org.map(|o| o.id);
+    let email = fields.email.clone();
+    users::create(tx, &fields, hash.as_deref(), audit)
         .await
         .map_err(|e| match e {
             e if e.is_conflict_on("email") => {
                 AppError::invalid("email", "DuplicateValue", format!("email {email} is already in use"))
             }
             e => e.into(),
-        })?;
-    tx.commit().await?;
-    Ok(user)
+        })
 }
 
 /// An invitation: a single-use link to set a password, valid until `expires_at`.

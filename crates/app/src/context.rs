@@ -160,6 +160,8 @@ pub struct App {
     pub bucket_http: reqwest::Client,
     /// Wakes this instance's delivery worker when something was queued, so that mail goes out at once.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes this instance's job worker when a bulk job was queued, so that it starts at once.
+    pub jobs_wakeup: Arc<tokio::sync::Notify>,
     /// The SMTP client and the webhook client every delivery of this instance goes through.
     pub mailer: Arc<Mailer>,
     pub webhooks: Arc<Webhooks>,
@@ -194,6 +196,7 @@ impl App {
             escalation_limiter: Arc::new(RateLimiter::new(5, std::time::Duration::from_secs(600))),
             bucket_http,
             outbox_wakeup: Arc::default(),
+            jobs_wakeup: Arc::default(),
             mailer: Arc::new(mailer),
             webhooks: Arc::new(webhooks),
         }

@@ -10,6 +10,28 @@ where
     serde::Deserialize::deserialize(d).map(Some)
 }
 
+/// The longest external id (Zendesk's `external_id`).
+pub const MAX_EXTERNAL_ID: usize = 255;
+
+/// An external id as given: trimmed, blank clears it (as `null` does); at most `MAX_EXTERNAL_ID` characters and no
+/// control characters (it is a key other systems match on, and a part of URLs).
+pub fn external_id(errors: &mut partnerdesk_core::Invalid, value: Option<&str>) -> Option<String> {
+    let v = value?.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.chars().count() > MAX_EXTERNAL_ID {
+        errors.push(
+            "external_id",
+            "TooLong",
+            format!("external_id is too long (maximum is {MAX_EXTERNAL_ID} characters)"),
+        );
+    } else if let Err(e) = partnerdesk_core::validation::check_no_control_characters("external_id", v) {
+        errors.0.extend(e.0);
+    }
+    Some(v.to_owned())
+}
+
 /// OpenAPI schemas for input fields whose rules a derive cannot state: closed lists of values (built from the
 /// domain's own lists, so the document cannot drift from what is accepted) and text that must not be blank.
 pub mod schema {
@@ -108,6 +130,15 @@ pub mod schema {
 
     pub fn escalation_status_value() -> Object {
         one_of(EscalationStatus::ALL.iter().map(|s| s.as_str()), false)
+    }
+
+    /// An external id: up to 255 characters without control characters; `null` or blank clears it.
+    pub fn external_id() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .pattern(Some(super::schema::plain_text_pattern()))
+            .max_length(Some(super::MAX_EXTERNAL_ID))
+            .build()
     }
 
     /// Names: up to 255 characters, not blank.

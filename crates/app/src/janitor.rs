@@ -1,5 +1,5 @@
 //! The janitor: removes expired upload tokens (with the files no comment took) and abandoned resumable uploads, and
-//! forgets what refused mail said once it is 30 days old.
+//! forgets what refused mail said once it is 30 days old and bulk jobs a week after they finished.
 
 use std::time::Duration;
 
@@ -52,7 +52,16 @@ pub async fn purge_refused_mail(app: &App) -> Result<u64, AppError> {
     Ok(partnerdesk_db::inbound::purge_refused(&mut app.db.conn(), before).await?)
 }
 
-/// Runs `purge_expired` and `purge_refused_mail` every ten minutes for as long as the server runs.
+/// How long a finished bulk job's status (and its items' results) can still be read.
+pub const JOB_STATUS_DAYS: i64 = 7;
+
+/// Forgets bulk jobs finished more than `JOB_STATUS_DAYS` ago.
+pub async fn purge_jobs(app: &App) -> Result<u64, AppError> {
+    let before = partnerdesk_db::now() - chrono::TimeDelta::days(JOB_STATUS_DAYS);
+    Ok(partnerdesk_db::jobs::purge_done(&mut app.db.conn(), before).await?)
+}
+
+/// Runs `purge_expired`, `purge_refused_mail` and `purge_jobs` every ten minutes for as long as the server runs.
 pub async fn janitor(app: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -61,6 +70,11 @@ pub async fn janitor(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "purged refused mail older than {REFUSED_MAIL_DAYS} days"),
             Err(e) => tracing::warn!(error = %e, "purging refused mail failed"),
+        }
+        match purge_jobs(&app).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "forgot bulk jobs finished more than {JOB_STATUS_DAYS} days ago"),
+            Err(e) => tracing::warn!(error = %e, "forgetting old bulk jobs failed"),
         }
         match purge_expired(&app).await {
             Ok((0, 0)) => {}

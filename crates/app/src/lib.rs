@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod input;
 pub mod instance;
 pub mod janitor;
+pub mod jobs;
 pub mod mailbox;
 pub mod metrics;
 pub mod notice_choices;

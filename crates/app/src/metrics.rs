@@ -3,12 +3,12 @@
 //! labelled by route, status, pool or state only: nothing personal.
 
 use partnerdesk_core::escalations::EscalationStatus;
-use partnerdesk_db::{escalations, now, outbox};
+use partnerdesk_db::{escalations, jobs, now, outbox};
 
 use crate::context::App;
 use crate::error::AppError;
 
-/// Sets the gauges that are states rather than events: pool connections, the outbox, open escalations.
+/// Sets the gauges that are states rather than events: pool connections, the outbox, bulk jobs, open escalations.
 pub async fn sample(app: &App) -> Result<(), AppError> {
     for (pool, size, idle) in app.db.pool_stats() {
         let in_use = (size as f64 - idle as f64).max(0.0);
@@ -22,6 +22,12 @@ pub async fn sample(app: &App) -> Result<(), AppError> {
         .map(|t| (now() - t).num_milliseconds() as f64 / 1000.0)
         .unwrap_or(0.0);
     metrics::gauge!("partnerdesk_outbox_oldest_pending_seconds").set(age.max(0.0));
+    let (waiting, oldest) = jobs::pending(&mut conn).await?;
+    metrics::gauge!("partnerdesk_jobs_pending").set(waiting as f64);
+    let age = oldest
+        .map(|t| (now() - t).num_milliseconds() as f64 / 1000.0)
+        .unwrap_or(0.0);
+    metrics::gauge!("partnerdesk_jobs_oldest_pending_seconds").set(age.max(0.0));
     let counts = escalations::count_by_status(&mut conn).await?;
     for state in EscalationStatus::ALL.iter().map(|s| s.as_str()) {
         let n = counts.iter().find(|(s, _)| s == state).map(|(_, n)| *n).unwrap_or(0);

@@ -31,6 +31,10 @@ pub struct OrgInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub account_manager_id: Option<Option<i64>>,
+    /// Your own key for the organization, unique among organizations (up to 255 characters); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schema::external_id)]
+    pub external_id: Option<Option<String>>,
 }
 
 /// Each a domain (a dot, no `@` or `/`, no control character) or blank.
@@ -89,6 +93,9 @@ async fn apply(conn: &mut Conn, f: &mut OrgFields, input: OrgInput, creating: bo
     if let Some(am) = input.account_manager_id {
         f.account_manager_id = am.map(UserId);
     }
+    if let Some(x) = &input.external_id {
+        f.external_id = crate::input::external_id(&mut errors, x.as_deref());
+    }
     errors.into_result()?;
     if let (Some(Some(id)), Some(am)) = (input.account_manager_id, f.account_manager_id) {
         let ok = match users::get(conn, am).await {
@@ -109,15 +116,25 @@ async fn apply(conn: &mut Conn, f: &mut OrgFields, input: OrgInput, creating: bo
 
 /// Creates an organization (admins).
 pub async fn create(db: &Db, actor: &Actor, audit: &AuditActor, input: OrgInput) -> Result<Organization, AppError> {
-    actor.may_administer()?;
-    let mut f = OrgFields::default();
     let mut tx = db.begin().await?;
-    apply(&mut tx, &mut f, input, true).await?;
-    let org = organizations::create(&mut tx, &f, audit)
-        .await
-        .map_err(AppError::unique_name("organization", &f.name))?;
+    let org = create_in(&mut tx, actor, audit, input).await?;
     tx.commit().await?;
     Ok(org)
+}
+
+/// `create` inside the caller's transaction (a bulk job records the item's result in the same one).
+pub async fn create_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    input: OrgInput,
+) -> Result<Organization, AppError> {
+    actor.may_administer()?;
+    let mut f = OrgFields::default();
+    apply(tx, &mut f, input, true).await?;
+    organizations::create(tx, &f, audit)
+        .await
+        .map_err(AppError::unique_name("organization", &f.name))
 }
 
 /// Changes an organization: admins, or its account manager (who may not change who that is, nor partner status).
@@ -130,7 +147,31 @@ pub async fn update(
     input: OrgInput,
 ) -> Result<Organization, AppError> {
     let mut tx = db.begin().await?;
-    let before = organizations::get_for_update(&mut tx, id, actor.org_scope()).await?;
+    let after = update_in(&mut tx, actor, audit, id, input).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// `update` inside the caller's transaction.
+pub async fn update_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    id: OrgId,
+    input: OrgInput,
+) -> Result<Organization, AppError> {
+    let before = organizations::get_for_update(tx, id, actor.org_scope()).await?;
+    change(tx, actor, audit, &before, input).await
+}
+
+/// Applies `input` to `before` (read and locked by the caller), as `actor` may.
+async fn change(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    before: &Organization,
+    input: OrgInput,
+) -> Result<Organization, AppError> {
     actor.may_edit_org(before.account_manager_id)?;
     if !actor.is_admin() && (input.account_manager_id.is_some() || input.alliance_partner.is_some()) {
         return Err(AppError::Forbidden(
@@ -138,10 +179,89 @@ pub async fn update(
         ));
     }
     let mut f = before.fields();
-    apply(&mut tx, &mut f, input, false).await?;
-    let after = organizations::update(&mut tx, &before, &f, audit)
+    apply(tx, &mut f, input, false).await?;
+    organizations::update(tx, before, &f, audit)
         .await
-        .map_err(AppError::unique_name("organization", &f.name))?;
+        .map_err(AppError::unique_name("organization", &f.name))
+}
+
+/// `POST /organizations/create_or_update`: creates the organization or updates the one `input` names (see
+/// `create_or_update_in`), in one transaction; true when it was created. Only admins and account managers: anyone
+/// else is refused before anything is read.
+pub async fn create_or_update(
+    db: &Db,
+    actor: &Actor,
+    audit: &AuditActor,
+    input: OrgInput,
+) -> Result<(Organization, bool), AppError> {
+    crate::jobs::Kind::of(
+        crate::jobs::Resource::Organizations,
+        crate::jobs::Operation::CreateOrUpdateMany,
+    )
+    .check_caller(actor)?;
+    let mut tx = db.begin().await?;
+    let done = create_or_update_in(&mut tx, actor, audit, input).await?;
     tx.commit().await?;
-    Ok(after)
+    Ok(done)
+}
+
+/// Creates the organization, or updates the one it names: the one with its `external_id`, else the one with its
+/// name (case-insensitive), as Zendesk matches. True when it was created. The match is read and locked in the
+/// caller's transaction, and every rule of a create or an update applies.
+pub async fn create_or_update_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    input: OrgInput,
+) -> Result<(Organization, bool), AppError> {
+    let found = match existing(tx, &input).await? {
+        Some(org) => org,
+        None => return Ok((create_in(tx, actor, audit, input).await?, true)),
+    };
+    // An organization outside the caller's sight is not theirs to change: as for an update, it is not found.
+    organizations::get(tx, found.id, actor.org_scope()).await?;
+    Ok((change(tx, actor, audit, &found, input).await?, false))
+}
+
+/// The organization `input` names by external id, else by name, locked.
+async fn existing(tx: &mut Conn, input: &OrgInput) -> Result<Option<Organization>, AppError> {
+    let by_external = match input.external_id.as_ref().and_then(|x| x.as_deref()).map(str::trim) {
+        Some(x) if !x.is_empty() => organizations::by_external_id_for_update(tx, x).await,
+        _ => Err(partnerdesk_db::DbError::NotFound),
+    };
+    let found = match (by_external, input.name.as_deref().map(str::trim)) {
+        (Ok(org), _) => Ok(org),
+        (Err(partnerdesk_db::DbError::NotFound), Some(name)) if !name.is_empty() => {
+            organizations::by_name_for_update(tx, name).await
+        }
+        (Err(e), _) => Err(e),
+    };
+    match found {
+        Ok(org) => Ok(Some(org)),
+        Err(partnerdesk_db::DbError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes an organization (admins). Its people and tickets stay, without an organization.
+pub async fn delete(db: &Db, actor: &Actor, audit: &AuditActor, id: OrgId) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    delete_in(&mut tx, actor, audit, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes an organization (admins), in the caller's transaction.
+pub async fn delete_in(tx: &mut Conn, actor: &Actor, audit: &AuditActor, id: OrgId) -> Result<Organization, AppError> {
+    actor.may_administer()?;
+    let org = organizations::get_for_update(tx, id, partnerdesk_core::policy::OrgScope::All).await?;
+    organizations::delete(tx, &org, audit).await?;
+    Ok(org)
+}
+
+/// The organization with this external id (for deleting by external id), within `actor`'s sight.
+pub async fn id_of_external(tx: &mut Conn, actor: &Actor, external_id: &str) -> Result<OrgId, AppError> {
+    let org = organizations::by_external_id_for_update(tx, external_id.trim()).await?;
+    organizations::get(tx, org.id, actor.org_scope()).await?;
+    Ok(org.id)
 }

@@ -36,6 +36,11 @@ pub struct UserInput {
     pub password: Option<String>,
     #[schema(schema_with = time_zone_text)]
     pub time_zone: Option<String>,
+    /// Your own key for the account, unique among users (up to 255 characters); `null` clears it. Needs
+    /// provisioning rights.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schema::external_id)]
+    pub external_id: Option<Option<String>>,
 }
 
 fn time_zone_text() -> utoipa::openapi::schema::Object {
@@ -45,18 +50,126 @@ fn time_zone_text() -> utoipa::openapi::schema::Object {
 /// Changes user `id` as `actor`. The account is read and locked inside the transaction that writes it, so two
 /// changes at the same moment are applied one after the other and the audit's `before` is what each changed.
 pub async fn update(db: &Db, actor: &Actor, audit: &AuditActor, id: UserId, u: UserInput) -> Result<User, AppError> {
-    actor.may_view_user(id)?;
     let mut tx = db.begin().await?;
-    let before = users::get_for_update(&mut tx, id).await?;
-    let f = plan(&mut tx, actor, &before, u).await?;
-    let after = users::update(&mut tx, &before, &f, audit).await?;
+    let after = update_in(&mut tx, actor, audit, id, u).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// `update` inside the caller's transaction (a bulk job records the item's result in the same one).
+pub async fn update_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    id: UserId,
+    u: UserInput,
+) -> Result<User, AppError> {
+    actor.may_view_user(id)?;
+    let before = users::get_for_update(tx, id).await?;
+    change(tx, actor, audit, &before, u).await
+}
+
+/// Applies `u` to `before` (read and locked by the caller), as `actor` may.
+async fn change(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    before: &User,
+    u: UserInput,
+) -> Result<User, AppError> {
+    let f = plan(tx, actor, before, u).await?;
+    let after = users::update(tx, before, &f, audit).await?;
     // A suspension ends every session at once, whoever suspends and however: reactivating the account later
     // must not bring an old cookie back to life.
     if after.status == UserStatus::Suspended && before.status != UserStatus::Suspended {
-        partnerdesk_db::sessions::delete_for_user(&mut tx, id).await?;
+        partnerdesk_db::sessions::delete_for_user(tx, before.id).await?;
     }
-    tx.commit().await?;
     Ok(after)
+}
+
+/// The fields of a new account from `u` (a create of the users API, or the create half of `create_or_update`).
+pub fn new_account(u: UserInput) -> accounts::NewAccount {
+    accounts::NewAccount {
+        email: u.email.unwrap_or_default(),
+        name: u.name.unwrap_or_default(),
+        role: u.role,
+        organization_id: u.organization_id.flatten(),
+        is_account_manager: u.account_manager.unwrap_or(false),
+        is_support_manager: u.support_manager.unwrap_or(false),
+        password: u.password,
+        external_id: u.external_id.flatten(),
+    }
+}
+
+/// `POST /users/create_or_update`: creates the account or updates the one `u` names (see `create_or_update_in`), in
+/// one transaction; true when it was created. Only admins and account managers: anyone else is refused before
+/// anything is read, so that the answer says nothing about who has an account.
+pub async fn create_or_update(
+    app: &crate::context::App,
+    actor: &Actor,
+    audit: &AuditActor,
+    u: UserInput,
+) -> Result<(User, bool), AppError> {
+    crate::jobs::Kind::of(crate::jobs::Resource::Users, crate::jobs::Operation::CreateOrUpdateMany)
+        .check_caller(actor)?;
+    // Hashed before the transaction (argon2 takes a while); it counts only if the account is created.
+    let hash = match &u.password {
+        Some(p) => {
+            partnerdesk_core::credentials::check_new_password(p)?;
+            Some(app.hashing.hash(p.clone()).await?)
+        }
+        None => None,
+    };
+    let mut tx = app.db.begin().await?;
+    let done = create_or_update_in(&mut tx, actor, audit, u, hash).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// Creates the account, or updates the one `u` names: the one with its `external_id`, else the one with its
+/// e-mail address, as Zendesk matches. True when it was created. `hash` is the hashed `password` (a create only:
+/// an update refuses a password). The match is read and locked in the caller's transaction, and every rule of a
+/// create or an update applies. A password counts only when the account is created, so that the same call can be
+/// repeated.
+pub async fn create_or_update_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    mut u: UserInput,
+    hash: Option<String>,
+) -> Result<(User, bool), AppError> {
+    match existing(tx, &u).await? {
+        Some(before) => {
+            actor.may_view_user(before.id)?;
+            u.password = None;
+            Ok((change(tx, actor, audit, &before, u).await?, false))
+        }
+        None => {
+            let checked = accounts::check_account(new_account(u))?;
+            let user = accounts::create_checked_in(tx, Provisioner::User(actor), audit, checked, hash).await?;
+            Ok((user, true))
+        }
+    }
+}
+
+/// The account `u` names by external id, else by e-mail address, locked.
+async fn existing(tx: &mut Conn, u: &UserInput) -> Result<Option<User>, AppError> {
+    let by_external = match u.external_id.as_ref().and_then(|x| x.as_deref()).map(str::trim) {
+        Some(x) if !x.is_empty() => users::by_external_id_for_update(tx, x).await,
+        _ => Err(partnerdesk_db::DbError::NotFound),
+    };
+    let found = match (by_external, u.email.as_deref().and_then(|e| Email::parse(e).ok())) {
+        (Ok(user), _) => Ok(user),
+        (Err(partnerdesk_db::DbError::NotFound), Some(email)) => {
+            users::by_email_for_update(tx, &email.to_string()).await
+        }
+        (Err(e), _) => Err(e),
+    };
+    match found {
+        Ok(user) => Ok(Some(user)),
+        Err(partnerdesk_db::DbError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The account's fields after `u`, or why not.
@@ -71,7 +184,11 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
         f.time_zone = required_text(&mut errors, "time_zone", tz, 64);
     }
     // Everything else changes who someone is or what they may do: provisioning rights required.
+    if let Some(x) = &u.external_id {
+        f.external_id = crate::input::external_id(&mut errors, x.as_deref());
+    }
     let privileged = u.email.is_some()
+        || u.external_id.is_some()
         || u.role.is_some()
         || u.organization_id.is_some()
         || u.suspended.is_some()

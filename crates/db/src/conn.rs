@@ -373,6 +373,36 @@ impl Conn {
         Ok(())
     }
 
+    /// Opens savepoint `name` (a fixed identifier) inside this transaction, so that a part of it can be undone alone
+    /// with [`Conn::rollback_to_savepoint`] and kept with [`Conn::release_savepoint`]. On PostgreSQL a failed
+    /// statement leaves the transaction unusable until it is rolled back to a savepoint; on SQLite (whose
+    /// transactions are themselves savepoints of a group-commit batch, see `sqlite::writer`) it nests inside the
+    /// transaction's own. Refused outside a transaction, where it would mean nothing.
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.savepoint_statement("SAVEPOINT", name).await
+    }
+
+    /// Keeps what was done since savepoint `name` as part of the transaction.
+    pub async fn release_savepoint(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.savepoint_statement("RELEASE SAVEPOINT", name).await
+    }
+
+    /// Undoes what was done since savepoint `name` (and ends it); the transaction goes on as it was before it.
+    pub async fn rollback_to_savepoint(&mut self, name: &'static str) -> Result<(), DbError> {
+        self.savepoint_statement("ROLLBACK TO SAVEPOINT", name).await?;
+        self.savepoint_statement("RELEASE SAVEPOINT", name).await
+    }
+
+    async fn savepoint_statement(&mut self, verb: &str, name: &'static str) -> Result<(), DbError> {
+        if !matches!(self, Conn::SqliteTx(_) | Conn::PgTx(_)) {
+            return Err(DbError::Config("a savepoint needs a transaction".into()));
+        }
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(DbError::Config(format!("not a savepoint name: {name:?}")));
+        }
+        self.execute(&format!("{verb} {name}"), &[]).await.map(drop)
+    }
+
     /// Commits a transaction; on a pool connection there is nothing to commit.
     pub async fn commit(self) -> Result<(), DbError> {
         match self {

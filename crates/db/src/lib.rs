@@ -17,6 +17,7 @@ pub mod files;
 pub mod forms;
 pub mod groups;
 pub mod inbound;
+pub mod jobs;
 pub mod mail_threads;
 pub mod mailbox;
 pub mod notice_choices;

@@ -109,6 +109,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_search_dates.sql"),
         postgres: include_str!("../migrations/postgres/0016_search_dates.sql"),
     },
+    Migration {
+        version: 17,
+        name: "external_ids_and_jobs",
+        sqlite: include_str!("../migrations/sqlite/0017_external_ids_and_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0017_external_ids_and_jobs.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

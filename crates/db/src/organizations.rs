@@ -22,6 +22,8 @@ pub struct Organization {
     pub account_manager_id: Option<UserId>,
     pub notes_updated_at: Option<DateTime<Utc>>,
     pub notes_updated_by_id: Option<UserId>,
+    /// The caller's own key for the organization (Zendesk's `external_id`), unique among organizations.
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -37,6 +39,7 @@ pub struct OrgFields {
     pub tags: Vec<String>,
     pub alliance_partner: bool,
     pub account_manager_id: Option<UserId>,
+    pub external_id: Option<String>,
 }
 
 impl Organization {
@@ -49,6 +52,7 @@ impl Organization {
             tags: self.tags.clone(),
             alliance_partner: self.alliance_partner,
             account_manager_id: self.account_manager_id,
+            external_id: self.external_id.clone(),
         }
     }
 }
@@ -65,6 +69,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Organization, DbError> {
         account_manager_id: r.opt_i64("account_manager_id")?.map(UserId),
         notes_updated_at: r.opt_time("notes_updated_at")?,
         notes_updated_by_id: r.opt_i64("notes_updated_by_id")?.map(UserId),
+        external_id: r.opt_text("external_id")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })
@@ -99,6 +104,18 @@ pub async fn get_for_update(conn: &mut Conn, id: OrgId, scope: OrgScope) -> Resu
     from_row(&conn.fetch_one(&sql, &a).await?)
 }
 
+/// The organization with this external id, locked until the transaction `conn` ends.
+pub async fn by_external_id_for_update(conn: &mut Conn, external_id: &str) -> Result<Organization, DbError> {
+    let sql = format!("SELECT * FROM organizations WHERE external_id = ?{}", conn.lock_rows());
+    from_row(&conn.fetch_one(&sql, &args![external_id]).await?)
+}
+
+/// The organization of this name (case-insensitive), locked until the transaction `conn` ends.
+pub async fn by_name_for_update(conn: &mut Conn, name: &str) -> Result<Organization, DbError> {
+    let sql = format!("SELECT * FROM organizations WHERE name_key = ?{}", conn.lock_rows());
+    from_row(&conn.fetch_one(&sql, &args![name.trim().to_lowercase()]).await?)
+}
+
 pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbError> {
     from_row(
         &conn
@@ -110,9 +127,25 @@ pub async fn by_name(conn: &mut Conn, name: &str) -> Result<Organization, DbErro
     )
 }
 
-pub async fn list(conn: &mut Conn, scope: OrgScope, window: Window) -> Result<Page<Organization>, DbError> {
+/// `AND external_id = ?` when a caller filters by one.
+fn external_sql(external_id: Option<&str>, args: &mut Vec<Arg>) -> &'static str {
+    match external_id {
+        Some(x) => {
+            args.push(Arg::Text(x.to_owned()));
+            " AND external_id = ?"
+        }
+        None => "",
+    }
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    scope: OrgScope,
+    external_id: Option<&str>,
+    window: Window,
+) -> Result<Page<Organization>, DbError> {
     let mut a = Vec::new();
-    let filter = scope_sql(scope, &mut a);
+    let filter = format!("{}{}", scope_sql(scope, &mut a), external_sql(external_id, &mut a));
     let sql = format!(
         "SELECT * FROM organizations WHERE 1 = 1{filter}{}",
         window.sql("id", &mut a)
@@ -120,11 +153,12 @@ pub async fn list(conn: &mut Conn, scope: OrgScope, window: Window) -> Result<Pa
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
-pub async fn count(conn: &mut Conn, scope: OrgScope) -> Result<i64, DbError> {
+pub async fn count(conn: &mut Conn, scope: OrgScope, external_id: Option<&str>) -> Result<i64, DbError> {
     let mut a = Vec::new();
     let sql = format!(
-        "SELECT COUNT(*) AS n FROM organizations WHERE 1 = 1{}",
-        scope_sql(scope, &mut a)
+        "SELECT COUNT(*) AS n FROM organizations WHERE 1 = 1{}{}",
+        scope_sql(scope, &mut a),
+        external_sql(external_id, &mut a)
     );
     conn.fetch_one(&sql, &a).await?.i64("n")
 }
@@ -182,7 +216,7 @@ pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Resul
     let id = conn
         .insert(
             "INSERT INTO organizations (name, name_key, notes, details, domain_names, tags, alliance_partner, account_manager_id, \
-             notes_updated_at, notes_updated_by_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             notes_updated_at, notes_updated_by_id, external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &args![
                 f.name.as_str(),
                 f.name.to_lowercase(),
@@ -194,6 +228,7 @@ pub async fn create(conn: &mut Conn, f: &OrgFields, actor: &AuditActor) -> Resul
                 f.account_manager_id.map(|u| u.0),
                 notes_at,
                 notes_at.and(actor.id),
+                f.external_id.as_deref(),
                 t,
                 t
             ],
@@ -227,7 +262,7 @@ pub async fn update(
     };
     conn.execute(
         "UPDATE organizations SET name = ?, name_key = ?, notes = ?, details = ?, domain_names = ?, tags = ?, alliance_partner = ?, \
-         account_manager_id = ?, notes_updated_at = ?, notes_updated_by_id = ?, updated_at = ? WHERE id = ?",
+         account_manager_id = ?, notes_updated_at = ?, notes_updated_by_id = ?, external_id = ?, updated_at = ? WHERE id = ?",
         &args![
             f.name.as_str(),
             f.name.to_lowercase(),
@@ -239,6 +274,7 @@ pub async fn update(
             f.account_manager_id.map(|u| u.0),
             notes_at,
             notes_by,
+            f.external_id.as_deref(),
             t,
             before.id.0
         ],

@@ -32,6 +32,8 @@ pub struct Ticket {
     pub ccs: Vec<UserId>,
     /// Custom field values, by field id (fields without a value are left out).
     pub custom_fields: Vec<FieldValue>,
+    /// The caller's own key for the ticket (Zendesk's `external_id`), unique among tickets.
+    pub external_id: Option<String>,
     pub via: String,
     /// Why the ticket was routed where it was (JSON of `partnerdesk_core::routing::Routing`).
     pub routing: serde_json::Value,
@@ -54,6 +56,7 @@ pub struct TicketFields {
     pub ccs: Vec<UserId>,
     /// Every custom field value the ticket is to have, by field id.
     pub custom_fields: Vec<FieldValue>,
+    pub external_id: Option<String>,
 }
 
 impl Ticket {
@@ -70,6 +73,7 @@ impl Ticket {
             tags: self.tags.clone(),
             ccs: self.ccs.clone(),
             custom_fields: self.custom_fields.clone(),
+            external_id: self.external_id.clone(),
         }
     }
 }
@@ -144,6 +148,7 @@ pub(crate) fn from_row(r: &Row) -> Result<Ticket, DbError> {
         tags: tags::from_stored(&r.text("tags")?),
         ccs: ccs_from_stored(&r.text("cc_ids")?)?,
         custom_fields: Vec::new(),
+        external_id: r.opt_text("external_id")?,
         via: r.text("via")?,
         routing,
         created_at: r.time("created_at")?,
@@ -408,8 +413,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
     let row = conn
         .fetch_one(
             "INSERT INTO tickets (subject, description, status, priority, requester_id, submitter_id, organization_id, group_id, \
-             assignee_id, ticket_form_id, tags, cc_ids, via, routing, created_at, updated_at, solved_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+             assignee_id, ticket_form_id, tags, cc_ids, via, routing, created_at, updated_at, solved_at, external_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             &args![
                 f.subject.as_str(),
                 new.description.as_str(),
@@ -427,7 +432,8 @@ pub async fn create(conn: &mut Conn, new: &NewTicket, actor: &AuditActor) -> Res
                 new.routing.to_string(),
                 t,
                 t,
-                f.status.is_solved().then_some(t)
+                f.status.is_solved().then_some(t),
+                f.external_id.as_deref()
             ],
         )
         .await?;
@@ -473,7 +479,7 @@ pub async fn update(
     let t = now();
     conn.execute(
         "UPDATE tickets SET subject = ?, status = ?, priority = ?, requester_id = ?, organization_id = ?, group_id = ?, assignee_id = ?, \
-         ticket_form_id = ?, tags = ?, cc_ids = ?, updated_at = ?, \
+         ticket_form_id = ?, tags = ?, cc_ids = ?, external_id = ?, updated_at = ?, \
          solved_at = CASE WHEN ? THEN COALESCE(solved_at, ?) ELSE NULL END WHERE id = ?",
         &args![
             f.subject.as_str(),
@@ -486,6 +492,7 @@ pub async fn update(
             f.ticket_form_id.map(|x| x.0),
             tags::to_stored(&f.tags),
             ccs_to_stored(&f.ccs),
+            f.external_id.as_deref(),
             t,
             f.status.is_solved(),
             t,

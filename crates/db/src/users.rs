@@ -25,6 +25,8 @@ pub struct User {
     pub has_password: bool,
     pub provisioned_by_id: Option<UserId>,
     pub time_zone: String,
+    /// The caller's own key for the account (Zendesk's `external_id`), unique among users.
+    pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -40,6 +42,7 @@ pub struct UserFields {
     pub organization_id: Option<OrgId>,
     pub status: UserStatus,
     pub time_zone: String,
+    pub external_id: Option<String>,
 }
 
 impl User {
@@ -53,6 +56,7 @@ impl User {
             organization_id: self.organization_id,
             status: self.status,
             time_zone: self.time_zone.clone(),
+            external_id: self.external_id.clone(),
         }
     }
 
@@ -81,7 +85,7 @@ impl User {
 }
 
 pub(crate) const COLUMNS: &str = "id, email, name, role, is_account_manager, is_support_manager, organization_id, status, \
-    password_hash IS NOT NULL AS has_password, provisioned_by_id, time_zone, created_at, updated_at";
+    password_hash IS NOT NULL AS has_password, provisioned_by_id, time_zone, external_id, created_at, updated_at";
 
 pub(crate) fn from_row(r: &Row) -> Result<User, DbError> {
     Ok(User {
@@ -96,6 +100,7 @@ pub(crate) fn from_row(r: &Row) -> Result<User, DbError> {
         has_password: r.boolean("has_password")?,
         provisioned_by_id: r.opt_i64("provisioned_by_id")?.map(UserId),
         time_zone: r.text("time_zone")?,
+        external_id: r.opt_text("external_id")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })
@@ -115,6 +120,18 @@ pub async fn get_for_update(conn: &mut Conn, id: UserId) -> Result<User, DbError
     from_row(&conn.fetch_one(&sql, &args![id.0]).await?)
 }
 
+/// The user with this external id, locked until the transaction `conn` ends.
+pub async fn by_external_id_for_update(conn: &mut Conn, external_id: &str) -> Result<User, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE external_id = ?{}", conn.lock_rows());
+    from_row(&conn.fetch_one(&sql, &args![external_id]).await?)
+}
+
+/// The user with this e-mail address, locked until the transaction `conn` ends.
+pub async fn by_email_for_update(conn: &mut Conn, email: &str) -> Result<User, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?{}", conn.lock_rows());
+    from_row(&conn.fetch_one(&sql, &args![email.trim().to_lowercase()]).await?)
+}
+
 pub async fn by_email(conn: &mut Conn, email: &str) -> Result<User, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = ?");
     from_row(&conn.fetch_one(&sql, &args![email.trim().to_lowercase()]).await?)
@@ -122,12 +139,13 @@ pub async fn by_email(conn: &mut Conn, email: &str) -> Result<User, DbError> {
 
 /// Filters for listing users.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct UserFilter {
+pub struct UserFilter<'a> {
     pub organization_id: Option<OrgId>,
     pub role: Option<Role>,
+    pub external_id: Option<&'a str>,
 }
 
-fn filter_sql(f: &UserFilter, a: &mut Vec<Arg>) -> String {
+fn filter_sql(f: &UserFilter<'_>, a: &mut Vec<Arg>) -> String {
     let mut s = String::new();
     if let Some(org) = f.organization_id {
         s.push_str(" AND organization_id = ?");
@@ -137,10 +155,14 @@ fn filter_sql(f: &UserFilter, a: &mut Vec<Arg>) -> String {
         s.push_str(" AND role = ?");
         a.push(Arg::Text(role.as_str().to_owned()));
     }
+    if let Some(x) = f.external_id {
+        s.push_str(" AND external_id = ?");
+        a.push(Arg::Text(x.to_owned()));
+    }
     s
 }
 
-pub async fn list(conn: &mut Conn, f: &UserFilter, window: Window) -> Result<Page<User>, DbError> {
+pub async fn list(conn: &mut Conn, f: &UserFilter<'_>, window: Window) -> Result<Page<User>, DbError> {
     let mut a = Vec::new();
     let filter = filter_sql(f, &mut a);
     let sql = format!(
@@ -150,7 +172,7 @@ pub async fn list(conn: &mut Conn, f: &UserFilter, window: Window) -> Result<Pag
     Page::from_rows(conn.fetch_all(&sql, &a).await?, &window, from_row)
 }
 
-pub async fn count(conn: &mut Conn, f: &UserFilter) -> Result<i64, DbError> {
+pub async fn count(conn: &mut Conn, f: &UserFilter<'_>) -> Result<i64, DbError> {
     let mut a = Vec::new();
     let sql = format!("SELECT COUNT(*) AS n FROM users WHERE 1 = 1{}", filter_sql(f, &mut a));
     conn.fetch_one(&sql, &a).await?.i64("n")
@@ -199,7 +221,7 @@ pub async fn create(
     let id = conn
         .insert(
             "INSERT INTO users (email, name, role, is_account_manager, is_support_manager, organization_id, status, password_hash, \
-             provisioned_by_id, time_zone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             provisioned_by_id, time_zone, external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             &args![
                 f.email.as_str(),
                 f.name.as_str(),
@@ -211,6 +233,7 @@ pub async fn create(
                 password_hash,
                 actor.id,
                 f.time_zone.as_str(),
+                f.external_id.as_deref(),
                 t,
                 t
             ],
@@ -232,7 +255,7 @@ pub async fn create(
 pub async fn update(conn: &mut Conn, before: &User, f: &UserFields, actor: &AuditActor) -> Result<User, DbError> {
     conn.execute(
         "UPDATE users SET email = ?, name = ?, role = ?, is_account_manager = ?, is_support_manager = ?, organization_id = ?, \
-         status = ?, time_zone = ?, updated_at = ? WHERE id = ?",
+         status = ?, time_zone = ?, external_id = ?, updated_at = ? WHERE id = ?",
         &args![
             f.email.as_str(),
             f.name.as_str(),
@@ -242,6 +265,7 @@ pub async fn update(conn: &mut Conn, before: &User, f: &UserFields, actor: &Audi
             f.organization_id.map(|o| o.0),
             f.status.as_str(),
             f.time_zone.as_str(),
+            f.external_id.as_deref(),
             now(),
             before.id.0
         ],

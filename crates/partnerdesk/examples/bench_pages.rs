@@ -111,6 +111,7 @@ async fn seed(db: &Db, n: usize) -> (UserId, GroupId) {
                     tags: vec!["bench".into()],
                     ccs: Vec::new(),
                     custom_fields: Vec::new(),
+                    external_id: None,
                 },
                 description: "Since 4.2 the sync stops after 10k records.".into(),
                 submitter_id: requester,

@@ -243,6 +243,7 @@ async fn create_user(db: &Db, cli: &AuditActor, a: CreateUserArgs) -> Result<()>
         is_account_manager: account_manager,
         is_support_manager: support_manager,
         password,
+        external_id: None,
     };
     let user = accounts::create_account(db, Provisioner::Operator, cli, input)
         .await

@@ -156,6 +156,8 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
             tracing::info!(freed, "freed upload leases held before a restart");
         }
         partnerdesk_app::mailbox::release_stale(&state).await?;
+        // A job this instance was working on when it stopped goes on at once, after its last recorded item.
+        partnerdesk_app::jobs::release_stale(&state).await?;
     }
     if config.blob_s3.is_none() {
         partnerdesk_app::uploads::local_store::bind(&db, &config.data_dir.join("files"))
@@ -168,6 +170,10 @@ pub async fn start_on(config: &Config, listener: tokio::net::TcpListener) -> Res
     let stopping = state.shutdown.clone();
     let tasks = state.tasks.clone();
     let deliveries = tokio::spawn(partnerdesk_app::outbox::worker(state.clone()));
+    // On the task tracker: a stopping server lets the job workers finish their item and give their job back.
+    for n in 0..partnerdesk_app::jobs::workers(&db) {
+        tasks.spawn(partnerdesk_app::jobs::worker(state.clone(), n));
+    }
     // On the task tracker: a stopping server lets the reader finish its message and give back its lease.
     if let Some(source) = config.imap.clone() {
         tasks.spawn(partnerdesk_app::mailbox::reader(state.clone(), source));

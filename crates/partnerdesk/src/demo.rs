@@ -32,6 +32,7 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<()> {
         is_account_manager: am,
         is_support_manager: role != "end-user",
         password: Some(DEMO_PASSWORD.into()),
+        external_id: None,
     };
     let create = |n: NewAccount| async {
         accounts::create_account(db, Provisioner::Operator, &cli, n)
@@ -117,6 +118,7 @@ async fn acme(db: &Db, cli: &AuditActor, agent: &User) -> Result<Organization> {
         tags: Some(vec!["premier".into()]),
         alliance_partner: Some(true),
         account_manager_id: Some(Some(agent.id.0)),
+        external_id: Some(Some("crm-acme".into())),
     };
     org_changes::create(db, &Actor::operator(), cli, input)
         .await

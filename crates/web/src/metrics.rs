@@ -86,6 +86,13 @@ fn describe() {
         Unit::Seconds,
         "Age of the oldest delivery still waiting (0 when none)"
     );
+    describe_gauge!("partnerdesk_jobs_pending", "Bulk jobs queued or being worked on");
+    describe_gauge!(
+        "partnerdesk_jobs_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest bulk job not yet done (0 when none)"
+    );
+    describe_counter!("partnerdesk_jobs_completed_total", "Bulk jobs completed, by kind");
     describe_gauge!(
         "partnerdesk_escalations",
         "Escalations by state (open, acknowledged, resolved)"

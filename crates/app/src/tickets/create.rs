@@ -8,6 +8,7 @@ struct Checked {
     subject: String,
     priority: Option<Priority>,
     status: Option<TicketStatus>,
+    external_id: Option<String>,
 }
 
 fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
@@ -20,6 +21,9 @@ fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
     } else {
         None
     };
+    // Checked whoever sends it, kept for staff only (an end-user's ticket fields are the requests API's).
+    let external_id = crate::input::external_id(&mut errors, input.external_id.clone().flatten().as_deref());
+    let external_id = if staff { external_id } else { None };
     if input.comment.as_ref().and_then(|c| c.public) == Some(false) {
         errors.push(
             "comment",
@@ -33,6 +37,7 @@ fn check_new(input: &TicketInput, staff: bool) -> Result<Checked, AppError> {
         subject,
         priority,
         status,
+        external_id,
     })
 }
 
@@ -175,6 +180,7 @@ async fn route_new(
         tags: routed.tags.clone(),
         ccs: Vec::new(),
         custom_fields: Vec::new(),
+        external_id: checked.external_id,
     };
     let follow_ups = notice
         .iter()

@@ -100,6 +100,10 @@ pub struct TicketInput {
     pub custom_fields: Option<Vec<CustomFieldInput>>,
     /// The same as `custom_fields` (Zendesk's other name).
     pub fields: Option<Vec<CustomFieldInput>>,
+    /// Staff: your own key for the ticket, unique among tickets (up to 255 characters); `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = schema::external_id)]
+    pub external_id: Option<Option<String>>,
 }
 
 impl TicketInput {

@@ -161,6 +161,9 @@ fn apply_staff_fields(errors: &mut Invalid, f: &mut TicketFields, input: &Ticket
         let remove = tags::normalize(t);
         f.tags.retain(|x| !remove.contains(x));
     }
+    if let Some(x) = &input.external_id {
+        f.external_id = crate::input::external_id(errors, x.as_deref());
+    }
     input.status.as_deref().and_then(|s| parse_status(errors, s))
 }
 

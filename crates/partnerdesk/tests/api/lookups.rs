@@ -54,7 +54,7 @@ db_test!(users_search_by_name_or_email, |app: TestApp| async move {
     );
     assert!(ids(&app.get("/api/v2/users/search?query=cole", &pat).await.1, "users").is_empty());
 
-    // No user has an external id yet (issue 14): nobody is found by one.
+    // Nobody has this external id: nobody is found.
     let (s, v) = app.get("/api/v2/users/search.json?external_id=crm-7", &admin).await;
     assert_eq!(
         (s, ids(&v, "users"), v["count"].as_i64()),

@@ -100,7 +100,8 @@ const ERRORS: &[(&str, u16, &str, bool)] = &[
     (
         "TooManyRequests",
         429,
-        "Too many password sign-in attempts (API tokens are not limited); wait as long as `Retry-After` says.",
+        "Too many password sign-in attempts (API tokens are not limited), or a bulk job asked for while 30 of the \
+         caller's are queued or running; wait as long as `Retry-After` says.",
         true,
     ),
     (
@@ -166,7 +167,8 @@ macro_rules! error_group {
 
 error_group! {
     /// Every operation that needs a caller: 401 without valid credentials; with `email:password` credentials, 429
-    /// when that sign-in is throttled and 503 when password checks are saturated.
+    /// when that sign-in is throttled (and for bulk jobs, 429 when the caller has too many waiting) and 503 when
+    /// password checks are saturated.
     Authenticated = [401, 429, 503];
     /// Operations with a record id or token in the path: 404 for no such record, 422 for a control character.
     PathId = [404, 422];
@@ -256,7 +258,7 @@ fn string() -> Object {
 
 /// `{"<wrapper>": <schema of input>}`, with `wrapper` required; `extra` adds rules on the wrapped object (a
 /// create's required fields), which must then hold as well as the input's own schema.
-fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
+pub(crate) fn envelope(wrapper: &str, input: &str, extra: Option<Schema>) -> Schema {
     let inner: RefOr<Schema> = match extra {
         None => Ref::from_schema_name(input).into(),
         Some(extra) => Schema::AllOf(

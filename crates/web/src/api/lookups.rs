@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use partnerdesk_db::organizations::{self, NameMatch};
-use partnerdesk_db::users;
+use partnerdesk_db::users::{self, UserFilter};
 use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
@@ -36,8 +36,8 @@ pub struct UserSearchParams {
     /// Text the name or e-mail address contains (case-insensitive). One of `query` and `external_id` is required.
     #[param(schema_with = search_text)]
     pub query: Option<String>,
-    /// Users have no external id yet: a search by it finds nobody.
-    #[param(schema_with = any_text)]
+    /// The account with this external id (exactly). End-users find only themselves.
+    #[param(schema_with = external_id_text)]
     pub external_id: Option<String>,
 }
 
@@ -62,8 +62,8 @@ pub struct OrgSearchParams {
     /// The whole name (case-insensitive). One of `name` and `external_id` is required.
     #[param(schema_with = search_text)]
     pub name: Option<String>,
-    /// Organizations have no external id yet: a search by it finds nothing.
-    #[param(schema_with = any_text)]
+    /// The organization with this external id (exactly). End-users find only their own.
+    #[param(schema_with = external_id_text)]
     pub external_id: Option<String>,
 }
 
@@ -91,19 +91,14 @@ fn search_text() -> Object {
     )
 }
 
-fn any_text() -> Object {
-    text_schema(
-        0,
-        "No record has an external id yet (issue 14): a search by one finds nothing.",
-    )
+pub fn external_id_text() -> Object {
+    text_schema(1, "An external id (exactly as set; blanks at either end are ignored).")
 }
 
-/// An external id: at most `MAX_TEXT` characters.
-fn external_id(value: &str) -> Result<(), ApiError> {
-    if value.chars().count() > MAX_TEXT {
-        return Err(AppError::BadRequest(format!("external_id is too long (at most {MAX_TEXT} characters)")).into());
-    }
-    Ok(())
+/// An external id to look for: as a search text (trimmed, not blank, at most `MAX_TEXT` characters), as external
+/// ids are stored trimmed.
+pub fn external_id(value: &str) -> Result<&str, ApiError> {
+    text("external_id", value)
 }
 
 /// A search text: trimmed, not blank, at most `MAX_TEXT` characters. Blank is what the documented pattern's `\s`
@@ -119,11 +114,6 @@ fn text<'a>(name: &str, value: &'a str) -> Result<&'a str, ApiError> {
     Ok(t)
 }
 
-/// An empty list answer, for searches by an id nothing has yet.
-fn nothing(state: &AppState, q: &ListQuery, key: &str, path: &str) -> Json<Value> {
-    Json(q.envelope::<Value>(key, &[], None, false, Some(0), &state.url(path)))
-}
-
 #[utoipa::path(get, path = "/api/v2/users/search", tag = "users", params(UserSearchParams, PageParams),
     responses((status = 200, description = "The users found, in id order", body = UserList), Authenticated, Query))]
 pub async fn search_users(
@@ -133,12 +123,18 @@ pub async fn search_users(
 ) -> Result<Json<Value>, ApiError> {
     let path = "/api/v2/users/search.json";
     let q = ListQuery::parse(raw.as_deref())?;
+    // Checked whenever given, also when `query` is the one searched by.
+    if let Some(x) = q.get("external_id") {
+        external_id(x)?;
+    }
     let needle = match (q.get("query"), q.get("external_id")) {
         (Some(query), _) => text("query", query)?.to_owned(),
-        // Users have no external_id column yet (issue 14 adds it): no user has one, so none is found.
         (None, Some(id)) => {
-            external_id(id)?;
-            return Ok(nothing(&state, &q, "users", path));
+            let filter = UserFilter {
+                external_id: Some(external_id(id)?),
+                ..UserFilter::default()
+            };
+            return crate::api::users::visible_users_page(&state, &caller, &q, &filter, path).await;
         }
         (None, None) => return Err(AppError::BadRequest("query or external_id is required".into()).into()),
     };
@@ -232,12 +228,14 @@ pub async fn search_organizations(
 ) -> Result<Json<Value>, ApiError> {
     let path = "/api/v2/organizations/search.json";
     let q = ListQuery::parse(raw.as_deref())?;
+    if let Some(x) = q.get("external_id") {
+        external_id(x)?;
+    }
     let name = match (q.get("name"), q.get("external_id")) {
         (Some(name), _) => text("name", name)?.to_owned(),
-        // Organizations have no external id yet: none is found by one.
         (None, Some(id)) => {
-            external_id(id)?;
-            return Ok(nothing(&state, &q, "organizations", path));
+            let id = external_id(id)?.to_owned();
+            return crate::api::organizations::organizations_page(&state, &caller, &q, Some(&id), path).await;
         }
         (None, None) => return Err(AppError::BadRequest("name or external_id is required".into()).into()),
     };

@@ -5,6 +5,8 @@ pub mod audit_logs;
 pub mod audits;
 pub mod bucket_docs;
 pub mod buckets;
+pub mod bulk;
+pub mod bulk_docs;
 pub mod doc;
 pub mod doc_links;
 pub mod doc_text;
@@ -31,7 +33,7 @@ use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use utoipa::OpenApi;
 
 use partnerdesk_app::AppError;
@@ -52,6 +54,10 @@ use crate::state::AppState;
     ),
     paths(
         users::me, users::list, users::show, users::create, users::update, users::invite, users::issue_token, users::accept_invitation,
+        bulk::users_create_many, bulk::users_update_many, bulk::users_create_or_update_many, bulk::users_create_or_update,
+        bulk::organizations_create_many, bulk::organizations_update_many, bulk::organizations_create_or_update_many,
+        bulk::organizations_destroy_many, bulk::organizations_create_or_update,
+        bulk::tickets_create_many, bulk::tickets_update_many, bulk::show,
         notices::show_notifications, notices::update_notifications,
         mail::list, mail::failing,
         show_many::tickets, show_many::users, show_many::organizations,
@@ -150,6 +156,35 @@ pub fn router() -> Router<AppState> {
     r = both(r, "/users", get(users::list).post(users::create));
     r = both(r, "/users/me", get(users::me));
     r = both(r, "/users/show_many", get(show_many::users));
+    r = both(r, "/users/create_many", post(bulk::users_create_many));
+    r = both(r, "/users/update_many", put(bulk::users_update_many));
+    r = both(
+        r,
+        "/users/create_or_update_many",
+        post(bulk::users_create_or_update_many),
+    );
+    r = both(r, "/users/create_or_update", post(bulk::users_create_or_update));
+    r = both(r, "/organizations/create_many", post(bulk::organizations_create_many));
+    r = both(r, "/organizations/update_many", put(bulk::organizations_update_many));
+    r = both(
+        r,
+        "/organizations/create_or_update_many",
+        post(bulk::organizations_create_or_update_many),
+    );
+    r = both(
+        r,
+        "/organizations/create_or_update",
+        post(bulk::organizations_create_or_update),
+    );
+    r = both(
+        r,
+        "/organizations/destroy_many",
+        delete(bulk::organizations_destroy_many),
+    );
+    r = both(r, "/tickets/create_many", post(bulk::tickets_create_many));
+    r = both(r, "/tickets/update_many", put(bulk::tickets_update_many));
+    // The id may carry Zendesk's `.json` suffix, which the handler takes off.
+    r = r.route("/job_statuses/{id}", get(bulk::show));
     r = both(r, "/tickets/show_many", get(show_many::tickets));
     r = both(r, "/organizations/show_many", get(show_many::organizations));
     r = both(r, "/search", get(search::search));

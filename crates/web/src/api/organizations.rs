@@ -64,7 +64,7 @@ impl OrganizationView {
             name: o.name.clone(),
             shared_tickets: true,
             shared_comments: true,
-            external_id: None,
+            external_id: o.external_id.clone(),
             domain_names: o.domain_names.clone(),
             tags: o.tags.clone(),
             group_id: None,
@@ -109,28 +109,59 @@ fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<Organizat
     })
 }
 
-/// Staff see every organization; end-users their own.
-#[utoipa::path(get, path = "/api/v2/organizations", tag = "organizations", params(PageParams),
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrgFilterParams {
+    #[param(schema_with = crate::api::lookups::external_id_text)]
+    pub external_id: Option<String>,
+}
+
+/// Staff see every organization; end-users their own. `external_id` finds the one with that external id.
+#[utoipa::path(get, path = "/api/v2/organizations", tag = "organizations", params(OrgFilterParams, PageParams),
     responses((status = 200, description = "A page of organizations", body = OrganizationList), Authenticated, Query))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.actor();
     let q = ListQuery::parse(raw.as_deref())?;
+    let external_id = q
+        .get("external_id")
+        .map(crate::api::lookups::external_id)
+        .transpose()?
+        .map(str::to_owned);
+    organizations_page(
+        &state,
+        &caller,
+        &q,
+        external_id.as_deref(),
+        "/api/v2/organizations.json",
+    )
+    .await
+}
+
+/// A page of the organizations the caller sees, those with `external_id` only when given.
+pub async fn organizations_page(
+    state: &AppState,
+    caller: &Caller,
+    q: &ListQuery,
+    external_id: Option<&str>,
+    path: &str,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.actor();
     let mut conn = state.db.conn();
     let scope = actor.org_scope();
-    let page = organizations::list(&mut conn, scope, q.window()).await?;
+    let page = organizations::list(&mut conn, scope, external_id, q.window()).await?;
     let count = if q.is_offset() {
-        Some(organizations::count(&mut conn, scope).await?)
+        Some(organizations::count(&mut conn, scope, external_id).await?)
     } else {
         None
     };
     let views: Vec<_> = page
         .items
         .iter()
-        .map(|o| OrganizationView::new(&state, o, &actor))
+        .map(|o| OrganizationView::new(state, o, &actor))
         .collect();
     let last = page.items.last().map(|o| o.id.0);
     Ok(Json(q.envelope(
@@ -139,7 +170,7 @@ pub async fn list(
         last,
         page.has_more,
         count,
-        &state.url("/api/v2/organizations.json"),
+        &state.url(path),
     )))
 }
 
@@ -187,12 +218,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v2/organizations/{id}", tag = "organizations", params(IdParam),
     responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<StatusCode, ApiError> {
-    let actor = caller.actor();
-    actor.may_administer()?;
-    let org = organizations::get(&mut state.db.conn(), OrgId(id), OrgScope::All).await?;
-    let mut tx = state.db.begin().await?;
-    organizations::delete(&mut tx, &org, &caller.audit()).await?;
-    tx.commit().await?;
+    org_changes::delete(&state.db, &caller.actor(), &caller.audit(), OrgId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,7 +242,7 @@ pub async fn users(
         &q,
         &UserFilter {
             organization_id: Some(OrgId(id)),
-            role: None,
+            ..UserFilter::default()
         },
         &format!("/api/v2/organizations/{id}/users.json"),
     )

@@ -33,7 +33,7 @@ pub struct IdsParams {
 }
 
 /// The `ids` parameter: comma-separated positive integers, at most `MAX_IDS`, repeats dropped.
-fn ids(raw: Option<&str>) -> Result<Vec<i64>, ApiError> {
+pub(crate) fn ids(raw: Option<&str>) -> Result<Vec<i64>, ApiError> {
     let given = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "ids")
         .map(|(_, v)| v.into_owned())

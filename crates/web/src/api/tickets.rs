@@ -78,7 +78,7 @@ impl TicketView {
         TicketView {
             id: t.id.0,
             url: state.url(&format!("/api/v2/tickets/{}.json", t.id)),
-            external_id: None,
+            external_id: t.external_id.clone(),
             via: json!({"channel": t.via, "source": {"from": {}, "to": {}, "rel": null}}),
             created_at: t.created_at,
             updated_at: t.updated_at,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::account_mail::AccountMail;
-use partnerdesk_app::accounts::{self, NewAccount, Provisioner};
+use partnerdesk_app::accounts::{self, Provisioner};
 use partnerdesk_app::user_changes::{self, UserInput};
 
 use crate::api::doc::{
@@ -34,6 +34,7 @@ pub struct UserView {
     pub url: String,
     pub name: String,
     pub email: String,
+    pub external_id: Option<String>,
     #[schema(schema_with = doc::values::role_value)]
     pub role: String,
     pub organization_id: Option<i64>,
@@ -63,6 +64,7 @@ impl UserView {
             url: state.url(&format!("/api/v2/users/{}.json", u.id)),
             name: u.name.clone(),
             email: u.email.clone(),
+            external_id: u.external_id.clone(),
             role: u.role.as_str().to_owned(),
             organization_id: u.organization_id.map(|o| o.0),
             active: true,
@@ -133,9 +135,12 @@ pub struct UserFilterParams {
     #[param(schema_with = doc::values::role_value)]
     pub role: Option<String>,
     pub organization_id: Option<i64>,
+    #[param(schema_with = crate::api::lookups::external_id_text)]
+    pub external_id: Option<String>,
 }
 
-/// Staff filter by `role` and `organization_id`; end-users get a list of themselves alone.
+/// Staff filter by `role`, `organization_id` and `external_id`; end-users get a list of themselves alone (empty when
+/// they have not the external id asked for).
 #[utoipa::path(get, path = "/api/v2/users", tag = "users",
     params(UserFilterParams, PageParams),
     responses((status = 200, description = "A page of users", body = UserList), Authenticated, Query))]
@@ -144,26 +149,43 @@ pub async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.actor();
     let q = ListQuery::parse(raw.as_deref())?;
     let filter = user_filter(&q)?;
-    if !actor.is_staff() {
-        // End-users may list only themselves (the filters are checked all the same).
-        let view = [UserView::new(&state, &caller.user)];
-        return Ok(Json(q.envelope(
-            "users",
-            &view,
-            Some(caller.user.id.0),
-            false,
-            Some(1),
-            &state.url("/api/v2/users.json"),
-        )));
+    visible_users_page(&state, &caller, &q, &filter, "/api/v2/users.json").await
+}
+
+/// A page of the users `filter` finds, for staff; for an end-user, themselves alone (the other filters are checked
+/// all the same), if they have the external id asked for.
+pub async fn visible_users_page(
+    state: &AppState,
+    caller: &Caller,
+    q: &ListQuery,
+    filter: &UserFilter<'_>,
+    path: &str,
+) -> Result<Json<Value>, ApiError> {
+    if caller.actor().is_staff() {
+        return users_page(state, q, filter, path).await;
     }
-    users_page(&state, &q, &filter, "/api/v2/users.json").await
+    let me = &caller.user;
+    let view: Vec<UserView> = filter
+        .external_id
+        .is_none_or(|x| me.external_id.as_deref() == Some(x))
+        .then(|| UserView::new(state, me))
+        .into_iter()
+        .collect();
+    let n = view.len() as i64;
+    Ok(Json(q.envelope(
+        "users",
+        &view,
+        view.last().map(|v| v.id),
+        false,
+        Some(n),
+        &state.url(path),
+    )))
 }
 
 /// The `role` and `organization_id` filters of the users list.
-fn user_filter(q: &ListQuery) -> Result<UserFilter, ApiError> {
+fn user_filter(q: &ListQuery) -> Result<UserFilter<'_>, ApiError> {
     let role = q
         .get("role")
         .map(|r| Role::parse(r).ok_or_else(|| AppError::BadRequest(format!("role must be one of {}", Role::choices()))))
@@ -176,14 +198,19 @@ fn user_filter(q: &ListQuery) -> Result<UserFilter, ApiError> {
                 .map_err(|_| AppError::BadRequest("organization_id must be an integer".into()))
         })
         .transpose()?;
-    Ok(UserFilter { organization_id, role })
+    let external_id = q.get("external_id").map(crate::api::lookups::external_id).transpose()?;
+    Ok(UserFilter {
+        organization_id,
+        role,
+        external_id,
+    })
 }
 
 /// A page of users as a list answer (shared with `/organizations/{id}/users`).
 pub async fn users_page(
     state: &AppState,
     q: &ListQuery,
-    filter: &UserFilter,
+    filter: &UserFilter<'_>,
     path: &str,
 ) -> Result<Json<Value>, ApiError> {
     let mut conn = state.db.conn();
@@ -213,17 +240,8 @@ pub async fn create(
     caller: Caller,
     ZJson(body): ZJson<NewUserEnvelope>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
-    let u = body.user;
     let actor = caller.actor();
-    let input = NewAccount {
-        email: u.email.unwrap_or_default(),
-        name: u.name.unwrap_or_default(),
-        role: u.role,
-        organization_id: u.organization_id.flatten(),
-        is_account_manager: u.account_manager.unwrap_or(false),
-        is_support_manager: u.support_manager.unwrap_or(false),
-        password: u.password,
-    };
+    let input = user_changes::new_account(body.user);
     let user = accounts::create_account(&state.db, Provisioner::User(&actor), &caller.audit(), input).await?;
     Ok((StatusCode::CREATED, user_json(&state, &user)))
 }

@@ -48,7 +48,7 @@ async fn users_page(state: &AppState, s: &SignedIn, invitation: Option<String>) 
     let all = users::list(&mut conn, &UserFilter::default(), Window::first(1000))
         .await?
         .items;
-    let orgs = organizations::list(&mut conn, OrgScope::All, Window::first(1000))
+    let orgs = organizations::list(&mut conn, OrgScope::All, None, Window::first(1000))
         .await?
         .items;
     Ok(UsersPage {
@@ -100,6 +100,7 @@ pub async fn create_user(
         is_account_manager: f.account_manager.is_some(),
         is_support_manager: f.support_manager.is_some(),
         password: None,
+        external_id: None,
     };
     let audit = s.user.audit_actor();
     let user = accounts::create_account(&state.db, Provisioner::User(&actor), &audit, input).await?;

@@ -54,7 +54,7 @@ pub async fn organizations(State(state): State<AppState>, s: SignedIn) -> Result
         ));
     }
     let mut conn = state.db.conn();
-    let all = organizations::list(&mut conn, OrgScope::All, Window::first(1000))
+    let all = organizations::list(&mut conn, OrgScope::All, None, Window::first(1000))
         .await?
         .items;
     let visible: Vec<&Organization> = all.iter().filter(|o| manages(&s, o)).collect();
@@ -129,6 +129,8 @@ fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
         tags: list(&f.tags),
         alliance_partner: admin.then_some(f.alliance_partner.is_some()),
         account_manager_id: admin.then_some(account_manager_id),
+        // The page does not edit external ids (the API does): left as they are.
+        external_id: None,
     })
 }
 
@@ -186,7 +188,7 @@ async fn managed_org(conn: &mut Conn, s: &SignedIn, id: i64) -> Result<Organizat
 async fn member_rows(conn: &mut Conn, org: OrgId) -> Result<Vec<UserRow>, PageError> {
     let filter = UserFilter {
         organization_id: Some(org),
-        role: None,
+        ..UserFilter::default()
     };
     let members = users::list(conn, &filter, Window::first(500)).await?.items;
     Ok(views::user_rows(conn, &members).await?)
