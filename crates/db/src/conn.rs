@@ -6,10 +6,11 @@
 //! (sea-query was the other candidate; the statements here are plain enough that hand-written SQL reads better,
 //! and dynamic filters are built by appending fixed SQL fragments with bound values, never user text.)
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row as _, Transaction};
 
 use crate::error::DbError;
@@ -94,10 +95,15 @@ impl Db {
                 SqliteDb::connect(url, max_connections, acquire_timeout).await?,
             ))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // Every statement is planned for its own values. sqlx prepares each statement once per connection, and
+            // after five runs PostgreSQL may switch to one generic plan for any value: for a search by tag, status
+            // and priority that plan walked all 1,000,000 tickets (270 ms, against 113 ms planned for the values).
+            // Planning costs well under a millisecond here.
+            let options = PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)
-                .connect(url)
+                .connect_with(options)
                 .await?;
             Ok(Db::Postgres(pool))
         } else {

@@ -262,11 +262,13 @@ fn build(backend: Backend, s: &TicketSearch) -> Built {
     }
 }
 
-/// Whether the search keeps only tickets created in a range.
+/// Whether the search keeps only tickets created in a range, and no text drives it (the text index reads its
+/// matches in id order).
 fn by_creation(s: &TicketSearch) -> bool {
-    s.conditions
-        .iter()
-        .any(|c| !c.negated && c.any_of.iter().all(|a| matches!(a, Atom::Created(_))))
+    s.text.iter().all(|t| t.negated)
+        && s.conditions
+            .iter()
+            .any(|c| !c.negated && c.any_of.iter().all(|a| matches!(a, Atom::Created(_))))
 }
 
 fn order_sql(order: Option<Order>, id_col: &str, by_creation: bool) -> String {
