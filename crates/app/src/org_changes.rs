@@ -224,7 +224,7 @@ pub async fn create_or_update_in(
 }
 
 /// The organization `input` names by external id, else by name, locked.
-async fn existing(tx: &mut Conn, input: &OrgInput) -> Result<Option<Organization>, AppError> {
+pub(crate) async fn existing(tx: &mut Conn, input: &OrgInput) -> Result<Option<Organization>, AppError> {
     let by_external = match input.external_id.as_ref().and_then(|x| x.as_deref()).map(str::trim) {
         Some(x) if !x.is_empty() => organizations::by_external_id_for_update(tx, x).await,
         _ => Err(partnerdesk_db::DbError::NotFound),

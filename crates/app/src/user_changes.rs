@@ -153,7 +153,7 @@ pub async fn create_or_update_in(
 }
 
 /// The account `u` names by external id, else by e-mail address, locked.
-async fn existing(tx: &mut Conn, u: &UserInput) -> Result<Option<User>, AppError> {
+pub(crate) async fn existing(tx: &mut Conn, u: &UserInput) -> Result<Option<User>, AppError> {
     let by_external = match u.external_id.as_ref().and_then(|x| x.as_deref()).map(str::trim) {
         Some(x) if !x.is_empty() => users::by_external_id_for_update(tx, x).await,
         _ => Err(partnerdesk_db::DbError::NotFound),

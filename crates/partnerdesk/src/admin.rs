@@ -39,9 +39,27 @@ pub enum AdminCommand {
     CreateGroup(CreateGroupArgs),
     /// Create a ticket form that routes to a group.
     CreateForm(CreateFormArgs),
+    /// Create or update organizations and users from CSV files with a header row, matched by external_id, then by
+    /// name (organizations) or e-mail (users). Running the same files again changes nothing.
+    Import(ImportArgs),
     /// Write the search index again from the tickets, users and organizations. It is kept in step by every write;
     /// this is for recovery (a restored backup, rows written around the program).
     Reindex,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Organizations: columns external_id, name, domain_names, tags, notes, details, alliance_partner (lists
+    /// separated by spaces, commas or semicolons; an empty cell keeps the value). Imported before the users.
+    #[arg(long)]
+    pub organizations: Option<std::path::PathBuf>,
+    /// Users: columns external_id, email, name, role, organization (its name) or organization_external_id,
+    /// time_zone, suspended. Accounts are created without a password: invite them with `invite-user`.
+    #[arg(long)]
+    pub users: Option<std::path::PathBuf>,
+    /// Print what would change, and keep nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +192,7 @@ pub async fn run(config: &Config, db: &Db, cmd: AdminCommand) -> Result<()> {
         }
         AdminCommand::CreateGroup(a) => create_group(db, cli, a).await,
         AdminCommand::CreateForm(a) => create_form(db, cli, a).await,
+        AdminCommand::Import(a) => import(db, a).await,
         AdminCommand::Reindex => {
             let started = std::time::Instant::now();
             let n = partnerdesk_app::search::reindex(db).await?;
@@ -399,5 +418,38 @@ async fn create_form(db: &Db, cli: &AuditActor, a: CreateFormArgs) -> Result<()>
         .await
         .map_err(explain)?;
     println!("created ticket form {} '{}'", form.id, form.name);
+    Ok(())
+}
+
+async fn import(db: &Db, a: ImportArgs) -> Result<()> {
+    use partnerdesk_app::import::{self, Records};
+    if a.organizations.is_none() && a.users.is_none() {
+        bail!("name a file: --organizations FILE and/or --users FILE");
+    }
+    let mut failed = 0;
+    for (records, path) in [(Records::Organizations, a.organizations), (Records::Users, a.users)] {
+        let Some(path) = path else { continue };
+        let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let shown = path.display().to_string();
+        let outcome = import::import(db, records, std::io::BufReader::new(file), a.dry_run, |line| {
+            println!("{shown}: {line}");
+        })
+        .await
+        .with_context(|| shown.clone())?;
+        let verb = if a.dry_run { "would be" } else { "were" };
+        println!(
+            "{shown}: {} created, {} updated, {} unchanged, {} failed ({verb} applied)",
+            outcome.created, outcome.updated, outcome.unchanged, outcome.failed
+        );
+        failed += outcome.failed;
+    }
+    if failed > 0 {
+        let others = if a.dry_run {
+            "nothing was kept"
+        } else {
+            "the other rows were applied"
+        };
+        bail!("{failed} rows failed (see above); {others}");
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
+mod import;
 mod s3;
 mod search;
 mod search_counts;

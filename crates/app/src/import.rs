@@ -1,0 +1,325 @@
+//! `partnerdesk admin import`: organizations and users from CSV files, as a CRM export gives them, through the same
+//! `create_or_update` an API client uses (matched by `external_id`, then by name or e-mail), so every rule applies.
+//!
+//! Idempotent: a row that would change nothing is undone in its savepoint, so a second run of the same file writes
+//! no row and no audit entry. `--dry-run` runs exactly the same code and rolls every change back, so what it prints
+//! is what a real run would do. Rows are committed in chunks (`CHUNK` rows), so a large file never holds SQLite's
+//! one writer for long; a row that fails is reported with its line and undone alone, and the others land.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use partnerdesk_core::policy::Actor;
+use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::users::User;
+use partnerdesk_db::{AuditActor, Conn, Db};
+
+use crate::error::AppError;
+use crate::org_changes::{self, OrgInput};
+use crate::user_changes::{self, UserInput};
+
+/// Rows per transaction.
+const CHUNK: usize = 500;
+/// The savepoint each row runs in.
+const ROW: &str = "pd_import_row";
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    Organizations,
+    Users,
+}
+
+impl Records {
+    /// The columns a file of these records may have.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Records::Organizations => &[
+                "external_id",
+                "name",
+                "domain_names",
+                "tags",
+                "notes",
+                "details",
+                "alliance_partner",
+            ],
+            Records::Users => &[
+                "external_id",
+                "email",
+                "name",
+                "role",
+                "organization",
+                "organization_external_id",
+                "time_zone",
+                "suspended",
+            ],
+        }
+    }
+
+    fn singular(self) -> &'static str {
+        match self {
+            Records::Organizations => "organization",
+            Records::Users => "user",
+        }
+    }
+}
+
+/// How a run went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+}
+
+/// One row: its line in the file and its cells by column (an empty cell is not given: the record keeps its value).
+struct Row {
+    line: u64,
+    cells: HashMap<String, String>,
+}
+
+impl Row {
+    fn get(&self, column: &str) -> Option<String> {
+        self.cells
+            .get(column)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A list cell: entries separated by spaces, commas or semicolons.
+    fn list(&self, column: &str) -> Option<Vec<String>> {
+        self.get(column).map(|v| {
+            v.split([' ', ',', ';'])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    fn flag(&self, column: &str) -> Result<Option<bool>, String> {
+        match self.get(column).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if ["true", "yes", "1"].contains(&v.as_str()) => Ok(Some(true)),
+            Some(v) if ["false", "no", "0"].contains(&v.as_str()) => Ok(Some(false)),
+            Some(v) => Err(format!("{column}: {v:?} is not true or false")),
+        }
+    }
+}
+
+/// Imports the records of `input` (CSV with a header row) as the operator; `say` receives one line per change and
+/// per failed row. With `dry_run` nothing is kept.
+pub async fn import(
+    db: &Db,
+    records: Records,
+    input: impl Read,
+    dry_run: bool,
+    mut say: impl FnMut(String),
+) -> Result<Outcome, AppError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| AppError::BadRequest(format!("the header row: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let known = records.columns();
+    if let Some(unknown) = header.iter().find(|h| !known.contains(&h.as_str())) {
+        return Err(AppError::BadRequest(format!(
+            "unknown column {unknown:?}; the columns of {}s are: {}",
+            records.singular(),
+            known.join(", ")
+        )));
+    }
+    let actor = Actor::operator();
+    let audit = AuditActor::cli();
+    let mut outcome = Outcome::default();
+    let mut tx = db.begin().await?;
+    let mut in_chunk = 0;
+    for record in reader.records() {
+        let record = record.map_err(|e| AppError::BadRequest(format!("CSV: {e}")))?;
+        let row = Row {
+            line: record.position().map_or(0, |p| p.line()),
+            cells: header.iter().cloned().zip(record.iter().map(str::to_owned)).collect(),
+        };
+        tx.savepoint(ROW).await?;
+        let done = match records {
+            Records::Organizations => organization(&mut tx, &actor, &audit, &row).await,
+            Records::Users => user(&mut tx, &actor, &audit, &row).await,
+        };
+        match done {
+            Ok(Change::Created(what)) => {
+                tx.release_savepoint(ROW).await?;
+                outcome.created += 1;
+                say(format!("line {}: create {what}", row.line));
+            }
+            Ok(Change::Updated(what, diff)) => {
+                tx.release_savepoint(ROW).await?;
+                outcome.updated += 1;
+                say(format!("line {}: update {what}: {}", row.line, diff.join("; ")));
+            }
+            Ok(Change::Unchanged) => {
+                // The update wrote the same values (and an audit entry): undone, so a re-run writes nothing.
+                tx.rollback_to_savepoint(ROW).await?;
+                outcome.unchanged += 1;
+            }
+            Err(e) => {
+                tx.rollback_to_savepoint(ROW).await?;
+                outcome.failed += 1;
+                say(format!("line {}: {}", row.line, message(&e)));
+            }
+        }
+        in_chunk += 1;
+        if in_chunk == CHUNK {
+            end(tx, dry_run).await?;
+            tx = db.begin().await?;
+            in_chunk = 0;
+        }
+    }
+    end(tx, dry_run).await?;
+    Ok(outcome)
+}
+
+async fn end(tx: Conn, dry_run: bool) -> Result<(), AppError> {
+    if dry_run {
+        // Dropped without a commit: rolled back.
+        drop(tx);
+    } else {
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A refusal as one line: each invalid field with its message.
+fn message(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(invalid) => invalid
+            .0
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        AppError::BadRequest(m) => m.clone(),
+        e => e.to_string(),
+    }
+}
+
+enum Change {
+    Created(String),
+    Updated(String, Vec<String>),
+    Unchanged,
+}
+
+/// `field: before → after` for each field that differs.
+fn differences(pairs: &[(&str, String, String)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(field, a, b)| format!("{field}: {a:?} → {b:?}"))
+        .collect()
+}
+
+fn org_view(o: &Organization) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", o.name.clone()),
+        ("external_id", o.external_id.clone().unwrap_or_default()),
+        ("domain_names", o.domain_names.join(" ")),
+        ("tags", o.tags.join(" ")),
+        ("notes", o.notes.clone()),
+        ("details", o.details.clone()),
+        ("alliance_partner", o.alliance_partner.to_string()),
+    ]
+}
+
+fn user_view(u: &User) -> Vec<(&'static str, String)> {
+    vec![
+        ("email", u.email.clone()),
+        ("name", u.name.clone()),
+        ("external_id", u.external_id.clone().unwrap_or_default()),
+        ("role", u.role.as_str().to_owned()),
+        (
+            "organization_id",
+            u.organization_id.map(|o| o.0.to_string()).unwrap_or_default(),
+        ),
+        ("time_zone", u.time_zone.clone()),
+        ("status", u.status.as_str().to_owned()),
+    ]
+}
+
+fn compare(before: Vec<(&'static str, String)>, after: Vec<(&'static str, String)>) -> Vec<String> {
+    let pairs: Vec<(&str, String, String)> = before
+        .into_iter()
+        .zip(after)
+        .map(|((field, a), (_, b))| (field, a, b))
+        .collect();
+    differences(&pairs)
+}
+
+async fn organization(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Result<Change, AppError> {
+    let input = OrgInput {
+        name: row.get("name"),
+        notes: row.get("notes"),
+        details: row.get("details"),
+        domain_names: row.list("domain_names"),
+        tags: row.list("tags"),
+        alliance_partner: row.flag("alliance_partner").map_err(AppError::BadRequest)?,
+        external_id: row.get("external_id").map(Some),
+        ..OrgInput::default()
+    };
+    let before = org_changes::existing(tx, &input).await?;
+    let (after, created) = org_changes::create_or_update_in(tx, actor, audit, input).await?;
+    let what = format!("organization {:?} (id {})", after.name, after.id.0);
+    Ok(match before {
+        _ if created => Change::Created(what),
+        Some(before) => match compare(org_view(&before), org_view(&after)) {
+            diff if diff.is_empty() => Change::Unchanged,
+            diff => Change::Updated(what, diff),
+        },
+        None => Change::Created(what),
+    })
+}
+
+async fn user(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Result<Change, AppError> {
+    let organization_id = match (row.get("organization_external_id"), row.get("organization")) {
+        (Some(external), _) => match org_changes::id_of_external(tx, actor, &external).await {
+            Ok(id) => Some(Some(id.0)),
+            Err(AppError::NotFound) => {
+                return Err(AppError::BadRequest(format!(
+                    "organization_external_id: no organization has the external id {external:?}"
+                )));
+            }
+            Err(e) => return Err(e),
+        },
+        (None, Some(name)) => match organizations::by_name_for_update(tx, &name).await {
+            Ok(org) => Some(Some(org.id.0)),
+            Err(partnerdesk_db::DbError::NotFound) => {
+                return Err(AppError::BadRequest(format!(
+                    "organization: no organization is named {name:?}"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        (None, None) => None,
+    };
+    let input = UserInput {
+        name: row.get("name"),
+        email: row.get("email"),
+        role: row.get("role"),
+        organization_id,
+        suspended: row.flag("suspended").map_err(AppError::BadRequest)?,
+        time_zone: row.get("time_zone"),
+        external_id: row.get("external_id").map(Some),
+        ..UserInput::default()
+    };
+    let before = user_changes::existing(tx, &input).await?;
+    let (after, created) = user_changes::create_or_update_in(tx, actor, audit, input, None).await?;
+    let what = format!("user {} (id {})", after.email, after.id.0);
+    Ok(match before {
+        _ if created => Change::Created(what),
+        Some(before) => match compare(user_view(&before), user_view(&after)) {
+            diff if diff.is_empty() => Change::Unchanged,
+            diff => Change::Updated(what, diff),
+        },
+        None => Change::Created(what),
+    })
+}
