@@ -131,6 +131,7 @@ fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
         account_manager_id: admin.then_some(account_manager_id),
         // The page does not edit external ids (the API does): left as they are.
         external_id: None,
+        organization_fields: None,
     })
 }
 
