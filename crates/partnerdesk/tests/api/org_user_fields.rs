@@ -407,3 +407,73 @@ db_test!(create_or_update_and_bulk_carry_values, |app: TestApp| async move {
     let (_, v) = app.get("/api/v2/organizations/search.json?name=Initech", &admin).await;
     assert_eq!(v["count"].as_i64(), Some(0), "{v}");
 });
+
+db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let ann = app.user("ann@vendor.example", "agent", None).await;
+    org_fields(&app, &admin).await;
+    let acme = app.org(&admin, "Acme", true).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(acme)).await;
+    let mut b = crate::admin_field_pages::signed_in(&app, &admin).await;
+    let page = format!("/admin/organizations/{acme}");
+    let csrf = b.csrf(&page).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("field.support_level", "gold"),
+        ("field.contract_end", "2027-03-31"),
+        ("field.managed", "true"),
+        ("field.track", "Technology"),
+    ];
+    let (s, _, body) = b.post(&format!("{page}/fields"), &form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, v) = app.get(&format!("/api/v2/organizations/{acme}.json"), &admin).await;
+    let f = &v["organization"]["organization_fields"];
+    assert_eq!(
+        (f["support_level"].as_str(), f["managed"].as_bool()),
+        (Some("gold"), Some(true)),
+        "{f}"
+    );
+    assert_eq!(f["contract_end"], "2027-03-31");
+    // A bad value is refused with the service's message; nothing changes.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("field.seats", "many"),
+        ("field.track", "Changed"),
+    ];
+    let (s, _, body) = b.post(&format!("{page}/fields"), &form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("organization_fields.seats"), "{body}");
+    let (_, v) = app.get(&format!("/api/v2/organizations/{acme}.json"), &admin).await;
+    assert_eq!(v["organization"]["organization_fields"]["track"], "Technology");
+    // Without the CSRF token: refused.
+    let (s, _, _) = b.post(&format!("{page}/fields"), &[("field.track", "x")]).await;
+    assert_ne!(s, StatusCode::SEE_OTHER);
+
+    // The agent's ticket page shows the values beside the notes.
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            &ann,
+            json!({"ticket": {"subject": "Sync", "comment": {"body": "Stalls."},
+            "requester_id": pat.id}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["ticket"]["id"].as_i64().unwrap();
+    let mut agent = crate::admin_field_pages::signed_in(&app, &ann).await;
+    let (s, _, html) = agent.get(&format!("/agent/tickets/{ticket}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let banner = &html[html.find("id=\"org-notes\"").unwrap()..html.find("</section>").unwrap()];
+    for shown in [
+        "Support level",
+        "Gold",
+        "Contract end",
+        "2027-03-31",
+        "Managed",
+        "Yes",
+        "Technology",
+    ] {
+        assert!(banner.contains(shown), "{shown}: {banner}");
+    }
+    assert!(!banner.contains("Seats"), "unset fields are left out: {banner}");
+});
