@@ -322,6 +322,20 @@ db_test!(end_users_see_only_visible_fields, |app: TestApp| async move {
         json!({"support_level": "gold"}),
         "{v}"
     );
+    // Search results carry the same values, as the caller may see them.
+    let (s, v) = app
+        .get("/api/v2/search.json?query=type:organization%20Acme", &pat)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["results"][0]["organization_fields"],
+        json!({"support_level": "gold"}),
+        "{v}"
+    );
+    let (_, v) = app
+        .get("/api/v2/search.json?query=type:organization%20Acme", &admin)
+        .await;
+    assert_eq!(v["results"][0]["organization_fields"]["track"], "secret track", "{v}");
     // An end-user's own record: the visible user field only.
     let (_, v) = app.get("/api/v2/users/me.json", &pat).await;
     assert_eq!(v["user"]["user_fields"], json!({"partner_role": null}), "{v}");
