@@ -165,13 +165,13 @@ async fn delete(state: &AppState, caller: &Caller, kind: FieldKind, id: i64) -> 
 }
 
 /// Every organization field, by position (staff).
-#[utoipa::path(get, path = "/api/v2/organization_fields", tag = "organization_fields",
+#[utoipa::path(get, path = "/api/v2/organization_fields", tag = "organization_fields", operation_id = "list",
     responses((status = 200, description = "`organization_fields`, `count`", body = Object), Authenticated, Refused))]
 pub async fn list_org_fields(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     list(&state, &caller, FieldKind::Organization).await
 }
 
-#[utoipa::path(get, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", params(IdParam),
+#[utoipa::path(get, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", operation_id = "show", params(IdParam),
     responses((status = 200, description = "`organization_field`", body = Object), Authenticated, PathId, Refused))]
 pub async fn show_org_field(
     State(state): State<AppState>,
@@ -182,7 +182,7 @@ pub async fn show_org_field(
 }
 
 /// Admins only.
-#[utoipa::path(post, path = "/api/v2/organization_fields", tag = "organization_fields", request_body = NewOrgFieldEnvelope,
+#[utoipa::path(post, path = "/api/v2/organization_fields", tag = "organization_fields", operation_id = "create", request_body = NewOrgFieldEnvelope,
     responses((status = 201, description = "`organization_field`", body = Object), Authenticated, JsonBody, Refused))]
 pub async fn create_org_field(
     State(state): State<AppState>,
@@ -193,7 +193,7 @@ pub async fn create_org_field(
 }
 
 /// Admins only. What is left out stays; the key and type cannot change.
-#[utoipa::path(put, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", params(IdParam), request_body = OrgFieldEnvelope,
+#[utoipa::path(put, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", operation_id = "update", params(IdParam), request_body = OrgFieldEnvelope,
     responses((status = 200, description = "`organization_field`", body = Object), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update_org_field(
     State(state): State<AppState>,
@@ -205,7 +205,7 @@ pub async fn update_org_field(
 }
 
 /// Admins only. The field's values go with it.
-#[utoipa::path(delete, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", params(IdParam),
+#[utoipa::path(delete, path = "/api/v2/organization_fields/{id}", tag = "organization_fields", operation_id = "delete", params(IdParam),
     responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
 pub async fn delete_org_field(
     State(state): State<AppState>,
@@ -216,13 +216,13 @@ pub async fn delete_org_field(
 }
 
 /// Every user field, by position (staff).
-#[utoipa::path(get, path = "/api/v2/user_fields", tag = "user_fields",
+#[utoipa::path(get, path = "/api/v2/user_fields", tag = "user_fields", operation_id = "list",
     responses((status = 200, description = "`user_fields`, `count`", body = Object), Authenticated, Refused))]
 pub async fn list_user_fields(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     list(&state, &caller, FieldKind::User).await
 }
 
-#[utoipa::path(get, path = "/api/v2/user_fields/{id}", tag = "user_fields", params(IdParam),
+#[utoipa::path(get, path = "/api/v2/user_fields/{id}", tag = "user_fields", operation_id = "show", params(IdParam),
     responses((status = 200, description = "`user_field`", body = Object), Authenticated, PathId, Refused))]
 pub async fn show_user_field(
     State(state): State<AppState>,
@@ -233,7 +233,7 @@ pub async fn show_user_field(
 }
 
 /// Admins only.
-#[utoipa::path(post, path = "/api/v2/user_fields", tag = "user_fields", request_body = NewUserFieldEnvelope,
+#[utoipa::path(post, path = "/api/v2/user_fields", tag = "user_fields", operation_id = "create", request_body = NewUserFieldEnvelope,
     responses((status = 201, description = "`user_field`", body = Object), Authenticated, JsonBody, Refused))]
 pub async fn create_user_field(
     State(state): State<AppState>,
@@ -244,7 +244,7 @@ pub async fn create_user_field(
 }
 
 /// Admins only. What is left out stays; the key and type cannot change.
-#[utoipa::path(put, path = "/api/v2/user_fields/{id}", tag = "user_fields", params(IdParam), request_body = UserFieldEnvelope,
+#[utoipa::path(put, path = "/api/v2/user_fields/{id}", tag = "user_fields", operation_id = "update", params(IdParam), request_body = UserFieldEnvelope,
     responses((status = 200, description = "`user_field`", body = Object), Authenticated, PathId, JsonBody, Refused))]
 pub async fn update_user_field(
     State(state): State<AppState>,
@@ -256,7 +256,7 @@ pub async fn update_user_field(
 }
 
 /// Admins only. The field's values go with it.
-#[utoipa::path(delete, path = "/api/v2/user_fields/{id}", tag = "user_fields", params(IdParam),
+#[utoipa::path(delete, path = "/api/v2/user_fields/{id}", tag = "user_fields", operation_id = "delete", params(IdParam),
     responses((status = 204, description = "Deleted"), Authenticated, PathId, Refused))]
 pub async fn delete_user_field(
     State(state): State<AppState>,
