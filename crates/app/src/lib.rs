@@ -24,6 +24,7 @@ pub mod oncall;
 pub mod org_changes;
 pub mod outbox;
 pub mod passwords;
+pub mod profile_fields;
 pub mod ratelimit;
 pub mod search;
 pub mod signin;

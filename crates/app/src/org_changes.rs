@@ -11,6 +11,8 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::input::{nullable, schema};
+use crate::profile_fields::{self, FieldValues};
+use partnerdesk_db::profile_fields::FieldKind;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct OrgInput {
@@ -35,6 +37,9 @@ pub struct OrgInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(schema_with = schema::external_id)]
     pub external_id: Option<Option<String>>,
+    /// Values of organization fields by key (`null` clears one); keys left out stay as they are.
+    #[schema(value_type = Option<Object>)]
+    pub organization_fields: Option<FieldValues>,
 }
 
 /// Each a domain (a dot, no `@` or `/`, no control character) or blank.
@@ -127,14 +132,18 @@ pub async fn create_in(
     tx: &mut Conn,
     actor: &Actor,
     audit: &AuditActor,
-    input: OrgInput,
+    mut input: OrgInput,
 ) -> Result<Organization, AppError> {
     actor.may_administer()?;
+    let values = input.organization_fields.take();
     let mut f = OrgFields::default();
     apply(tx, &mut f, input, true).await?;
-    organizations::create(tx, &f, audit)
+    let checked = profile_fields::check_values(tx, FieldKind::Organization, values.as_ref()).await?;
+    let org = organizations::create(tx, &f, audit)
         .await
-        .map_err(AppError::unique_name("organization", &f.name))
+        .map_err(AppError::unique_name("organization", &f.name))?;
+    profile_fields::write_values(tx, FieldKind::Organization, org.id.0, Some(org.id.0), checked, audit).await?;
+    Ok(org)
 }
 
 /// Changes an organization: admins, or its account manager (who may not change who that is, nor partner status).
@@ -170,7 +179,7 @@ async fn change(
     actor: &Actor,
     audit: &AuditActor,
     before: &Organization,
-    input: OrgInput,
+    mut input: OrgInput,
 ) -> Result<Organization, AppError> {
     actor.may_edit_org(before.account_manager_id)?;
     if !actor.is_admin() && (input.account_manager_id.is_some() || input.alliance_partner.is_some()) {
@@ -178,11 +187,23 @@ async fn change(
             "Only admins may change an organization's account manager or partner status.".into(),
         ));
     }
+    let values = input.organization_fields.take();
     let mut f = before.fields();
     apply(tx, &mut f, input, false).await?;
-    organizations::update(tx, before, &f, audit)
+    let checked = profile_fields::check_values(tx, FieldKind::Organization, values.as_ref()).await?;
+    let after = organizations::update(tx, before, &f, audit)
         .await
-        .map_err(AppError::unique_name("organization", &f.name))
+        .map_err(AppError::unique_name("organization", &f.name))?;
+    profile_fields::write_values(
+        tx,
+        FieldKind::Organization,
+        before.id.0,
+        Some(before.id.0),
+        checked,
+        audit,
+    )
+    .await?;
+    Ok(after)
 }
 
 /// `POST /organizations/create_or_update`: creates the organization or updates the one `input` names (see

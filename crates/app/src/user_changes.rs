@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 use crate::accounts::{self, Provisioner};
 use crate::error::AppError;
 use crate::input::{nullable, schema};
+use crate::profile_fields::{self, FieldValues};
+use partnerdesk_db::profile_fields::FieldKind;
 
 /// Fields accepted by create and update. Unknown fields are ignored, as Zendesk does.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -41,6 +43,10 @@ pub struct UserInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(schema_with = schema::external_id)]
     pub external_id: Option<Option<String>>,
+    /// Values of user fields by key (`null` clears one); keys left out stay as they are. Provisioning rights
+    /// required.
+    #[schema(value_type = Option<Object>)]
+    pub user_fields: Option<FieldValues>,
 }
 
 fn time_zone_text() -> utoipa::openapi::schema::Object {
@@ -75,10 +81,15 @@ async fn change(
     actor: &Actor,
     audit: &AuditActor,
     before: &User,
-    u: UserInput,
+    mut u: UserInput,
 ) -> Result<User, AppError> {
-    let f = plan(tx, actor, before, u).await?;
+    let values = u.user_fields.take();
+    let privileged = values.is_some();
+    let f = plan(tx, actor, before, u, privileged).await?;
+    let checked = profile_fields::check_values(tx, FieldKind::User, values.as_ref()).await?;
     let after = users::update(tx, before, &f, audit).await?;
+    let org = after.organization_id.map(|o| o.0);
+    profile_fields::write_values(tx, FieldKind::User, after.id.0, org, checked, audit).await?;
     // A suspension ends every session at once, whoever suspends and however: reactivating the account later
     // must not bring an old cookie back to life.
     if after.status == UserStatus::Suspended && before.status != UserStatus::Suspended {
@@ -144,11 +155,7 @@ pub async fn create_or_update_in(
             u.password = None;
             Ok((change(tx, actor, audit, &before, u).await?, false))
         }
-        None => {
-            let checked = accounts::check_account(new_account(u))?;
-            let user = accounts::create_checked_in(tx, Provisioner::User(actor), audit, checked, hash).await?;
-            Ok((user, true))
-        }
+        None => Ok((create_in(tx, actor, audit, u, hash).await?, true)),
     }
 }
 
@@ -173,7 +180,13 @@ pub(crate) async fn existing(tx: &mut Conn, u: &UserInput) -> Result<Option<User
 }
 
 /// The account's fields after `u`, or why not.
-async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Result<UserFields, AppError> {
+async fn plan(
+    conn: &mut Conn,
+    actor: &Actor,
+    before: &User,
+    u: UserInput,
+    sets_fields: bool,
+) -> Result<UserFields, AppError> {
     let is_self_only = before.id == actor.id && !actor.is_admin();
     let mut f = before.fields();
     let mut errors = Invalid::default();
@@ -187,7 +200,8 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
     if let Some(x) = &u.external_id {
         f.external_id = crate::input::external_id(&mut errors, x.as_deref());
     }
-    let privileged = u.email.is_some()
+    let privileged = sets_fields
+        || u.email.is_some()
         || u.external_id.is_some()
         || u.role.is_some()
         || u.organization_id.is_some()
@@ -254,4 +268,39 @@ async fn plan(conn: &mut Conn, actor: &Actor, before: &User, u: UserInput) -> Re
         }
     }
     Ok(f)
+}
+
+/// Creates an account from `u` (its password hashed as `hash`) with its user fields, in the caller's transaction.
+pub async fn create_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    audit: &AuditActor,
+    mut u: UserInput,
+    hash: Option<String>,
+) -> Result<User, AppError> {
+    let values = u.user_fields.take();
+    let checked = accounts::check_account(new_account(u))?;
+    let values = profile_fields::check_values(tx, FieldKind::User, values.as_ref()).await?;
+    let user = accounts::create_checked_in(tx, Provisioner::User(actor), audit, checked, hash).await?;
+    let org = user.organization_id.map(|o| o.0);
+    profile_fields::write_values(tx, FieldKind::User, user.id.0, org, values, audit).await?;
+    Ok(user)
+}
+
+/// `POST /users`: creates an account (admins any; account managers end-users of their organizations), with its
+/// user fields, in one transaction.
+pub async fn create(db: &Db, actor: &Actor, audit: &AuditActor, mut u: UserInput) -> Result<User, AppError> {
+    let values = u.user_fields.take();
+    let checked = accounts::check_account(new_account(u))?;
+    // The provisioner's reach is checked before the password is hashed, and again in the transaction.
+    let org = accounts::load_org(db, checked.fields.organization_id.map(|o| o.0)).await?;
+    Provisioner::User(actor).check(checked.fields.role, org.as_ref())?;
+    let hash = accounts::hash_new_password(checked.password.clone()).await?;
+    let mut tx = db.begin().await?;
+    let values = profile_fields::check_values(&mut tx, FieldKind::User, values.as_ref()).await?;
+    let user = accounts::create_checked_in(&mut tx, Provisioner::User(actor), audit, checked, hash).await?;
+    let org = user.organization_id.map(|o| o.0);
+    profile_fields::write_values(&mut tx, FieldKind::User, user.id.0, org, values, audit).await?;
+    tx.commit().await?;
+    Ok(user)
 }

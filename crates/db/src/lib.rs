@@ -23,6 +23,7 @@ pub mod mailbox;
 pub mod notice_choices;
 pub mod organizations;
 pub mod outbox;
+pub mod profile_fields;
 pub mod search;
 pub mod sessions;
 pub mod tag_counts;

@@ -115,6 +115,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_external_ids_and_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0017_external_ids_and_jobs.sql"),
     },
+    Migration {
+        version: 18,
+        name: "profile_fields",
+        sqlite: include_str!("../migrations/sqlite/0018_profile_fields.sql"),
+        postgres: include_str!("../migrations/postgres/0018_profile_fields.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

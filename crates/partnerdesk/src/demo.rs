@@ -119,6 +119,7 @@ async fn acme(db: &Db, cli: &AuditActor, agent: &User) -> Result<Organization> {
         alliance_partner: Some(true),
         account_manager_id: Some(Some(agent.id.0)),
         external_id: Some(Some("crm-acme".into())),
+        organization_fields: None,
     };
     org_changes::create(db, &Actor::operator(), cli, input)
         .await

@@ -7,7 +7,7 @@ use partnerdesk_db::{Conn, DbError};
 use serde_json::{Value, json};
 
 use super::{Kind, Operation, Resource, Target, target_of};
-use crate::accounts::{self, Provisioner};
+use crate::accounts;
 use crate::context::App;
 use crate::error::AppError;
 use crate::org_changes::{self, OrgInput};
@@ -128,8 +128,7 @@ async fn user_item(
     let input: UserInput = parse(item)?;
     let (user, action) = match op {
         Operation::CreateMany => {
-            let checked = accounts::check_account(user_changes::new_account(input))?;
-            let user = accounts::create_checked_in(tx, Provisioner::User(&actor), &audit, checked, hash).await?;
+            let user = user_changes::create_in(tx, &actor, &audit, input, hash).await?;
             (user, Action::Create)
         }
         Operation::UpdateMany => {

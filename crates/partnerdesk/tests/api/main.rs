@@ -35,6 +35,7 @@ mod lookups;
 mod mail;
 mod notice_choices;
 mod notifications;
+mod org_user_fields;
 mod organizations;
 mod page_forms;
 mod pages;

@@ -21,8 +21,8 @@ use crate::api::bulk_docs::{
     UsersCreateMany, UsersUpdateMany, UsersUpsertMany,
 };
 use crate::api::doc::{Authenticated, JsonBody, PathId, Query, Refused};
-use crate::api::organizations::{OrganizationResponse, OrganizationView};
-use crate::api::users::{UserResponse, UserView};
+use crate::api::organizations::OrganizationResponse;
+use crate::api::users::UserResponse;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ZJson;
@@ -360,12 +360,7 @@ pub async fn users_create_or_update(
     let actor = caller.actor();
     let (user, created) = user_changes::create_or_update(&state, &actor, &caller.audit(), body.user).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((
-        status,
-        Json(UserResponse {
-            user: UserView::new(&state, &user),
-        }),
-    ))
+    Ok((status, crate::api::users::user_json(&state, &user, true).await?))
 }
 
 /// Creates the organization, or updates the one with its `external_id`, else its `name`: 201 when created, 200 when
@@ -381,10 +376,5 @@ pub async fn organizations_create_or_update(
     let actor = caller.actor();
     let (org, created) = org_changes::create_or_update(&state.db, &actor, &caller.audit(), body.organization).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((
-        status,
-        Json(OrganizationResponse {
-            organization: OrganizationView::new(&state, &org, &actor),
-        }),
-    ))
+    Ok((status, crate::api::organizations::org_json(&state, &org, &actor).await?))
 }

@@ -397,6 +397,30 @@ pub fn organization_update() -> Schema {
     envelope("organization", "OrgInput", None)
 }
 
+pub fn new_organization_field() -> Schema {
+    envelope(
+        "organization_field",
+        "ProfileFieldInput",
+        Some(requires(&["key", "type", "title"]).into()),
+    )
+}
+
+pub fn organization_field_update() -> Schema {
+    envelope("organization_field", "ProfileFieldInput", None)
+}
+
+pub fn new_user_field() -> Schema {
+    envelope(
+        "user_field",
+        "ProfileFieldInput",
+        Some(requires(&["key", "type", "title"]).into()),
+    )
+}
+
+pub fn user_field_update() -> Schema {
+    envelope("user_field", "ProfileFieldInput", None)
+}
+
 pub fn new_group() -> Schema {
     envelope("group", "GroupInput", Some(requires(&["name"]).into()))
 }
@@ -539,6 +563,10 @@ request_schema! {
     crate::api::users::UserEnvelope = user_update, partnerdesk_app::user_changes::UserInput;
     crate::api::organizations::NewOrgEnvelope = new_organization, partnerdesk_app::org_changes::OrgInput;
     crate::api::organizations::OrgEnvelope = organization_update, partnerdesk_app::org_changes::OrgInput;
+    crate::api::profile_fields::NewOrgFieldEnvelope = new_organization_field, partnerdesk_app::profile_fields::ProfileFieldInput;
+    crate::api::profile_fields::OrgFieldEnvelope = organization_field_update, partnerdesk_app::profile_fields::ProfileFieldInput;
+    crate::api::profile_fields::NewUserFieldEnvelope = new_user_field, partnerdesk_app::profile_fields::ProfileFieldInput;
+    crate::api::profile_fields::UserFieldEnvelope = user_field_update, partnerdesk_app::profile_fields::ProfileFieldInput;
     crate::api::groups::GroupEnvelope = new_group, partnerdesk_app::directory::GroupInput;
     crate::api::ticket_forms::FormEnvelope = new_ticket_form, partnerdesk_app::directory::FormInput;
     crate::api::tickets::NewTicketEnvelope = new_ticket, partnerdesk_app::tickets::TicketInput;

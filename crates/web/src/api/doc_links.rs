@@ -19,6 +19,8 @@ const ORGANIZATION: &[(&str, &str)] = &[("id", "$response.body#/organization/id"
 const TICKET: &[(&str, &str)] = &[("id", "$response.body#/ticket/id")];
 const REQUEST: &[(&str, &str)] = &[("id", "$response.body#/request/id")];
 const ESCALATION: &[(&str, &str)] = &[("id", "$response.body#/escalation/id")];
+const ORG_FIELD: &[(&str, &str)] = &[("id", "$response.body#/organization_field/id")];
+const USER_FIELD: &[(&str, &str)] = &[("id", "$response.body#/user_field/id")];
 const SAME_ORGANIZATION: &[(&str, &str)] = &[("id", "$request.path.id")];
 
 const LINKS: &[Link] = &[
@@ -68,6 +70,30 @@ const LINKS: &[Link] = &[
         "ticket_forms_show",
         &[("id", "$response.body#/ticket_form/id")],
     ),
+    (
+        "post",
+        "/api/v2/organization_fields",
+        "201",
+        "organization_fields_show",
+        ORG_FIELD,
+    ),
+    (
+        "post",
+        "/api/v2/organization_fields",
+        "201",
+        "organization_fields_update",
+        ORG_FIELD,
+    ),
+    (
+        "post",
+        "/api/v2/organization_fields",
+        "201",
+        "organization_fields_delete",
+        ORG_FIELD,
+    ),
+    ("post", "/api/v2/user_fields", "201", "user_fields_show", USER_FIELD),
+    ("post", "/api/v2/user_fields", "201", "user_fields_update", USER_FIELD),
+    ("post", "/api/v2/user_fields", "201", "user_fields_delete", USER_FIELD),
     ("post", "/api/v2/tickets", "201", "tickets_show", TICKET),
     ("post", "/api/v2/tickets", "201", "tickets_update", TICKET),
     ("post", "/api/v2/tickets", "201", "tickets_comments", TICKET),

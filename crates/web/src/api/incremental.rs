@@ -309,7 +309,7 @@ pub async fn users(
     let path = "/api/v2/incremental/users/cursor.json";
     let (after_url, after_cursor, end_of_stream) = cursor_fields(&state, path, "users", &req, &page);
     Ok(Json(UserExport {
-        users: page.items.iter().map(|u| UserView::new(&state, u)).collect(),
+        users: crate::api::users::user_views(&state, &page.items, actor.is_staff()).await?,
         after_url,
         after_cursor,
         before_url: None,
@@ -332,11 +332,7 @@ pub async fn organizations(
     let path = "/api/v2/incremental/organizations.json";
     Ok(Json(OrganizationExport {
         count: page.items.len(),
-        organizations: page
-            .items
-            .iter()
-            .map(|o| OrganizationView::new(&state, o, &actor))
-            .collect(),
+        organizations: crate::api::organizations::org_views(&state, &page.items, &actor).await?,
         next_page: next_url(&state, path, "organizations", &req, page.next, true),
         end_time: page.next.at.timestamp(),
         end_of_stream: page.caught_up,

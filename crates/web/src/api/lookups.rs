@@ -148,7 +148,7 @@ pub async fn search_users(
     } else {
         None
     };
-    let views: Vec<UserView> = page.items.iter().map(|u| UserView::new(&state, u)).collect();
+    let views: Vec<UserView> = crate::api::users::user_views(&state, &page.items, actor.is_staff()).await?;
     let last = page.items.last().map(|u| u.id.0);
     Ok(Json(q.envelope(
         "users",
@@ -177,11 +177,7 @@ async fn organizations_named(
     } else {
         None
     };
-    let views: Vec<OrganizationView> = page
-        .items
-        .iter()
-        .map(|o| OrganizationView::new(state, o, &actor))
-        .collect();
+    let views: Vec<OrganizationView> = crate::api::organizations::org_views(state, &page.items, &actor).await?;
     let last = page.items.last().map(|o| o.id.0);
     Ok(Json(q.envelope(
         "organizations",

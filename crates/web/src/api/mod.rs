@@ -17,6 +17,7 @@ pub mod lookups;
 pub mod mail;
 pub mod notices;
 pub mod organizations;
+pub mod profile_fields;
 pub mod requests;
 pub mod search;
 pub mod show_many;
@@ -67,6 +68,8 @@ use crate::state::AppState;
         groups::list, groups::show, groups::create,
         ticket_fields::list_fields, ticket_fields::count_fields, ticket_fields::show_field, ticket_fields::create_field, ticket_fields::update_field, ticket_fields::delete_field,
         ticket_fields::list_options, ticket_fields::upsert_option, ticket_fields::show_option, ticket_fields::delete_option,
+        profile_fields::list_org_fields, profile_fields::show_org_field, profile_fields::create_org_field, profile_fields::update_org_field, profile_fields::delete_org_field,
+        profile_fields::list_user_fields, profile_fields::show_user_field, profile_fields::create_user_field, profile_fields::update_user_field, profile_fields::delete_user_field,
         ticket_forms::list, ticket_forms::show, ticket_forms::create, ticket_forms::update, ticket_forms::delete,
         tickets::list, tickets::show, tickets::create, tickets::update, tickets::comments,
         audits::ticket_audits, ticket_lists::organization_tickets, ticket_lists::user_requested, ticket_lists::user_assigned,
@@ -261,6 +264,28 @@ pub fn router() -> Router<AppState> {
     r = r.route(
         "/ticket_fields/{id}/options/{option_id}",
         get(ticket_fields::show_option).delete(ticket_fields::delete_option),
+    );
+    r = both(
+        r,
+        "/organization_fields",
+        get(profile_fields::list_org_fields).post(profile_fields::create_org_field),
+    );
+    r = r.route(
+        "/organization_fields/{id}",
+        get(profile_fields::show_org_field)
+            .put(profile_fields::update_org_field)
+            .delete(profile_fields::delete_org_field),
+    );
+    r = both(
+        r,
+        "/user_fields",
+        get(profile_fields::list_user_fields).post(profile_fields::create_user_field),
+    );
+    r = r.route(
+        "/user_fields/{id}",
+        get(profile_fields::show_user_field)
+            .put(profile_fields::update_user_field)
+            .delete(profile_fields::delete_user_field),
     );
     r = both(r, "/ticket_forms", get(ticket_forms::list).post(ticket_forms::create));
     r = r.route(

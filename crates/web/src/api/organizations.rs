@@ -15,6 +15,8 @@ use utoipa::ToSchema;
 
 use partnerdesk_app::AppError;
 use partnerdesk_app::org_changes::{self, OrgInput};
+use partnerdesk_app::profile_fields;
+use partnerdesk_db::profile_fields::FieldKind;
 
 use crate::api::doc::{
     Authenticated, IdParam, JsonBody, OrganizationList, PageParams, PathId, Query, Refused, UserList,
@@ -103,10 +105,37 @@ pub struct OrganizationResponse {
     pub organization: OrganizationView,
 }
 
-fn org_json(state: &AppState, o: &Organization, actor: &Actor) -> Json<OrganizationResponse> {
-    Json(OrganizationResponse {
-        organization: OrganizationView::new(state, o, actor),
-    })
+/// Views of organizations with their `organization_fields` as `actor` sees them (end-users: only the fields visible
+/// to end-users).
+pub async fn org_views(
+    state: &AppState,
+    list: &[Organization],
+    actor: &Actor,
+) -> Result<Vec<OrganizationView>, ApiError> {
+    let ids: Vec<i64> = list.iter().map(|o| o.id.0).collect();
+    let staff = actor.sees_org_notes();
+    let mut values = profile_fields::shown_in(&state.db, FieldKind::Organization, &ids, staff).await?;
+    Ok(list
+        .iter()
+        .map(|o| {
+            let mut view = OrganizationView::new(state, o, actor);
+            view.organization_fields = Value::Object(values.remove(&o.id.0).unwrap_or_default());
+            view
+        })
+        .collect())
+}
+
+/// `{"organization": {...}}` with its `organization_fields` as `actor` sees them.
+pub async fn org_json(
+    state: &AppState,
+    o: &Organization,
+    actor: &Actor,
+) -> Result<Json<OrganizationResponse>, ApiError> {
+    let organization = org_views(state, std::slice::from_ref(o), actor)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(OrganizationResponse { organization }))
 }
 
 #[derive(Debug, utoipa::IntoParams)]
@@ -158,11 +187,7 @@ pub async fn organizations_page(
     } else {
         None
     };
-    let views: Vec<_> = page
-        .items
-        .iter()
-        .map(|o| OrganizationView::new(state, o, &actor))
-        .collect();
+    let views = org_views(state, &page.items, &actor).await?;
     let last = page.items.last().map(|o| o.id.0);
     Ok(Json(q.envelope(
         "organizations",
@@ -183,7 +208,7 @@ pub async fn show(
 ) -> Result<Json<OrganizationResponse>, ApiError> {
     let actor = caller.actor();
     let org = organizations::get(&mut state.db.conn(), OrgId(id), actor.org_scope()).await?;
-    Ok(org_json(&state, &org, &actor))
+    org_json(&state, &org, &actor).await
 }
 
 /// Admins only.
@@ -196,7 +221,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<OrganizationResponse>), ApiError> {
     let actor = caller.actor();
     let org = org_changes::create(&state.db, &actor, &caller.audit(), body.organization).await?;
-    Ok((StatusCode::CREATED, org_json(&state, &org, &actor)))
+    Ok((StatusCode::CREATED, org_json(&state, &org, &actor).await?))
 }
 
 /// Admins, or the organization's account manager (who may change neither the account manager nor partner
@@ -211,7 +236,7 @@ pub async fn update(
 ) -> Result<Json<OrganizationResponse>, ApiError> {
     let actor = caller.actor();
     let after = org_changes::update(&state.db, &actor, &caller.audit(), OrgId(id), body.organization).await?;
-    Ok(org_json(&state, &after, &actor))
+    org_json(&state, &after, &actor).await
 }
 
 /// Admins only.

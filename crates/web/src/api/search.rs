@@ -4,9 +4,11 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use partnerdesk_app::AppError;
+use partnerdesk_app::profile_fields;
 use partnerdesk_app::search::{self, Found, Sort};
 use partnerdesk_core::policy::Actor;
 use partnerdesk_core::search::{MAX_QUERY_CHARS, ResultType, SortField};
+use partnerdesk_db::profile_fields::FieldKind;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
@@ -106,6 +108,44 @@ fn sort_of(q: &ListQuery) -> Result<Sort, ApiError> {
     Ok(Sort { field, descending })
 }
 
+/// The results as Zendesk shows them, users and organizations with their fields as `actor` sees them.
+async fn results(state: &AppState, actor: &Actor, found: &[Found]) -> Result<Vec<Value>, ApiError> {
+    let ids = |kind: FieldKind| -> Vec<i64> {
+        found
+            .iter()
+            .filter_map(|f| match (f, kind) {
+                (Found::User(u), FieldKind::User) => Some(u.id.0),
+                (Found::Organization(o), FieldKind::Organization) => Some(o.id.0),
+                _ => None,
+            })
+            .collect()
+    };
+    let staff = actor.is_staff();
+    let mut users = profile_fields::shown_in(&state.db, FieldKind::User, &ids(FieldKind::User), staff).await?;
+    let mut orgs = profile_fields::shown_in(
+        &state.db,
+        FieldKind::Organization,
+        &ids(FieldKind::Organization),
+        actor.sees_org_notes(),
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .map(|f| {
+            let mut view = result(state, actor, f);
+            let fields = match f {
+                Found::User(u) => Some(("user_fields", users.remove(&u.id.0).unwrap_or_default())),
+                Found::Organization(o) => Some(("organization_fields", orgs.remove(&o.id.0).unwrap_or_default())),
+                Found::Ticket(_) => None,
+            };
+            if let (Some((key, values)), Some(map)) = (fields, view.as_object_mut()) {
+                map.insert(key.into(), Value::Object(values));
+            }
+            view
+        })
+        .collect())
+}
+
 /// A result as Zendesk shows it: the record's own view with its `result_type`.
 fn result(state: &AppState, actor: &Actor, found: &Found) -> Value {
     let (mut view, kind) = match found {
@@ -156,7 +196,7 @@ pub async fn search(
         state.settings.search_exact_count,
     )
     .await?;
-    let views: Vec<Value> = found.items.iter().map(|f| result(&state, &actor, f)).collect();
+    let views = results(&state, &actor, &found.items).await?;
     let mut body = q.envelope(
         "results",
         &views,
@@ -208,7 +248,7 @@ pub async fn export(
     let window = q.window();
     let actor = caller.actor();
     let (items, has_more) = search::export(&state.db, &actor, &text, kind, window.after_id, window.limit).await?;
-    let results: Vec<Value> = items.iter().map(|f| result(&state, &actor, f)).collect();
+    let results = results(&state, &actor, &items).await?;
     let last = items.last().map(id_of);
     let mut body = q.envelope(
         "results",

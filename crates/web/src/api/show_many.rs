@@ -13,9 +13,7 @@ use partnerdesk_app::AppError;
 use partnerdesk_app::tickets as ticketing;
 
 use crate::api::doc::{Authenticated, Query};
-use crate::api::organizations::OrganizationView;
 use crate::api::tickets::TicketView;
-use crate::api::users::UserView;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -96,10 +94,14 @@ pub async fn users(
         .filter(|id| actor.may_view_user(*id).is_ok())
         .collect();
     let found = users::by_ids(&mut state.db.conn(), &wanted).await?;
-    let items = wanted
+    let ordered: Vec<_> = wanted
         .iter()
-        .filter_map(|id| found.iter().find(|u| u.id == *id))
-        .map(|u| json!(UserView::new(&state, u)))
+        .filter_map(|id| found.iter().find(|u| u.id == *id).cloned())
+        .collect();
+    let items = crate::api::users::user_views(&state, &ordered, actor.is_staff())
+        .await?
+        .into_iter()
+        .map(|v| json!(v))
         .collect();
     Ok(listed("users", items))
 }
@@ -116,10 +118,15 @@ pub async fn organizations(
     let mut items = Vec::new();
     for id in ids(raw.as_deref())? {
         match organizations::get(&mut conn, OrgId(id), actor.org_scope()).await {
-            Ok(o) => items.push(json!(OrganizationView::new(&state, &o, &actor))),
+            Ok(o) => items.push(o),
             Err(DbError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
     }
+    let items = crate::api::organizations::org_views(&state, &items, &actor)
+        .await?
+        .into_iter()
+        .map(|v| json!(v))
+        .collect();
     Ok(listed("organizations", items))
 }

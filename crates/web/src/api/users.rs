@@ -15,7 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 use partnerdesk_app::AppError;
 use partnerdesk_app::account_mail::AccountMail;
 use partnerdesk_app::accounts::{self, Provisioner};
+use partnerdesk_app::profile_fields;
 use partnerdesk_app::user_changes::{self, UserInput};
+use partnerdesk_db::profile_fields::FieldKind;
 
 use crate::api::doc::{
     self, Authenticated, IdParam, JsonBody, Overloaded, PageParams, PathId, Query, Refused, UserList,
@@ -103,10 +105,27 @@ pub struct UserEnvelope {
     pub user: UserInput,
 }
 
-fn user_json(state: &AppState, u: &User) -> Json<UserResponse> {
-    Json(UserResponse {
-        user: UserView::new(state, u),
-    })
+/// Views of users with their `user_fields` as staff (`staff`) or an end-user sees them.
+pub async fn user_views(state: &AppState, list: &[User], staff: bool) -> Result<Vec<UserView>, ApiError> {
+    let ids: Vec<i64> = list.iter().map(|u| u.id.0).collect();
+    let mut values = profile_fields::shown_in(&state.db, FieldKind::User, &ids, staff).await?;
+    Ok(list
+        .iter()
+        .map(|u| {
+            let mut view = UserView::new(state, u);
+            view.user_fields = Value::Object(values.remove(&u.id.0).unwrap_or_default());
+            view
+        })
+        .collect())
+}
+
+/// `{"user": {...}}` with its `user_fields` as `staff` or an end-user sees them.
+pub async fn user_json(state: &AppState, u: &User, staff: bool) -> Result<Json<UserResponse>, ApiError> {
+    let user = user_views(state, std::slice::from_ref(u), staff)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(UserResponse { user }))
 }
 
 /// Loads a user the caller may see.
@@ -117,14 +136,15 @@ async fn visible_user(state: &AppState, actor: &Actor, id: i64) -> Result<User, 
 
 #[utoipa::path(get, path = "/api/v2/users/me", tag = "users",
     responses((status = 200, description = "The caller", body = UserResponse), Authenticated))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<UserResponse> {
-    user_json(&state, &caller.user)
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<UserResponse>, ApiError> {
+    user_json(&state, &caller.user, caller.actor().is_staff()).await
 }
 
 #[utoipa::path(get, path = "/api/v2/users/{id}", tag = "users", params(IdParam),
     responses((status = 200, description = "A user (end-users: only themselves)", body = UserResponse), Authenticated, PathId))]
 pub async fn show(State(state): State<AppState>, caller: Caller, Id(id): Id) -> Result<Json<UserResponse>, ApiError> {
-    Ok(user_json(&state, &visible_user(&state, &caller.actor(), id).await?))
+    let actor = caller.actor();
+    user_json(&state, &visible_user(&state, &actor, id).await?, actor.is_staff()).await
 }
 
 /// The filters of the users list (staff).
@@ -167,12 +187,13 @@ pub async fn visible_users_page(
         return users_page(state, q, filter, path).await;
     }
     let me = &caller.user;
-    let view: Vec<UserView> = filter
+    let mine: Vec<User> = filter
         .external_id
         .is_none_or(|x| me.external_id.as_deref() == Some(x))
-        .then(|| UserView::new(state, me))
+        .then(|| me.clone())
         .into_iter()
         .collect();
+    let view = user_views(state, &mine, false).await?;
     let n = view.len() as i64;
     Ok(Json(q.envelope(
         "users",
@@ -220,7 +241,8 @@ pub async fn users_page(
     } else {
         None
     };
-    let views: Vec<UserView> = page.items.iter().map(|u| UserView::new(state, u)).collect();
+    // Staff only: end-users are answered with themselves alone (above).
+    let views = user_views(state, &page.items, true).await?;
     let last = page.items.last().map(|u| u.id.0);
     Ok(Json(q.envelope(
         "users",
@@ -241,9 +263,8 @@ pub async fn create(
     ZJson(body): ZJson<NewUserEnvelope>,
 ) -> Result<(StatusCode, Json<UserResponse>), ApiError> {
     let actor = caller.actor();
-    let input = user_changes::new_account(body.user);
-    let user = accounts::create_account(&state.db, Provisioner::User(&actor), &caller.audit(), input).await?;
-    Ok((StatusCode::CREATED, user_json(&state, &user)))
+    let user = user_changes::create(&state.db, &actor, &caller.audit(), body.user).await?;
+    Ok((StatusCode::CREATED, user_json(&state, &user, actor.is_staff()).await?))
 }
 
 /// Anyone may change their own `name` and `time_zone`; the other fields need provisioning rights.
@@ -255,8 +276,9 @@ pub async fn update(
     Id(id): Id,
     ZJson(body): ZJson<UserEnvelope>,
 ) -> Result<Json<UserResponse>, ApiError> {
-    let after = user_changes::update(&state.db, &caller.actor(), &caller.audit(), UserId(id), body.user).await?;
-    Ok(user_json(&state, &after))
+    let actor = caller.actor();
+    let after = user_changes::update(&state.db, &actor, &caller.audit(), UserId(id), body.user).await?;
+    user_json(&state, &after, actor.is_staff()).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -377,5 +399,5 @@ pub async fn accept_invitation(
     ZJson(body): ZJson<SetPasswordInput>,
 ) -> Result<Json<UserResponse>, ApiError> {
     let user = accounts::accept_invitation(&state, &body.token, &body.password).await?;
-    Ok(user_json(&state, &user))
+    user_json(&state, &user, user.role.is_staff()).await
 }

@@ -273,6 +273,8 @@ pub struct NotesBanner {
     pub notes: String,
     pub details: String,
     pub changed: String,
+    /// The organization's fields that have a value: (title, value as shown).
+    pub fields: Vec<(String, String)>,
 }
 
 pub struct AuditRow {
@@ -358,6 +360,7 @@ fn notes_banner(org: Organization, people: &HashMap<UserId, User>) -> NotesBanne
         org_name: org.name.clone(),
         notes: org.notes.clone(),
         details: org.details.clone(),
+        fields: Vec::new(),
         changed: match org.notes_updated_at {
             Some(at) => format!(
                 "Last changed by {} on {}",
@@ -458,7 +461,10 @@ pub async fn show_ticket(
         ids.push(by);
     }
     let people = views::names(&mut conn, ids).await?;
-    let banner = org.map(|o| notes_banner(o, &people));
+    let mut banner = org.map(|o| notes_banner(o, &people));
+    if let Some(b) = banner.as_mut() {
+        b.fields = crate::pages::org_fields::field_texts(&state, b.org_id).await?;
+    }
     let form = form_name(&mut conn, t.ticket_form_id).await;
     let fields = ticket_field_inputs(&mut conn, &t).await?;
     let all_groups = groups::list(&mut conn, Window::first(200)).await?.items;

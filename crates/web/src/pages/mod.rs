@@ -14,6 +14,7 @@ mod mail;
 mod multipart;
 mod notices;
 mod oncall;
+mod org_fields;
 mod organizations;
 pub mod portal;
 
@@ -321,6 +322,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/tickets/{id}/bucket", post(buckets::attach))
         .route("/admin/organizations/{id}/bucket", post(buckets::connect))
         .route("/admin/organizations/{id}/bucket/test", post(buckets::test))
+        .route("/admin/organizations/{id}/fields", post(org_fields::save_fields))
         .route(
             "/admin/organizations",
             get(organizations::organizations).post(organizations::create_organization),

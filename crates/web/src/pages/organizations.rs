@@ -131,6 +131,7 @@ fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
         account_manager_id: admin.then_some(account_manager_id),
         // The page does not edit external ids (the API does): left as they are.
         external_id: None,
+        organization_fields: None,
     })
 }
 
@@ -172,6 +173,7 @@ pub(super) struct OrgPage {
     bucket_notice: Option<String>,
     bucket_access: Vec<AccessRow>,
     escalation_link: Option<String>,
+    fields: Vec<crate::pages::org_fields::FieldRow>,
 }
 
 /// The organization, if the signed-in user may manage it.
@@ -283,6 +285,7 @@ pub(super) async fn org_page(
         bucket_notice,
         bucket_access: buckets::access_rows(state, org.id).await?,
         escalation_link: escalation_link(state, s, org.id).await?,
+        fields: crate::pages::org_fields::field_rows(state, org.id.0).await?,
     })
 }
 

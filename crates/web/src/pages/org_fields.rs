@@ -1,0 +1,150 @@
+//! Organization fields on the pages: their values beside the organization notes on the agent's ticket page, and a
+//! plain form on the organization's admin page that sets them through the organization service (the API's checks,
+//! audit and rights: admins and the organization's account manager).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use partnerdesk_app::org_changes::{self, OrgInput};
+use partnerdesk_app::profile_fields::{self, FieldValues};
+use partnerdesk_core::OrgId;
+use partnerdesk_core::custom_fields::FieldType;
+use partnerdesk_db::profile_fields::{FieldKind, ProfileField};
+use serde_json::Value;
+
+use crate::pages::PageError;
+use crate::pages::form::Form;
+use crate::session::SignedIn;
+use crate::state::AppState;
+
+/// A value as a person reads it: an option's name, Yes/No, a list joined.
+fn text_of(f: &ProfileField, v: &Value) -> String {
+    let name = |s: &str| {
+        f.options
+            .iter()
+            .find(|o| o.value == s)
+            .map_or_else(|| s.to_owned(), |o| o.name.clone())
+    };
+    match v {
+        Value::Bool(b) => if *b { "Yes" } else { "No" }.to_owned(),
+        Value::String(s) => name(s),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The organization's fields that have a value, as (title, text), for staff.
+pub(crate) async fn field_texts(state: &AppState, org: i64) -> Result<Vec<(String, String)>, PageError> {
+    let values = profile_fields::page_values(&state.db, FieldKind::Organization, org).await?;
+    Ok(values
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(f, v)| (f.title.clone(), text_of(f, v)))
+        .collect())
+}
+
+/// An option of a drop-down or multi-select, as the form shows it.
+pub struct OptionRow {
+    pub value: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// A field as the admin page's form shows it.
+pub struct FieldRow {
+    pub key: String,
+    pub title: String,
+    /// `text`, `textarea`, `checkbox`, `date`, `select` or `multiselect`.
+    pub input: &'static str,
+    pub value: String,
+    pub options: Vec<OptionRow>,
+}
+
+pub(crate) async fn field_rows(state: &AppState, org: i64) -> Result<Vec<FieldRow>, PageError> {
+    let values = profile_fields::page_values(&state.db, FieldKind::Organization, org).await?;
+    Ok(values
+        .into_iter()
+        .map(|(f, v)| {
+            let chosen: Vec<String> = match &v {
+                Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                Value::String(s) => vec![s.clone()],
+                _ => Vec::new(),
+            };
+            let input = match f.field_type {
+                FieldType::Textarea => "textarea",
+                FieldType::Checkbox => "checkbox",
+                FieldType::Date => "date",
+                FieldType::Tagger => "select",
+                FieldType::Multiselect => "multiselect",
+                _ => "text",
+            };
+            FieldRow {
+                key: f.key.clone(),
+                title: f.title.clone(),
+                input,
+                value: match &v {
+                    Value::Bool(true) => "true".into(),
+                    Value::String(s) => s.clone(),
+                    _ => String::new(),
+                },
+                options: f
+                    .options
+                    .iter()
+                    .map(|o| OptionRow {
+                        value: o.value.clone(),
+                        name: o.name.clone(),
+                        selected: chosen.contains(&o.value),
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// `POST /admin/organizations/{id}/fields`: every active field from the form (`field.KEY`; a blank one cleared, an
+/// unticked box false), saved through the organization service.
+pub async fn save_fields(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    s.check_csrf(csrf)?;
+    let given = |key: &str| -> Vec<&str> {
+        let name = format!("field.{key}");
+        pairs
+            .iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    let mut values = FieldValues::new();
+    for (f, _) in profile_fields::page_values(&state.db, FieldKind::Organization, id).await? {
+        let sent = given(&f.key);
+        let value = match f.field_type {
+            FieldType::Checkbox => Value::Bool(!sent.is_empty()),
+            FieldType::Multiselect => Value::Array(sent.iter().map(|v| Value::String((*v).to_owned())).collect()),
+            _ => match sent.first().map(|v| v.replace("\r\n", "\n")) {
+                Some(v) if !v.trim().is_empty() => Value::String(v),
+                _ => Value::Null,
+            },
+        };
+        values.insert(f.key.clone(), value);
+    }
+    let input = OrgInput {
+        organization_fields: Some(values),
+        ..OrgInput::default()
+    };
+    org_changes::update(&state.db, &s.user.actor(), &s.user.audit_actor(), OrgId(id), input).await?;
+    Ok(Redirect::to(&format!("/admin/organizations/{id}#fields")).into_response())
+}
