@@ -14,9 +14,13 @@ use partnerdesk_db::organizations::{self, Organization};
 use partnerdesk_db::users::User;
 use partnerdesk_db::{AuditActor, Conn, Db};
 
+use serde_json::Value;
+
 use crate::error::AppError;
 use crate::org_changes::{self, OrgInput};
+use crate::profile_fields::{self, FieldValues};
 use crate::user_changes::{self, UserInput};
+use partnerdesk_db::profile_fields::FieldKind;
 
 /// Rows per transaction.
 const CHUNK: usize = 500;
@@ -53,6 +57,21 @@ impl Records {
                 "time_zone",
                 "suspended",
             ],
+        }
+    }
+
+    /// The prefix of the columns that hold field values (`organization_fields.support_level`).
+    pub fn fields_prefix(self) -> &'static str {
+        match self {
+            Records::Organizations => "organization_fields.",
+            Records::Users => "user_fields.",
+        }
+    }
+
+    fn kind(self) -> FieldKind {
+        match self {
+            Records::Organizations => FieldKind::Organization,
+            Records::Users => FieldKind::User,
         }
     }
 
@@ -97,6 +116,20 @@ impl Row {
         })
     }
 
+    /// The field values of the row (`PREFIX.KEY` columns with a value), as the API takes them.
+    fn field_values(&self, prefix: &str) -> Option<FieldValues> {
+        let values: FieldValues = self
+            .cells
+            .iter()
+            .filter_map(|(column, cell)| {
+                let key = column.strip_prefix(prefix)?;
+                let cell = cell.trim();
+                (!cell.is_empty()).then(|| (key.to_owned(), Value::String(cell.to_owned())))
+            })
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
+
     fn flag(&self, column: &str) -> Result<Option<bool>, String> {
         match self.get(column).map(|v| v.to_ascii_lowercase()) {
             None => Ok(None),
@@ -124,11 +157,16 @@ pub async fn import(
         .map(|h| h.trim().to_owned())
         .collect();
     let known = records.columns();
-    if let Some(unknown) = header.iter().find(|h| !known.contains(&h.as_str())) {
+    let is_field = |h: &str| {
+        h.strip_prefix(records.fields_prefix())
+            .is_some_and(|key| !key.is_empty())
+    };
+    if let Some(unknown) = header.iter().find(|h| !known.contains(&h.as_str()) && !is_field(h)) {
         return Err(AppError::BadRequest(format!(
-            "unknown column {unknown:?}; the columns of {}s are: {}",
+            "unknown column {unknown:?}; the columns of {}s are: {}, and {}KEY for each field",
             records.singular(),
-            known.join(", ")
+            known.join(", "),
+            records.fields_prefix()
         )));
     }
     let actor = Actor::operator();
@@ -255,6 +293,31 @@ fn compare(before: Vec<(&'static str, String)>, after: Vec<(&'static str, String
     differences(&pairs)
 }
 
+/// A record's field values as staff see them, one `(key, value)` per active field.
+async fn fields_of(tx: &mut Conn, records: Records, id: i64) -> Result<Vec<(String, String)>, AppError> {
+    let mut shown = profile_fields::shown(tx, records.kind(), &[id], true).await?;
+    let mut values: Vec<(String, String)> = shown
+        .remove(&id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_null() { String::new() } else { v.to_string() }))
+        .collect();
+    values.sort();
+    Ok(values)
+}
+
+/// `key: before → after` for each field value that differs.
+fn field_differences(records: Records, before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(key, value)| before.iter().find(|(k, _)| k == key).map(|(_, v)| v) != Some(value))
+        .map(|(key, value)| {
+            let old = before.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str());
+            format!("{}{key}: {old} → {value}", records.fields_prefix())
+        })
+        .collect()
+}
+
 async fn organization(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Result<Change, AppError> {
     let input = OrgInput {
         name: row.get("name"),
@@ -264,17 +327,28 @@ async fn organization(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Ro
         tags: row.list("tags"),
         alliance_partner: row.flag("alliance_partner").map_err(AppError::BadRequest)?,
         external_id: row.get("external_id").map(Some),
+        organization_fields: row.field_values(Records::Organizations.fields_prefix()),
         ..OrgInput::default()
     };
     let before = org_changes::existing(tx, &input).await?;
+    let fields_before = match &before {
+        Some(b) => fields_of(tx, Records::Organizations, b.id.0).await?,
+        None => Vec::new(),
+    };
     let (after, created) = org_changes::create_or_update_in(tx, actor, audit, input).await?;
     let what = format!("organization {:?} (id {})", after.name, after.id.0);
     Ok(match before {
         _ if created => Change::Created(what),
-        Some(before) => match compare(org_view(&before), org_view(&after)) {
-            diff if diff.is_empty() => Change::Unchanged,
-            diff => Change::Updated(what, diff),
-        },
+        Some(before) => {
+            let fields_after = fields_of(tx, Records::Organizations, after.id.0).await?;
+            let mut diff = compare(org_view(&before), org_view(&after));
+            diff.extend(field_differences(Records::Organizations, &fields_before, &fields_after));
+            if diff.is_empty() {
+                Change::Unchanged
+            } else {
+                Change::Updated(what, diff)
+            }
+        }
         None => Change::Created(what),
     })
 }
@@ -309,17 +383,28 @@ async fn user(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Re
         suspended: row.flag("suspended").map_err(AppError::BadRequest)?,
         time_zone: row.get("time_zone"),
         external_id: row.get("external_id").map(Some),
+        user_fields: row.field_values(Records::Users.fields_prefix()),
         ..UserInput::default()
     };
     let before = user_changes::existing(tx, &input).await?;
+    let fields_before = match &before {
+        Some(b) => fields_of(tx, Records::Users, b.id.0).await?,
+        None => Vec::new(),
+    };
     let (after, created) = user_changes::create_or_update_in(tx, actor, audit, input, None).await?;
     let what = format!("user {} (id {})", after.email, after.id.0);
     Ok(match before {
         _ if created => Change::Created(what),
-        Some(before) => match compare(user_view(&before), user_view(&after)) {
-            diff if diff.is_empty() => Change::Unchanged,
-            diff => Change::Updated(what, diff),
-        },
+        Some(before) => {
+            let fields_after = fields_of(tx, Records::Users, after.id.0).await?;
+            let mut diff = compare(user_view(&before), user_view(&after));
+            diff.extend(field_differences(Records::Users, &fields_before, &fields_after));
+            if diff.is_empty() {
+                Change::Unchanged
+            } else {
+                Change::Updated(what, diff)
+            }
+        }
         None => Change::Created(what),
     })
 }

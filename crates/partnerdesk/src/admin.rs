@@ -50,11 +50,13 @@ pub enum AdminCommand {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Organizations: columns external_id, name, domain_names, tags, notes, details, alliance_partner (lists
-    /// separated by spaces, commas or semicolons; an empty cell keeps the value). Imported before the users.
+    /// separated by spaces, commas or semicolons; an empty cell keeps the value), and organization_fields.KEY.
+    /// Imported before the users.
     #[arg(long)]
     pub organizations: Option<std::path::PathBuf>,
     /// Users: columns external_id, email, name, role, organization (its name) or organization_external_id,
-    /// time_zone, suspended. Accounts are created without a password: invite them with `invite-user`.
+    /// time_zone, suspended, and user_fields.KEY. Accounts are created without a password: invite them with
+    /// `invite-user`.
     #[arg(long)]
     pub users: Option<std::path::PathBuf>,
     /// Print what would change, and keep nothing.

@@ -107,6 +107,34 @@ db_test!(csv_import_is_idempotent, |app: TestApp| async move {
     assert!(out.contains("tags: \"gold connector\" → \"platinum\""), "{out}");
     assert!(out.contains("0 created, 1 updated, 0 unchanged, 0 failed"), "{out}");
 
+    // Field values by `organization_fields.KEY` columns: set, re-run unchanged, changed, refused when bad.
+    let body = serde_json::json!({"organization_field": {"key": "support_level", "type": "dropdown", "title": "Support level",
+        "custom_field_options": [{"name": "Gold", "value": "gold"}, {"name": "Silver", "value": "silver"}]}});
+    let (s, v) = app.post("/api/v2/organization_fields.json", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let level = |cell: &str| format!("external_id,organization_fields.support_level\nCRM-1,{cell}\n");
+    std::fs::write(&orgs, level("gold")).unwrap();
+    let (ok, out) = import(&app, &["--organizations", o]);
+    assert!(
+        ok && out.contains("organization_fields.support_level:  → \"gold\""),
+        "{out}"
+    );
+    let (ok, out) = import(&app, &["--organizations", o]);
+    assert!(ok && out.contains("0 created, 0 updated, 1 unchanged"), "{out}");
+    std::fs::write(&orgs, level("platinum")).unwrap();
+    let (ok, out) = import(&app, &["--organizations", o]);
+    assert!(
+        !ok && out.contains("line 2: organization_fields.support_level"),
+        "{out}"
+    );
+    let (_, v) = app
+        .get("/api/v2/organizations/search.json?external_id=CRM-1", &admin)
+        .await;
+    assert_eq!(
+        v["organizations"][0]["organization_fields"]["support_level"], "gold",
+        "{v}"
+    );
+
     // An unknown column is refused before any row is read.
     std::fs::write(&orgs, "external_id,name,colour\nCRM-9,Initech,blue\n").unwrap();
     let orgs_now = app.count("organizations").await;
