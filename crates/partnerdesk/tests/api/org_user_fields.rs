@@ -463,7 +463,18 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
     let (s, _, _) = b.post(&format!("{page}/fields"), &[("field.track", "x")]).await;
     assert_ne!(s, StatusCode::SEE_OTHER);
 
-    // The agent's ticket page shows the values beside the notes.
+    // The agent's ticket page shows the values beside the notes, and the requester's beside the requester.
+    let body = json!({"user_field": {"key": "partner_role", "type": "text", "title": "Partner role"}});
+    let (s, v) = app.post("/api/v2/user_fields.json", &admin, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = app
+        .put(
+            &format!("/api/v2/users/{}.json", pat.id),
+            &admin,
+            json!({"user": {"user_fields": {"partner_role": "Solution architect"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = app
         .post(
             "/api/v2/tickets.json",
@@ -490,4 +501,9 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
         assert!(banner.contains(shown), "{shown}: {banner}");
     }
     assert!(!banner.contains("Seats"), "unset fields are left out: {banner}");
+    let requester = &html[html.find("id=\"requester-fields\"").expect("the requester's fields")..];
+    assert!(
+        requester.contains("Partner role") && requester.contains("Solution architect"),
+        "{requester}"
+    );
 });

@@ -294,6 +294,8 @@ struct TicketPage {
     banner: Option<NotesBanner>,
     requester: String,
     requester_email: String,
+    /// The requester's user fields that have a value (title, text).
+    requester_fields: Vec<(String, String)>,
     created: String,
     form: String,
     routing_rule: String,
@@ -482,6 +484,7 @@ pub async fn show_ticket(
         banner,
         requester: views::name_of(&people, Some(t.requester_id)),
         requester_email: people.get(&t.requester_id).map(|u| u.email.clone()).unwrap_or_default(),
+        requester_fields: crate::pages::org_fields::user_field_texts(&state, t.requester_id.0).await?,
         created: views::when(&t.created_at),
         form,
         routing_rule: t.routing.get("rule").and_then(|r| r.as_str()).unwrap_or("").to_owned(),

@@ -40,7 +40,16 @@ fn text_of(f: &ProfileField, v: &Value) -> String {
 
 /// The organization's fields that have a value, as (title, text), for staff.
 pub(crate) async fn field_texts(state: &AppState, org: i64) -> Result<Vec<(String, String)>, PageError> {
-    let values = profile_fields::page_values(&state.db, FieldKind::Organization, org).await?;
+    texts_of(state, FieldKind::Organization, org).await
+}
+
+/// A user's fields that have a value, as (title, text), for staff.
+pub(crate) async fn user_field_texts(state: &AppState, user: i64) -> Result<Vec<(String, String)>, PageError> {
+    texts_of(state, FieldKind::User, user).await
+}
+
+async fn texts_of(state: &AppState, kind: FieldKind, record: i64) -> Result<Vec<(String, String)>, PageError> {
+    let values = profile_fields::page_values(&state.db, kind, record).await?;
     Ok(values
         .iter()
         .filter(|(_, v)| !v.is_null())
