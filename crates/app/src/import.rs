@@ -330,27 +330,13 @@ async fn organization(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Ro
         organization_fields: row.field_values(Records::Organizations.fields_prefix()),
         ..OrgInput::default()
     };
-    let before = org_changes::existing(tx, &input).await?;
-    let fields_before = match &before {
-        Some(b) => fields_of(tx, Records::Organizations, b.id.0).await?,
-        None => Vec::new(),
+    let before = match org_changes::existing(tx, &input).await? {
+        Some(b) => Some((org_view(&b), fields_of(tx, Records::Organizations, b.id.0).await?)),
+        None => None,
     };
-    let (after, created) = org_changes::create_or_update_in(tx, actor, audit, input).await?;
+    let (after, _) = org_changes::create_or_update_in(tx, actor, audit, input).await?;
     let what = format!("organization {:?} (id {})", after.name, after.id.0);
-    Ok(match before {
-        _ if created => Change::Created(what),
-        Some(before) => {
-            let fields_after = fields_of(tx, Records::Organizations, after.id.0).await?;
-            let mut diff = compare(org_view(&before), org_view(&after));
-            diff.extend(field_differences(Records::Organizations, &fields_before, &fields_after));
-            if diff.is_empty() {
-                Change::Unchanged
-            } else {
-                Change::Updated(what, diff)
-            }
-        }
-        None => Change::Created(what),
-    })
+    outcome(tx, Records::Organizations, what, after.id.0, before, org_view(&after)).await
 }
 
 async fn user(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Result<Change, AppError> {
@@ -386,25 +372,35 @@ async fn user(tx: &mut Conn, actor: &Actor, audit: &AuditActor, row: &Row) -> Re
         user_fields: row.field_values(Records::Users.fields_prefix()),
         ..UserInput::default()
     };
-    let before = user_changes::existing(tx, &input).await?;
-    let fields_before = match &before {
-        Some(b) => fields_of(tx, Records::Users, b.id.0).await?,
-        None => Vec::new(),
+    let before = match user_changes::existing(tx, &input).await? {
+        Some(b) => Some((user_view(&b), fields_of(tx, Records::Users, b.id.0).await?)),
+        None => None,
     };
-    let (after, created) = user_changes::create_or_update_in(tx, actor, audit, input, None).await?;
+    let (after, _) = user_changes::create_or_update_in(tx, actor, audit, input, None).await?;
     let what = format!("user {} (id {})", after.email, after.id.0);
-    Ok(match before {
-        _ if created => Change::Created(what),
-        Some(before) => {
-            let fields_after = fields_of(tx, Records::Users, after.id.0).await?;
-            let mut diff = compare(user_view(&before), user_view(&after));
-            diff.extend(field_differences(Records::Users, &fields_before, &fields_after));
-            if diff.is_empty() {
-                Change::Unchanged
-            } else {
-                Change::Updated(what, diff)
-            }
-        }
-        None => Change::Created(what),
+    outcome(tx, Records::Users, what, after.id.0, before, user_view(&after)).await
+}
+
+/// A record's columns as a row compares them, and its field values.
+type Before = (Vec<(&'static str, String)>, Vec<(String, String)>);
+
+/// What a row did to record `id`: created it (nothing before), or the differences between what it was and is.
+async fn outcome(
+    tx: &mut Conn,
+    records: Records,
+    what: String,
+    id: i64,
+    before: Option<Before>,
+    after: Vec<(&'static str, String)>,
+) -> Result<Change, AppError> {
+    let Some((view, fields)) = before else {
+        return Ok(Change::Created(what));
+    };
+    let mut diff = compare(view, after);
+    diff.extend(field_differences(records, &fields, &fields_of(tx, records, id).await?));
+    Ok(if diff.is_empty() {
+        Change::Unchanged
+    } else {
+        Change::Updated(what, diff)
     })
 }
