@@ -276,12 +276,13 @@ fn order_sql(order: Option<Order>, id_col: &str, by_creation: bool) -> String {
     // text index answers without sorting; but within a creation-date range the planners cannot know that ids and
     // dates rise together (PostgreSQL walked 545,000 tickets of other months, newest id first, for one month's
     // first page), so there the order is written as the dates' own index, (created_at, id).
-    let created = if by_creation {
-        "t.created_at {dir}, t.id {dir}"
-    } else {
-        "{id_col} {dir}"
+    let created = |dir: &str| {
+        if by_creation {
+            format!("t.created_at {dir}, t.id {dir}")
+        } else {
+            format!("{id_col} {dir}")
+        }
     };
-    let created = |dir: &str| created.replace("{dir}", dir).replace("{id_col}", id_col);
     let Some(order) = order else {
         return format!(" ORDER BY {}", created("DESC"));
     };
