@@ -28,7 +28,8 @@ if backend == "sqlite":
         return db.execute(q, args).fetchall()
 else:
     import psycopg
-    db = psycopg.connect(db_target, autocommit=True)
+    # Without JIT compilation, as the server runs its own statements (crates/db/src/conn.rs).
+    db = psycopg.connect(db_target, autocommit=True, options="-c jit=off")
 
     def sql(q, args=()):
         with db.cursor() as cur:

@@ -121,6 +121,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_profile_fields.sql"),
         postgres: include_str!("../migrations/postgres/0018_profile_fields.sql"),
     },
+    Migration {
+        version: 19,
+        name: "status_priority",
+        sqlite: include_str!("../migrations/sqlite/0019_status_priority.sql"),
+        postgres: include_str!("../migrations/postgres/0019_status_priority.sql"),
+    },
 ];
 
 /// The migration that created the ticket index: the tickets already there are indexed in its transaction, by the

@@ -342,9 +342,17 @@ pub async fn few_tickets(
         from_where, mut args, ..
     } = build(conn.backend(), s);
     let order = order_sql(s.order, "t.id", by_creation(s));
+    // Only the columns the order needs: with the creation date alone PostgreSQL reads the dates' index
+    // (`tickets_created`) and never the tickets' rows, which a match on a word in the last six months (10,000
+    // matches of 1,000,000 tickets) read one by one (100 ms, against 30 ms).
+    let sort_column = match s.order.map(|o| o.field) {
+        None | Some(SortField::Created) => "t.created_at",
+        Some(SortField::Updated) => "t.updated_at",
+        Some(SortField::Priority) => "t.priority",
+        Some(SortField::Status) => "t.status",
+    };
     let sql = format!(
-        "WITH found AS MATERIALIZED (SELECT t.id, t.created_at, t.updated_at, t.priority, t.status {from_where} \
-         LIMIT ?) SELECT t.id FROM found t{order}"
+        "WITH found AS MATERIALIZED (SELECT t.id, {sort_column} {from_where} LIMIT ?) SELECT t.id FROM found t{order}"
     );
     args.push(Arg::I64(cap + 1));
     let ids = conn
