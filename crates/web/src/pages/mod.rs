@@ -340,10 +340,28 @@ pub fn router() -> Router<AppState> {
         .route("/admin/forms/{id}", get(admin_forms::show).post(admin_forms::save))
         .route("/admin/forms/{id}/active", post(admin_forms::set_active))
         .route("/admin/forms/{id}/delete", post(admin_forms::delete))
+        // Ticket, organization and user fields: the same handlers, each reading its kind from the path.
         .route("/admin/fields", get(admin_fields::list).post(admin_fields::create))
         .route("/admin/fields/{id}", get(admin_fields::show).post(admin_fields::update))
         .route("/admin/fields/{id}/active", post(admin_fields::set_active))
         .route("/admin/fields/{id}/delete", post(admin_fields::delete))
+        .route(
+            "/admin/organization_fields",
+            get(admin_fields::list).post(admin_fields::create),
+        )
+        .route(
+            "/admin/organization_fields/{id}",
+            get(admin_fields::show).post(admin_fields::update),
+        )
+        .route("/admin/organization_fields/{id}/active", post(admin_fields::set_active))
+        .route("/admin/organization_fields/{id}/delete", post(admin_fields::delete))
+        .route("/admin/user_fields", get(admin_fields::list).post(admin_fields::create))
+        .route(
+            "/admin/user_fields/{id}",
+            get(admin_fields::show).post(admin_fields::update),
+        )
+        .route("/admin/user_fields/{id}/active", post(admin_fields::set_active))
+        .route("/admin/user_fields/{id}/delete", post(admin_fields::delete))
         // Every other form is small: 1 MiB is far above the longest (64 KiB of notes). The routes above that take
         // files switch this off; `multipart::read` bounds them instead.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
