@@ -5,6 +5,7 @@
 mod admin;
 mod admin_fields;
 mod admin_forms;
+mod admin_user;
 mod agent;
 pub mod buckets;
 mod escalations;
@@ -322,7 +323,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/tickets/{id}/bucket", post(buckets::attach))
         .route("/admin/organizations/{id}/bucket", post(buckets::connect))
         .route("/admin/organizations/{id}/bucket/test", post(buckets::test))
-        .route("/admin/organizations/{id}/fields", post(org_fields::save_fields))
+        .route("/admin/organizations/{id}/fields", post(organizations::save_fields))
         .route(
             "/admin/organizations",
             get(organizations::organizations).post(organizations::create_organization),
@@ -332,6 +333,7 @@ pub fn router() -> Router<AppState> {
             get(organizations::organization).post(organizations::update_organization),
         )
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}", get(admin_user::show).post(admin_user::save))
         .route("/admin/users/{id}/status", post(admin::set_user_status))
         .route("/admin/users/{id}/invitation", post(admin::invite_user))
         .route("/admin/groups", get(admin::groups).post(admin::create_group))
