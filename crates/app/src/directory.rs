@@ -52,9 +52,14 @@ pub struct FormInput {
     /// `everyone`, `partners` (the alliance partner form) or `staff`.
     #[schema(schema_with = crate::input::schema::audience)]
     pub audience: Option<String>,
-    pub group_id: Option<i64>,
+    /// The group its tickets go to; `null` clears it (absent leaves it as it was).
+    #[serde(default, deserialize_with = "crate::input::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub group_id: Option<Option<i64>>,
+    /// The priority its tickets get; `null` clears it (absent leaves it as it was).
+    #[serde(default, deserialize_with = "crate::input::nullable")]
     #[schema(schema_with = crate::input::schema::priority)]
-    pub priority: Option<String>,
+    pub priority: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
     /// The custom ticket fields the form shows, in this order.
     pub ticket_field_ids: Option<Vec<i64>>,
@@ -96,7 +101,8 @@ fn check_form(i: FormInput, before: Option<&TicketForm>) -> Result<FormFields, A
         (None, _, None) => Audience::Everyone,
     };
     let priority = match &i.priority {
-        Some(p) => Priority::parse_field(&mut errors, "priority", p),
+        Some(Some(p)) => Priority::parse_field(&mut errors, "priority", p),
+        Some(None) => None,
         None => base.as_ref().and_then(|b| b.priority),
     };
     let ticket_field_ids = i
@@ -175,7 +181,10 @@ fn check_form(i: FormInput, before: Option<&TicketForm>) -> Result<FormFields, A
         active: i.active.or(base.as_ref().map(|b| b.active)).unwrap_or(true),
         is_default: i.default.or(base.as_ref().map(|b| b.is_default)).unwrap_or(false),
         audience,
-        group_id: i.group_id.map(GroupId).or(base.as_ref().and_then(|b| b.group_id)),
+        group_id: match i.group_id {
+            Some(g) => g.map(GroupId),
+            None => base.as_ref().and_then(|b| b.group_id),
+        },
         priority,
         tags: match i.tags {
             Some(t) => tags::normalize(t),
@@ -305,7 +314,7 @@ mod tests {
     fn unknown_priorities_and_audiences_are_refused() {
         let input = |priority: &str, audience: &str| FormInput {
             name: Some("Partner".into()),
-            priority: Some(priority.into()),
+            priority: Some(Some(priority.into())),
             audience: Some(audience.into()),
             ..FormInput::default()
         };

@@ -10,6 +10,7 @@ pub mod directory;
 pub mod error;
 pub mod escalations;
 pub mod exports;
+pub mod field_defs;
 pub mod import;
 pub mod inbound;
 pub mod input;

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use partnerdesk_core::Invalid;
 use partnerdesk_core::accounts::Role;
 use partnerdesk_core::custom_fields::{self, FieldType};
 use partnerdesk_core::policy::Actor;
-use partnerdesk_core::{Invalid, tags, validation};
 use partnerdesk_db::audit::{self, Change};
 use partnerdesk_db::profile_fields::{self, FieldKind, ProfileField, ProfileFieldDef};
 use partnerdesk_db::users::User;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
-use crate::ticket_fields::{MAX_DESCRIPTION, MAX_OPTIONS, MAX_TITLE, OptionInput};
+use crate::field_defs::{self, MAX_DESCRIPTION, OptionInput};
 
 /// Values by field key, as the API carries them.
 pub type FieldValues = Map<String, Value>;
@@ -104,46 +104,6 @@ fn type_of(errors: &mut Invalid, raw: &str) -> Option<FieldType> {
     FieldType::parse_field(errors, "type", raw)
 }
 
-fn limited(errors: &mut Invalid, name: &str, v: String, max: usize) -> String {
-    if v.chars().count() > max {
-        errors.push(
-            name,
-            "TooLong",
-            format!("{name} is too long (maximum is {max} characters)"),
-        );
-    }
-    v.trim().to_owned()
-}
-
-fn options_of(errors: &mut Invalid, list: &[OptionInput]) -> Vec<(String, String)> {
-    if list.len() > MAX_OPTIONS {
-        errors.push(
-            "custom_field_options",
-            "TooLong",
-            format!("at most {MAX_OPTIONS} options"),
-        );
-    }
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (i, o) in list.iter().enumerate() {
-        let field = format!("custom_field_options[{i}].value");
-        let name = validation::required_text(errors, &format!("custom_field_options[{i}].name"), &o.name, MAX_TITLE);
-        let value = tags::normalize([o.value.as_str()]).pop().unwrap_or_default();
-        if value.is_empty() {
-            errors.push(&field, "BlankValue", format!("{field} cannot be blank"));
-        } else if value.chars().count() > MAX_TITLE {
-            errors.push(&field, "TooLong", format!("{field} is too long"));
-        } else if out.iter().any(|(_, v)| *v == value) {
-            errors.push(
-                &field,
-                "DuplicateValue",
-                format!("the option value '{value}' is given twice"),
-            );
-        }
-        out.push((name, value));
-    }
-    out
-}
-
 /// The definition `input` makes of `before` (or of a new field).
 fn def_of(input: &ProfileFieldInput, before: Option<&ProfileField>) -> Result<ProfileFieldDef, AppError> {
     let mut errors = Invalid::default();
@@ -176,68 +136,21 @@ fn def_of(input: &ProfileFieldInput, before: Option<&ProfileField>) -> Result<Pr
         }
         (None, Some(o)) => Some(o.field_type),
     };
-    let title = match (&input.title, &old) {
-        (Some(t), _) => validation::required_text(&mut errors, "title", t, MAX_TITLE),
-        (None, Some(o)) => o.title.clone(),
-        (None, None) => validation::required_text(&mut errors, "title", "", MAX_TITLE),
-    };
-    let description = input
-        .description
-        .clone()
-        .or_else(|| old.as_ref().map(|o| o.description.clone()))
-        .unwrap_or_default();
-    let description = limited(&mut errors, "description", description, MAX_DESCRIPTION);
-    let regexp_for_validation = if kind == Some(FieldType::Regexp) {
-        let pattern = input
-            .regexp_for_validation
-            .clone()
-            .or_else(|| old.as_ref().and_then(|o| o.regexp_for_validation.clone()))
-            .filter(|p| !p.trim().is_empty());
-        match &pattern {
-            None => errors.push(
-                "regexp_for_validation",
-                "BlankValue",
-                "a regexp field needs regexp_for_validation",
-            ),
-            Some(p) if p.chars().count() > 1000 => errors.push(
-                "regexp_for_validation",
-                "TooLong",
-                "regexp_for_validation is too long (maximum is 1000 characters)",
-            ),
-            Some(p) => {
-                if let Err(why) = custom_fields::compile_pattern(p) {
-                    errors.push("regexp_for_validation", "InvalidValue", why);
-                }
-            }
-        }
-        pattern
-    } else {
-        None
-    };
-    let tag = match (&input.tag, kind) {
-        (Some(t), Some(FieldType::Checkbox)) if !t.trim().is_empty() => tags::normalize([t.as_str()]).pop(),
-        (Some(_), _) => None,
-        (None, _) => old.as_ref().and_then(|o| o.tag.clone()),
-    };
-    let options = match &input.custom_field_options {
-        Some(list) => options_of(&mut errors, list),
-        None => old.as_ref().map(|o| o.options.clone()).unwrap_or_default(),
-    };
-    let takes_options = matches!(kind, Some(FieldType::Tagger | FieldType::Multiselect));
-    if takes_options && options.is_empty() {
-        errors.push(
-            "custom_field_options",
-            "BlankValue",
-            "a drop-down or multi-select field needs options",
-        );
-    }
-    if !takes_options && kind.is_some() && !options.is_empty() {
-        errors.push(
-            "custom_field_options",
-            "InvalidValue",
-            "only drop-down and multi-select fields have options",
-        );
-    }
+    let title = field_defs::title(
+        &mut errors,
+        input.title.as_deref(),
+        old.as_ref().map(|o| o.title.as_str()),
+    );
+    let description = field_defs::text(
+        &mut errors,
+        "description",
+        input.description.as_deref(),
+        old.as_ref().map(|o| o.description.as_str()),
+        MAX_DESCRIPTION,
+    );
+    let given = (&input.regexp_for_validation, &input.tag, &input.custom_field_options);
+    let stored = old.as_ref().map(|o| (&o.regexp_for_validation, &o.tag, &o.options));
+    let parts = field_defs::type_parts(&mut errors, kind, given.into(), stored.map(Into::into).as_ref());
     errors.into_result()?;
     let field_type = kind.ok_or_else(|| AppError::internal("a checked field has a type"))?;
     Ok(ProfileFieldDef {
@@ -251,9 +164,9 @@ fn def_of(input: &ProfileFieldInput, before: Option<&ProfileField>) -> Result<Pr
             .visible_to_end_users
             .or(old.as_ref().map(|o| o.visible_to_end_users))
             .unwrap_or(false),
-        regexp_for_validation,
-        tag,
-        options,
+        regexp_for_validation: parts.regexp_for_validation,
+        tag: parts.tag,
+        options: parts.options,
     })
 }
 

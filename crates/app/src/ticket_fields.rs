@@ -2,31 +2,18 @@
 //! drop-down options.
 
 use partnerdesk_core::accounts::Role;
-use partnerdesk_core::custom_fields::{self, FieldType};
+use partnerdesk_core::custom_fields::FieldType;
 use partnerdesk_core::policy::Actor;
-use partnerdesk_core::{Invalid, tags, validation};
+use partnerdesk_core::{Invalid, validation};
 use partnerdesk_db::Db;
 use partnerdesk_db::ticket_fields::{self, FieldDef, TicketField};
 use partnerdesk_db::users::User;
 use serde::Deserialize;
 
 use crate::error::AppError;
+use crate::field_defs;
 
-pub const MAX_TITLE: usize = 255;
-pub const MAX_DESCRIPTION: usize = 4096;
-pub const MAX_OPTIONS: usize = 1000;
-
-/// An option as sent: `{"name": "Acme Connector", "value": "acme_connector"}` (the value is its tag).
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct OptionInput {
-    /// An existing option's id (ignored: options are matched by value).
-    pub id: Option<i64>,
-    #[schema(max_length = 255)]
-    pub name: String,
-    /// The option's tag; lower-case, no spaces (spaces become `_`).
-    #[schema(max_length = 255)]
-    pub value: String,
-}
+pub use crate::field_defs::{MAX_DESCRIPTION, MAX_OPTIONS, MAX_TITLE, OptionInput};
 
 /// A ticket field as created or updated, Zendesk's names. On update, what is left out stays as it was; the type
 /// cannot change.
@@ -76,20 +63,6 @@ fn staff_only(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-fn one_tag(errors: &mut Invalid, field: &str, raw: &str) -> String {
-    let t = tags::normalize([raw]).pop().unwrap_or_default();
-    if t.is_empty() {
-        errors.push(field, "BlankValue", format!("{field} cannot be blank"));
-    } else if t.chars().count() > MAX_TITLE {
-        errors.push(
-            field,
-            "TooLong",
-            format!("{field} is too long (maximum is {MAX_TITLE} characters)"),
-        );
-    }
-    t
-}
-
 /// The definition `input` makes of `before` (or of a new field).
 fn def_of(input: &FieldInput, before: Option<&TicketField>) -> Result<FieldDef, AppError> {
     let mut errors = Invalid::default();
@@ -110,115 +83,29 @@ fn def_of(input: &FieldInput, before: Option<&TicketField>) -> Result<FieldDef, 
         (_, Some(b)) => Some(b.kind),
     };
     let old = before.map(TicketField::def);
-    let title = match (&input.title, &old) {
-        (Some(t), _) => validation::required_text(&mut errors, "title", t, MAX_TITLE),
-        (None, Some(o)) => o.title.clone(),
-        (None, None) => validation::required_text(&mut errors, "title", "", MAX_TITLE),
-    };
-    let text = |errors: &mut Invalid, name: &str, given: &Option<String>, old: Option<&String>, max: usize| {
-        let v = given.clone().or_else(|| old.cloned()).unwrap_or_default();
-        if v.chars().count() > max {
-            errors.push(
-                name,
-                "TooLong",
-                format!("{name} is too long (maximum is {max} characters)"),
-            );
-        }
-        v.trim().to_owned()
-    };
-    let title_in_portal = text(
+    let title = field_defs::title(
+        &mut errors,
+        input.title.as_deref(),
+        old.as_ref().map(|o| o.title.as_str()),
+    );
+    let title_in_portal = field_defs::text(
         &mut errors,
         "title_in_portal",
-        &input.title_in_portal,
-        old.as_ref().map(|o| &o.title_in_portal),
+        input.title_in_portal.as_deref(),
+        old.as_ref().map(|o| o.title_in_portal.as_str()),
         MAX_TITLE,
     );
-    let description = text(
+    let description = field_defs::text(
         &mut errors,
         "description",
-        &input.description,
-        old.as_ref().map(|o| &o.description),
+        input.description.as_deref(),
+        old.as_ref().map(|o| o.description.as_str()),
         MAX_DESCRIPTION,
     );
     let flag = |given: Option<bool>, old: Option<bool>, default: bool| given.or(old).unwrap_or(default);
-    let regexp_for_validation = if kind == Some(FieldType::Regexp) {
-        let pattern = input
-            .regexp_for_validation
-            .clone()
-            .or_else(|| old.as_ref().and_then(|o| o.regexp_for_validation.clone()))
-            .filter(|p| !p.trim().is_empty());
-        match &pattern {
-            None => errors.push(
-                "regexp_for_validation",
-                "BlankValue",
-                "a regexp field needs regexp_for_validation",
-            ),
-            Some(p) if p.chars().count() > 1000 => errors.push(
-                "regexp_for_validation",
-                "TooLong",
-                "regexp_for_validation is too long (maximum is 1000 characters)",
-            ),
-            Some(p) => {
-                if let Err(why) = custom_fields::compile_pattern(p) {
-                    errors.push("regexp_for_validation", "InvalidValue", why);
-                }
-            }
-        }
-        pattern
-    } else {
-        None
-    };
-    let tag = match (&input.tag, kind) {
-        (Some(t), Some(FieldType::Checkbox)) if !t.trim().is_empty() => Some(one_tag(&mut errors, "tag", t)),
-        (Some(_), _) => None,
-        (None, _) => old.as_ref().and_then(|o| o.tag.clone()),
-    };
-    let options = match &input.custom_field_options {
-        Some(list) => {
-            if list.len() > MAX_OPTIONS {
-                errors.push(
-                    "custom_field_options",
-                    "TooLong",
-                    format!("at most {MAX_OPTIONS} options"),
-                );
-            }
-            let mut out: Vec<(String, String)> = Vec::new();
-            for (i, o) in list.iter().enumerate() {
-                let name = validation::required_text(
-                    &mut errors,
-                    &format!("custom_field_options[{i}].name"),
-                    &o.name,
-                    MAX_TITLE,
-                );
-                let value = one_tag(&mut errors, &format!("custom_field_options[{i}].value"), &o.value);
-                if out.iter().any(|(_, v)| *v == value) {
-                    errors.push(
-                        &format!("custom_field_options[{i}].value"),
-                        "DuplicateValue",
-                        format!("the option value '{value}' is given twice"),
-                    );
-                }
-                out.push((name, value));
-            }
-            out
-        }
-        None => old.as_ref().map(|o| o.options.clone()).unwrap_or_default(),
-    };
-    let takes_options = matches!(kind, Some(FieldType::Tagger | FieldType::Multiselect));
-    if takes_options && options.is_empty() {
-        errors.push(
-            "custom_field_options",
-            "BlankValue",
-            "a drop-down or multi-select field needs options",
-        );
-    }
-    if !takes_options && kind.is_some() && !options.is_empty() {
-        errors.push(
-            "custom_field_options",
-            "InvalidValue",
-            "only drop-down and multi-select fields have options",
-        );
-    }
+    let given = (&input.regexp_for_validation, &input.tag, &input.custom_field_options);
+    let stored = old.as_ref().map(|o| (&o.regexp_for_validation, &o.tag, &o.options));
+    let parts = field_defs::type_parts(&mut errors, kind, given.into(), stored.map(Into::into).as_ref());
     errors.into_result()?;
     let kind = kind.ok_or_else(|| AppError::internal("a checked field has a type"))?;
     Ok(FieldDef {
@@ -244,9 +131,9 @@ fn def_of(input: &FieldInput, before: Option<&TicketField>) -> Result<FieldDef, 
         ),
         active: flag(input.active, old.as_ref().map(|o| o.active), true),
         position: input.position.or(old.as_ref().map(|o| o.position)).unwrap_or(0),
-        regexp_for_validation,
-        tag,
-        options,
+        regexp_for_validation: parts.regexp_for_validation,
+        tag: parts.tag,
+        options: parts.options,
     })
 }
 
@@ -322,7 +209,7 @@ pub async fn upsert_option(
     let mut def = before.def();
     let mut errors = Invalid::default();
     let name = validation::required_text(&mut errors, "custom_field_option.name", &option.name, MAX_TITLE);
-    let value = one_tag(&mut errors, "custom_field_option.value", &option.value);
+    let value = field_defs::one_tag(&mut errors, "custom_field_option.value", &option.value);
     if !matches!(before.kind, FieldType::Tagger | FieldType::Multiselect) {
         errors.push(
             "custom_field_option",

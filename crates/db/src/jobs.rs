@@ -235,8 +235,14 @@ pub async fn purge_done(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, D
     .await
 }
 
-/// How many jobs of `created_by_id` are not yet done.
-pub async fn pending_of(conn: &mut Conn, created_by_id: i64) -> Result<i64, DbError> {
+/// How many jobs of `created_by_id` are not yet done, counted with the account's row locked until the transaction
+/// `conn` ends, so that a limit checked on the count before a `create` in the same transaction holds when one account
+/// submits many jobs at once: on PostgreSQL the second submission waits on the row (`FOR UPDATE`) and, once the first
+/// has committed, counts its job; on SQLite the transactions already run one after another on the one writer.
+/// The account's row, not an advisory lock, as every other "computed from these rows" change here locks rows.
+pub async fn pending_of_locked(conn: &mut Conn, created_by_id: i64) -> Result<i64, DbError> {
+    let lock = format!("SELECT id FROM users WHERE id = ?{}", conn.lock_rows());
+    conn.fetch_optional(&lock, &args![created_by_id]).await?;
     conn.fetch_one(
         "SELECT COUNT(*) AS n FROM jobs WHERE created_by_id = ? AND status IN ('queued', 'working')",
         &args![created_by_id],

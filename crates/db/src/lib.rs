@@ -4,6 +4,7 @@
 
 mod conn;
 mod error;
+mod field_options;
 mod migrate;
 mod sqlite;
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::audit::{self, AuditActor, Change};
 use crate::conn::{Arg, Conn, Row};
 use crate::error::DbError;
+use crate::field_options::{self, OptionTable};
 use crate::ticket_fields::OptionRow;
 use crate::{args, now, parse_enum};
 
@@ -162,17 +163,7 @@ async fn load(conn: &mut Conn, kind: FieldKind, id: Option<i64>) -> Result<Vec<P
             &a,
         )
         .await?;
-    for o in &options {
-        let field_id = o.i64("field_id")?;
-        if let Some(f) = fields.iter_mut().find(|f| f.id == field_id) {
-            f.options.push(OptionRow {
-                id: o.i64("id")?,
-                name: o.text("name")?,
-                value: o.text("value")?,
-                position: o.i64("position")?,
-            });
-        }
-    }
+    field_options::attach(&options, &mut fields, |f| (f.id, &mut f.options))?;
     Ok(fields)
 }
 
@@ -182,20 +173,6 @@ pub async fn list(conn: &mut Conn, kind: FieldKind) -> Result<Vec<ProfileField>,
 
 pub async fn get(conn: &mut Conn, kind: FieldKind, id: i64) -> Result<ProfileField, DbError> {
     load(conn, kind, Some(id)).await?.pop().ok_or(DbError::NotFound)
-}
-
-async fn write_options(conn: &mut Conn, id: i64, options: &[(String, String)]) -> Result<(), DbError> {
-    conn.execute("DELETE FROM profile_field_options WHERE field_id = ?", &args![id])
-        .await
-        .map(|_| ())?;
-    for (position, (name, value)) in options.iter().enumerate() {
-        conn.execute(
-            "INSERT INTO profile_field_options (field_id, name, value, position) VALUES (?, ?, ?, ?)",
-            &args![id, name.as_str(), value.as_str(), position as i64],
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 fn audit_change<'a>(
@@ -242,7 +219,7 @@ pub async fn create(
         )
         .await?
         .i64("id")?;
-    write_options(conn, id, &d.options).await?;
+    field_options::write(conn, OptionTable::Profile, id, &d.options).await?;
     let field = get(conn, kind, id).await?;
     let action = format!("{}_field.create", kind.as_str());
     audit::record(conn, actor, audit_change(&action, id, None, Some(&field))).await?;
@@ -286,7 +263,7 @@ pub async fn update(
             )
             .await?;
         }
-        keep_option_ids(conn, before, &d.options).await?;
+        field_options::write(conn, OptionTable::Profile, before.id, &d.options).await?;
     }
     let after = get(conn, before.kind, before.id).await?;
     let action = format!("{}_field.update", before.kind.as_str());
@@ -297,37 +274,6 @@ pub async fn update(
     )
     .await?;
     Ok(after)
-}
-
-/// Writes the options in this order, keeping the id of each option whose value stays.
-async fn keep_option_ids(conn: &mut Conn, before: &ProfileField, options: &[(String, String)]) -> Result<(), DbError> {
-    if before.options.is_empty() {
-        return write_options(conn, before.id, options).await;
-    }
-    for gone in before
-        .options
-        .iter()
-        .filter(|o| !options.iter().any(|(_, v)| *v == o.value))
-    {
-        conn.execute("DELETE FROM profile_field_options WHERE id = ?", &args![gone.id])
-            .await?;
-    }
-    for (position, (name, value)) in options.iter().enumerate() {
-        if before.options.iter().any(|o| o.value == *value) {
-            conn.execute(
-                "UPDATE profile_field_options SET name = ?, position = ? WHERE field_id = ? AND value = ?",
-                &args![name.as_str(), position as i64, before.id, value.as_str()],
-            )
-            .await?;
-        } else {
-            conn.execute(
-                "INSERT INTO profile_field_options (field_id, name, value, position) VALUES (?, ?, ?, ?)",
-                &args![before.id, name.as_str(), value.as_str(), position as i64],
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Deletes a field with its values on every record.

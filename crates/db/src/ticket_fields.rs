@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::audit::{self, AuditActor, Change};
 use crate::conn::{Arg, Conn, Row};
 use crate::error::DbError;
+use crate::field_options::{self, OptionTable};
 use crate::{args, now, parse_enum};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,17 +156,7 @@ async fn load(conn: &mut Conn, ids: Option<&[i64]>) -> Result<Vec<TicketField>, 
             &std::mem::take(&mut a),
         )
         .await?;
-    for o in &options {
-        let field_id = o.i64("field_id")?;
-        if let Some(f) = fields.iter_mut().find(|f| f.id == field_id) {
-            f.options.push(OptionRow {
-                id: o.i64("id")?,
-                name: o.text("name")?,
-                value: o.text("value")?,
-                position: o.i64("position")?,
-            });
-        }
-    }
+    field_options::attach(&options, &mut fields, |f| (f.id, &mut f.options))?;
     Ok(fields)
 }
 
@@ -179,39 +170,6 @@ pub async fn get(conn: &mut Conn, id: i64) -> Result<TicketField, DbError> {
 
 pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<TicketField>, DbError> {
     load(conn, Some(ids)).await
-}
-
-/// Writes a field's options in this order, keeping the id of each option whose value stays (clients keep them).
-async fn write_options(conn: &mut Conn, id: i64, options: &[(String, String)]) -> Result<(), DbError> {
-    let existing: Vec<String> = conn
-        .fetch_all("SELECT value FROM ticket_field_options WHERE field_id = ?", &args![id])
-        .await?
-        .iter()
-        .map(|r| r.text("value"))
-        .collect::<Result<_, _>>()?;
-    for gone in existing.iter().filter(|v| !options.iter().any(|(_, o)| o == *v)) {
-        conn.execute(
-            "DELETE FROM ticket_field_options WHERE field_id = ? AND value = ?",
-            &args![id, gone.as_str()],
-        )
-        .await?;
-    }
-    for (position, (name, value)) in options.iter().enumerate() {
-        if existing.contains(value) {
-            conn.execute(
-                "UPDATE ticket_field_options SET name = ?, position = ? WHERE field_id = ? AND value = ?",
-                &args![name.as_str(), position as i64, id, value.as_str()],
-            )
-            .await?;
-        } else {
-            conn.execute(
-                "INSERT INTO ticket_field_options (field_id, name, value, position) VALUES (?, ?, ?, ?)",
-                &args![id, name.as_str(), value.as_str(), position as i64],
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 pub async fn create(conn: &mut Conn, d: &FieldDef, actor: &AuditActor) -> Result<TicketField, DbError> {
@@ -240,7 +198,7 @@ pub async fn create(conn: &mut Conn, d: &FieldDef, actor: &AuditActor) -> Result
         )
         .await?
         .i64("id")?;
-    write_options(conn, id, &d.options).await?;
+    field_options::write(conn, OptionTable::Ticket, id, &d.options).await?;
     let field = get(conn, id).await?;
     let change = Change {
         action: "ticket_field.create",
@@ -282,7 +240,7 @@ pub async fn update(
     )
     .await?;
     if d.options != before.def().options {
-        write_options(conn, before.id, &d.options).await?;
+        field_options::write(conn, OptionTable::Ticket, before.id, &d.options).await?;
     }
     let after = get(conn, before.id).await?;
     let change = Change {

@@ -178,6 +178,8 @@ pub struct TicketFilter {
     pub assignee_id: Option<UserId>,
     pub requester_id: Option<UserId>,
     pub organization_id: Option<OrgId>,
+    /// Only the ticket with this external id (Zendesk's lookup by `external_id`).
+    pub external_id: Option<String>,
     pub priority: Option<Priority>,
     /// Only tickets nobody is assigned to.
     pub unassigned: bool,
@@ -239,6 +241,7 @@ impl TicketFilter {
             assignee_id: None,
             requester_id: None,
             organization_id: None,
+            external_id: None,
             priority: None,
             unassigned: false,
             order: TicketOrder::default(),
@@ -273,6 +276,10 @@ fn filter_sql(f: &TicketFilter, a: &mut Vec<Arg>) -> String {
     }
     if f.unassigned {
         s.push_str(" AND assignee_id IS NULL");
+    }
+    if let Some(x) = &f.external_id {
+        s.push_str(" AND external_id = ?");
+        a.push(Arg::Text(x.clone()));
     }
     for (col, v) in [
         ("group_id", f.group_id.map(|g| g.0)),

@@ -411,8 +411,8 @@ async fn create_form(db: &Db, cli: &AuditActor, a: CreateFormArgs) -> Result<()>
         position: Some(position),
         default: Some(default),
         audience: Some(audience),
-        group_id: group_id.map(|g| g.0),
-        priority,
+        group_id: group_id.map(|g| Some(g.0)),
+        priority: priority.map(Some),
         tags: Some(form_tags),
         ..directory::FormInput::default()
     };

@@ -81,8 +81,8 @@ async fn forms_and_queues(db: &Db, cli: &AuditActor) -> Result<()> {
         directory::FormInput {
             name: Some(name.into()),
             audience: Some(audience.into()),
-            group_id: Some(group.id.0),
-            priority: Some(priority.into()),
+            group_id: Some(Some(group.id.0)),
+            priority: Some(Some(priority.into())),
             tags: Some(tags.iter().map(|t| t.to_string()).collect()),
             default: Some(default),
             position: Some(position),

@@ -198,16 +198,18 @@ pub async fn enqueue(app: &App, caller: &User, kind: Kind, items: Vec<Value>) ->
         check_item(kind, index, item, &mut errors);
     }
     errors.into_result()?;
-    let mut conn = app.db.conn();
-    // Counted before the insert: two calls at the same moment may both pass at 29, which is no harm.
-    if jobs::pending_of(&mut conn, caller.id.0).await? >= MAX_PENDING {
-        return Err(AppError::TooManyRequests { retry_after_secs: 5 });
-    }
     // Zendesk's job ids are 32 hexadecimal characters; random, so that one job's id tells nothing of another's.
     let id = credentials::new_token()?[..32].to_owned();
     let total = items.len() as i64;
     let payload = json!({ "items": items });
-    let job = jobs::create(&mut conn, &id, &kind.name(), total, &payload, caller.id.0).await?;
+    // Counted and queued in one transaction, the account's jobs counted under a lock: a script firing many calls at
+    // once gets exactly `MAX_PENDING` queued, not one per call that counted before the others had inserted.
+    let mut tx = app.db.begin().await?;
+    if jobs::pending_of_locked(&mut tx, caller.id.0).await? >= MAX_PENDING {
+        return Err(AppError::TooManyRequests { retry_after_secs: 5 });
+    }
+    let job = jobs::create(&mut tx, &id, &kind.name(), total, &payload, caller.id.0).await?;
+    tx.commit().await?;
     app.jobs_wakeup.notify_one();
     Ok(job)
 }

@@ -280,3 +280,90 @@ db_test!(admins_edit_a_form_on_its_page, |app: TestApp| async move {
         StatusCode::NOT_FOUND
     );
 });
+
+db_test!(a_forms_group_and_priority_can_be_cleared, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let queue = api_create(
+        &app,
+        &admin,
+        "/api/v2/groups.json",
+        json!({"group": {"name": "Partner Queue"}}),
+    )
+    .await;
+    let form = api_create(
+        &app,
+        &admin,
+        "/api/v2/ticket_forms.json",
+        json!({"ticket_form": {"name": "Partner", "group_id": queue, "priority": "high"}}),
+    )
+    .await;
+    let path = format!("/api/v2/ticket_forms/{form}.json");
+    let routing = |v: &serde_json::Value| {
+        (
+            v["ticket_form"]["group_id"].clone(),
+            v["ticket_form"]["priority"].clone(),
+        )
+    };
+
+    // Left out: as it was. `null`: cleared, each on its own.
+    let (s, v) = app
+        .put(&path, &admin, json!({"ticket_form": {"name": "Partners"}}))
+        .await;
+    assert_eq!((s, routing(&v)), (StatusCode::OK, (json!(queue), json!("high"))), "{v}");
+    let (s, v) = app.put(&path, &admin, json!({"ticket_form": {"group_id": null}})).await;
+    assert_eq!((s, routing(&v)), (StatusCode::OK, (json!(null), json!("high"))), "{v}");
+    let (s, v) = app.put(&path, &admin, json!({"ticket_form": {"priority": null}})).await;
+    assert_eq!((s, routing(&v)), (StatusCode::OK, (json!(null), json!(null))), "{v}");
+    assert_eq!(routing(&app.get(&path, &admin).await.1), (json!(null), json!(null)));
+    // Set again; a bad priority is still refused, naming the field.
+    let (s, v) = app
+        .put(
+            &path,
+            &admin,
+            json!({"ticket_form": {"group_id": queue, "priority": "urgent"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, routing(&v)),
+        (StatusCode::OK, (json!(queue), json!("urgent"))),
+        "{v}"
+    );
+    let (s, v) = app
+        .put(&path, &admin, json!({"ticket_form": {"priority": "sky-high"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["details"]["priority"].is_array(), "{v}");
+
+    // The page offers the empty choice even while both are set, and choosing it clears them.
+    let page = format!("/admin/forms/{form}");
+    let mut b = signed_in(&app, &admin).await;
+    let (s, _, html) = b.get(&page).await;
+    assert_eq!(s, StatusCode::OK);
+    let shown = text(&html);
+    assert!(
+        shown.contains(&format!("<option value=\"{queue}\" selected>Partner Queue</option>")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<option value=\"urgent\" selected>urgent</option>"),
+        "{shown}"
+    );
+    for select in ["group_id", "priority"] {
+        let opening = format!("<select id=\"{select}\" name=\"{select}\"><option value=\"\">—</option>");
+        assert!(shown.contains(&opening), "{select}: {shown}");
+    }
+    let csrf = b.csrf(&page).await;
+    let mut pairs = form_settings(&csrf, "Partners");
+    pairs.extend([("group_id", String::new()), ("priority", String::new())]);
+    let (s, _, body) = post_pairs(&mut b, &page, &pairs).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(routing(&app.get(&path, &admin).await.1), (json!(null), json!(null)));
+    let (_, _, html) = b.get(&page).await;
+    assert!(text(&html).contains("<option value=\"\" selected>—</option>"), "{html}");
+    // And choosing them sets them again.
+    let mut pairs = form_settings(&csrf, "Partners");
+    pairs.extend([("group_id", queue.to_string()), ("priority", "low".to_owned())]);
+    let (s, _, body) = post_pairs(&mut b, &page, &pairs).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(routing(&app.get(&path, &admin).await.1), (json!(queue), json!("low")));
+});

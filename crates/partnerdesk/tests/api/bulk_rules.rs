@@ -1,9 +1,10 @@
 //! The rules every bulk item and `create_or_update` is held to: an account manager only for the organizations they
 //! manage and end-users of them, end-users not at all, a suspended author's job stopped; `create_or_update` matches
-//! by external id, then e-mail or name, and repeated gives the same records; an account has at most 30 jobs waiting.
+//! by external id, then e-mail or name, and repeated gives the same records; an account has at most 30 jobs waiting,
+//! also when it sends many at once.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::bulk::{errors, queue, wait};
 use crate::db_test;
@@ -234,33 +235,38 @@ db_test!(create_or_update_is_idempotent, |app: TestApp| async move {
     }
 });
 
+/// Queues `n` jobs of `account` (ids `f00`, `f01`, ...) held by a worker elsewhere for an hour: none of them moves
+/// while the limit is tried.
+async fn hold_jobs(app: &TestApp, account: i64, n: usize) {
+    let mut tx = app.db.begin().await.unwrap();
+    for j in 0..n {
+        partnerdesk_db::jobs::create(
+            &mut tx,
+            &format!("f{j:02}"),
+            "organizations.create_many",
+            1,
+            &json!({"items": [{"name": "x"}]}),
+            account,
+        )
+        .await
+        .unwrap();
+    }
+    tx.execute(
+        "UPDATE jobs SET status = 'working', lease_owner = 'elsewhere', lease_until = ?",
+        &[partnerdesk_db::Arg::Time(
+            partnerdesk_db::now() + chrono::TimeDelta::hours(1),
+        )],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
 db_test!(
     an_account_with_30_jobs_waiting_is_told_to_wait,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        // 30 jobs held by a worker elsewhere for an hour: none of them moves while the limit is tried.
-        let mut tx = app.db.begin().await.unwrap();
-        for j in 0..30 {
-            partnerdesk_db::jobs::create(
-                &mut tx,
-                &format!("f{j:02}"),
-                "organizations.create_many",
-                1,
-                &json!({"items": [{"name": "x"}]}),
-                admin.id,
-            )
-            .await
-            .unwrap();
-        }
-        tx.execute(
-            "UPDATE jobs SET status = 'working', lease_owner = 'elsewhere', lease_until = ?",
-            &[partnerdesk_db::Arg::Time(
-                partnerdesk_db::now() + chrono::TimeDelta::hours(1),
-            )],
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        hold_jobs(&app, admin.id, 30).await;
         let body = json!({"organizations": [{"name": "One more"}]});
         let (s, v) = app
             .post("/api/v2/organizations/create_many", &admin, body.clone())
@@ -291,5 +297,79 @@ db_test!(
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+    }
+);
+
+db_test!(
+    a_burst_of_jobs_queues_no_more_than_the_limit,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        // 20 held elsewhere: room for 10. The server's worker works through the burst's own jobs meanwhile, and each
+        // one it finishes makes room for one more, so what is checked is the limit at each moment a job was queued.
+        hold_jobs(&app, admin.id, 20).await;
+        let burst = (0..40).map(|i| {
+            let (app, admin) = (app.clone(), admin.clone());
+            tokio::spawn(async move {
+                let body = json!({"organizations": [{"name": format!("Burst {i}")}]});
+                let rb = app.request(Method::POST, "/api/v2/organizations/create_many.json", Some(&admin));
+                let resp = rb.json(&body).send().await.unwrap();
+                let (status, retry) = (resp.status(), resp.headers().get("retry-after").cloned());
+                let v: Value = resp.json().await.unwrap();
+                (status, retry, v)
+            })
+        });
+        let mut accepted = Vec::new();
+        for outcome in futures::future::join_all(burst).await {
+            let (status, retry, v) = outcome.unwrap();
+            match status {
+                StatusCode::OK => accepted.push(v["job_status"]["id"].as_str().unwrap().to_owned()),
+                StatusCode::TOO_MANY_REQUESTS => assert!(retry.is_some(), "a 429 says when to retry: {v}"),
+                other => panic!("{other}: {v}"),
+            }
+        }
+        // A refusal means 30 were waiting when it counted, and waiting jobs only go by being done: so the room there
+        // was is filled.
+        assert!(accepted.len() >= 10, "{} accepted", accepted.len());
+        let rows = app
+            .db
+            .conn()
+            .fetch_all(
+                "SELECT id, status, created_at, updated_at FROM jobs WHERE created_by_id = ?",
+                &[partnerdesk_db::Arg::I64(admin.id)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 20 + accepted.len(), "only the answered jobs were queued");
+        let jobs: Vec<(
+            String,
+            bool,
+            chrono::DateTime<chrono::Utc>,
+            chrono::DateTime<chrono::Utc>,
+        )> = rows
+            .iter()
+            .map(|r| {
+                let status = r.text("status").unwrap();
+                let done = !matches!(status.as_str(), "queued" | "working");
+                (
+                    r.text("id").unwrap(),
+                    done,
+                    r.time("created_at").unwrap(),
+                    r.time("updated_at").unwrap(),
+                )
+            })
+            .collect();
+        // When each accepted job was queued, fewer than 30 others were waiting: those queued before it and not done
+        // by then (a job's last change is when it was done). Counted loosely in the server's favour nowhere: a job
+        // done before this one counted was written done before then.
+        for id in &accepted {
+            let (_, _, queued_at, _) = jobs.iter().find(|j| &j.0 == id).unwrap();
+            let waiting = jobs
+                .iter()
+                .filter(|(other, done, created, finished)| {
+                    other != id && created <= queued_at && (!done || finished > queued_at)
+                })
+                .count();
+            assert!(waiting < 30, "job {id} was queued while {waiting} others waited");
+        }
     }
 );

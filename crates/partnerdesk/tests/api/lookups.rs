@@ -1,5 +1,5 @@
-//! Finding users and organizations by name, within each caller's read policy: staff find anyone, a partner finds
-//! only themselves and their own organization.
+//! Finding users and organizations by name, and tickets by external id, within each caller's read policy: staff
+//! find anyone, a partner finds only themselves, their own organization and its tickets.
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -173,4 +173,83 @@ db_test!(organizations_autocomplete_and_search, |app: TestApp| async move {
         app.get("/api/v2/organizations/search", &admin).await.0,
         StatusCode::BAD_REQUEST
     );
+});
+
+db_test!(tickets_by_external_id, |app: TestApp| async move {
+    use serde_json::json;
+    let admin = app.admin().await;
+    let agent = app.user("agent@vendor.test", "agent", None).await;
+    let acme = app.org(&admin, "Acme Integrations", true).await;
+    let globex = app.org(&admin, "Globex", true).await;
+    let pat = app.user("pat@acme.example", "end-user", Some(acme)).await;
+    let gil = app.user("gil@globex.example", "end-user", Some(globex)).await;
+    let mut made = Vec::new();
+    for (n, x) in [(1, Some("sf-1")), (2, Some("sf-2")), (3, None)] {
+        let (s, v) = app
+            .post(
+                "/api/v2/tickets.json",
+                &agent,
+                json!({"ticket": {"subject": format!("Ticket {n}"), "comment": {"body": "text"},
+                    "requester_id": pat.id, "external_id": x}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        made.push(v["ticket"]["id"].as_i64().unwrap());
+    }
+
+    // Both spellings of the path; the answer is the list envelope with the one ticket.
+    for path in [
+        "/api/v2/tickets.json?external_id=sf-2",
+        "/api/v2/tickets?external_id=sf-2",
+    ] {
+        let (s, v) = app.get(path, &agent).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        assert_eq!(
+            (ids(&v, "tickets"), v["count"].as_i64()),
+            (vec![made[1]], Some(1)),
+            "{path}: {v}"
+        );
+        assert_eq!(v["tickets"][0]["external_id"], "sf-2", "{v}");
+    }
+    // Stored trimmed, looked up trimmed; with other filters it narrows further.
+    assert_eq!(
+        ids(
+            &app.get("/api/v2/tickets.json?external_id=%20sf-1%20", &admin).await.1,
+            "tickets"
+        ),
+        vec![made[0]]
+    );
+    assert!(
+        ids(
+            &app.get("/api/v2/tickets.json?external_id=sf-1&status=solved", &admin)
+                .await
+                .1,
+            "tickets"
+        )
+        .is_empty()
+    );
+    // Nobody's: an empty list, not a 404.
+    let (s, v) = app.get("/api/v2/tickets.json?external_id=nope", &agent).await;
+    assert_eq!(
+        (s, ids(&v, "tickets"), v["count"].as_i64()),
+        (StatusCode::OK, vec![], Some(0)),
+        "{v}"
+    );
+    // The partner of the ticket's organization finds it; a partner of another organization finds nothing.
+    assert_eq!(
+        ids(
+            &app.get("/api/v2/tickets.json?external_id=sf-1", &pat).await.1,
+            "tickets"
+        ),
+        vec![made[0]]
+    );
+    let (s, v) = app.get("/api/v2/tickets.json?external_id=sf-1", &gil).await;
+    assert_eq!(
+        (s, ids(&v, "tickets"), v["count"].as_i64()),
+        (StatusCode::OK, vec![], Some(0)),
+        "{v}"
+    );
+    // A blank external id is a bad request, as for users and organizations.
+    let (s, v) = app.get("/api/v2/tickets.json?external_id=%20", &agent).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 });

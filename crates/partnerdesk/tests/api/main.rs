@@ -14,6 +14,8 @@ mod account_mail;
 mod accounts;
 mod admin_field_pages;
 mod admin_form_pages;
+mod admin_profile_field_pages;
+mod admin_record_pages;
 mod audits;
 mod bad_input;
 mod buckets;

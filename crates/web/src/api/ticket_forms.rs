@@ -203,7 +203,9 @@ pub struct FormChanges {
     pub end_user_visible: Option<bool>,
     #[schema(schema_with = partnerdesk_app::input::schema::audience, required = false)]
     pub audience: Option<String>,
+    /// `null` clears it (the form's tickets then go to no group by the form).
     pub group_id: Option<i64>,
+    /// `null` clears it.
     #[schema(schema_with = partnerdesk_app::input::schema::priority, required = false)]
     pub priority: Option<String>,
     pub tags: Option<Vec<String>>,

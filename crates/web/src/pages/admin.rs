@@ -371,8 +371,8 @@ pub async fn create_form(
     let input = FormInput {
         name: Some(f.name),
         audience: given(&f.audience),
-        group_id: number("group_id", &f.group_id)?,
-        priority: given(&f.priority),
+        group_id: number("group_id", &f.group_id)?.map(Some),
+        priority: given(&f.priority).map(Some),
         tags: Some(f.tags.split([',', ' ']).map(str::to_owned).collect()),
         default: Some(f.default.is_some()),
         position: number("position", &f.position)?,

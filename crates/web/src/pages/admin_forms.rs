@@ -252,8 +252,9 @@ impl FormDraft {
             active: Some(self.active),
             default: Some(self.default),
             audience: Some(self.audience.clone()).filter(|a| !a.is_empty()),
-            group_id,
-            priority: Some(self.priority.clone()).filter(|p| !p.is_empty()),
+            // The page always sends both: the empty choice clears them (`Some(None)`, as `null` in the API).
+            group_id: Some(group_id),
+            priority: Some(Some(self.priority.clone()).filter(|p| !p.is_empty())),
             tags: Some(self.tags.split([',', ' ']).map(str::to_owned).collect()),
             // `picks` are in the page's order: the form's fields first, by their order numbers.
             ticket_field_ids: Some(self.picks.iter().filter(|p| p.on).map(|p| p.id).collect()),
@@ -429,8 +430,8 @@ async fn form_page(
     let gs = groups::list(&mut state.db.conn(), Window::first(500)).await?.items;
     let draft = draft.with_blank_rows();
     let group_items: Vec<(String, String)> = gs.iter().map(|g| (g.id.to_string(), g.name.clone())).collect();
-    // The service keeps a form's group and priority when none is given, so "—" is offered only while there is none.
-    let none = |current: &str| (current.is_empty()).then(|| (String::new(), "—".to_owned()));
+    // "—" (the empty choice) is always offered: chosen, it clears the form's group or priority.
+    let none = || std::iter::once((String::new(), "—".to_owned()));
     let condition_rows = draft.end_user.iter().chain(&draft.agent).map(|r| &r.when);
     Ok(FormPage {
         layout: Layout::new(format!("Form: {}", form.name), Some(s)),
@@ -443,12 +444,9 @@ async fn form_page(
                 .map(|a| (a.as_str().to_owned(), a.as_str().to_owned())),
             &draft.audience,
         ),
-        groups: Choice::list(
-            none(&draft.group_id).into_iter().chain(group_items.iter().cloned()),
-            &draft.group_id,
-        ),
+        groups: Choice::list(none().chain(group_items.iter().cloned()), &draft.group_id),
         priorities: Choice::list(
-            none(&draft.priority).into_iter().chain(
+            none().chain(
                 Priority::ALL
                     .iter()
                     .map(|p| (p.as_str().to_owned(), p.as_str().to_owned())),

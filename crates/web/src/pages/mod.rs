@@ -5,6 +5,7 @@
 mod admin;
 mod admin_fields;
 mod admin_forms;
+mod admin_user;
 mod agent;
 pub mod buckets;
 mod escalations;
@@ -322,7 +323,7 @@ pub fn router() -> Router<AppState> {
         .route("/agent/tickets/{id}/bucket", post(buckets::attach))
         .route("/admin/organizations/{id}/bucket", post(buckets::connect))
         .route("/admin/organizations/{id}/bucket/test", post(buckets::test))
-        .route("/admin/organizations/{id}/fields", post(org_fields::save_fields))
+        .route("/admin/organizations/{id}/fields", post(organizations::save_fields))
         .route(
             "/admin/organizations",
             get(organizations::organizations).post(organizations::create_organization),
@@ -332,6 +333,7 @@ pub fn router() -> Router<AppState> {
             get(organizations::organization).post(organizations::update_organization),
         )
         .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}", get(admin_user::show).post(admin_user::save))
         .route("/admin/users/{id}/status", post(admin::set_user_status))
         .route("/admin/users/{id}/invitation", post(admin::invite_user))
         .route("/admin/groups", get(admin::groups).post(admin::create_group))
@@ -340,10 +342,28 @@ pub fn router() -> Router<AppState> {
         .route("/admin/forms/{id}", get(admin_forms::show).post(admin_forms::save))
         .route("/admin/forms/{id}/active", post(admin_forms::set_active))
         .route("/admin/forms/{id}/delete", post(admin_forms::delete))
+        // Ticket, organization and user fields: the same handlers, each reading its kind from the path.
         .route("/admin/fields", get(admin_fields::list).post(admin_fields::create))
         .route("/admin/fields/{id}", get(admin_fields::show).post(admin_fields::update))
         .route("/admin/fields/{id}/active", post(admin_fields::set_active))
         .route("/admin/fields/{id}/delete", post(admin_fields::delete))
+        .route(
+            "/admin/organization_fields",
+            get(admin_fields::list).post(admin_fields::create),
+        )
+        .route(
+            "/admin/organization_fields/{id}",
+            get(admin_fields::show).post(admin_fields::update),
+        )
+        .route("/admin/organization_fields/{id}/active", post(admin_fields::set_active))
+        .route("/admin/organization_fields/{id}/delete", post(admin_fields::delete))
+        .route("/admin/user_fields", get(admin_fields::list).post(admin_fields::create))
+        .route(
+            "/admin/user_fields/{id}",
+            get(admin_fields::show).post(admin_fields::update),
+        )
+        .route("/admin/user_fields/{id}/active", post(admin_fields::set_active))
+        .route("/admin/user_fields/{id}/delete", post(admin_fields::delete))
         // Every other form is small: 1 MiB is far above the longest (64 KiB of notes). The routes above that take
         // files switch this off; `multipart::read` bounds them instead.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))

@@ -1,19 +1,14 @@
-//! Organization fields on the pages: their values beside the organization notes on the agent's ticket page, and a
-//! plain form on the organization's admin page that sets them through the organization service (the API's checks,
-//! audit and rights: admins and the organization's account manager).
+//! Organization and user field values on the pages: shown beside the organization notes (and the requester) on the
+//! agent's ticket page, and edited with plain forms on the organization's admin page and a user's admin page, which
+//! save through the organization and account services (the API's checks, audit and rights). The inputs are built and
+//! read here for both kinds (`profile_field_inputs.html`).
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use partnerdesk_app::org_changes::{self, OrgInput};
 use partnerdesk_app::profile_fields::{self, FieldValues};
-use partnerdesk_core::OrgId;
 use partnerdesk_core::custom_fields::FieldType;
 use partnerdesk_db::profile_fields::{FieldKind, ProfileField};
 use serde_json::Value;
 
 use crate::pages::PageError;
-use crate::pages::form::Form;
-use crate::session::SignedIn;
 use crate::state::AppState;
 
 /// A value as a person reads it: an option's name, Yes/No, a list joined.
@@ -74,8 +69,9 @@ pub struct FieldRow {
     pub options: Vec<OptionRow>,
 }
 
-pub(crate) async fn field_rows(state: &AppState, org: i64) -> Result<Vec<FieldRow>, PageError> {
-    let values = profile_fields::page_values(&state.db, FieldKind::Organization, org).await?;
+/// The active fields of `kind` with the record's values, as the form shows them.
+pub(crate) async fn field_rows(state: &AppState, kind: FieldKind, record: i64) -> Result<Vec<FieldRow>, PageError> {
+    let values = profile_fields::page_values(&state.db, kind, record).await?;
     Ok(values
         .into_iter()
         .map(|(f, v)| {
@@ -115,31 +111,27 @@ pub(crate) async fn field_rows(state: &AppState, org: i64) -> Result<Vec<FieldRo
         .collect())
 }
 
-/// `POST /admin/organizations/{id}/fields`: every active field from the form (`field.KEY`; a blank one cleared, an
-/// unticked box false), saved through the organization service.
-pub async fn save_fields(
-    State(state): State<AppState>,
-    s: SignedIn,
-    Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
-    let csrf = pairs
+/// The values of `field.KEY` inputs as sent.
+fn sent<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    let name = format!("field.{key}");
+    pairs
         .iter()
-        .find(|(k, _)| k == "csrf")
+        .filter(|(k, _)| *k == name)
         .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    s.check_csrf(csrf)?;
-    let given = |key: &str| -> Vec<&str> {
-        let name = format!("field.{key}");
-        pairs
-            .iter()
-            .filter(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
+        .collect()
+}
+
+/// Every active field of `kind` as the form sent it (`field.KEY`; a blank one cleared, an unticked box false), as
+/// the service takes values.
+pub(crate) async fn sent_values(
+    state: &AppState,
+    kind: FieldKind,
+    record: i64,
+    pairs: &[(String, String)],
+) -> Result<FieldValues, PageError> {
     let mut values = FieldValues::new();
-    for (f, _) in profile_fields::page_values(&state.db, FieldKind::Organization, id).await? {
-        let sent = given(&f.key);
+    for (f, _) in profile_fields::page_values(&state.db, kind, record).await? {
+        let sent = sent(pairs, &f.key);
         let value = match f.field_type {
             FieldType::Checkbox => Value::Bool(!sent.is_empty()),
             FieldType::Multiselect => Value::Array(sent.iter().map(|v| Value::String((*v).to_owned())).collect()),
@@ -150,10 +142,29 @@ pub async fn save_fields(
         };
         values.insert(f.key.clone(), value);
     }
-    let input = OrgInput {
-        organization_fields: Some(values),
-        ..OrgInput::default()
-    };
-    org_changes::update(&state.db, &s.user.actor(), &s.user.audit_actor(), OrgId(id), input).await?;
-    Ok(Redirect::to(&format!("/admin/organizations/{id}#fields")).into_response())
+    Ok(values)
+}
+
+/// The rows showing what was sent instead of what is stored (a refused form shown again).
+pub(crate) fn as_sent(rows: &mut [FieldRow], pairs: &[(String, String)]) {
+    for row in rows {
+        let sent = sent(pairs, &row.key);
+        row.value = match row.input {
+            "checkbox" if sent.is_empty() => String::new(),
+            "checkbox" => "true".to_owned(),
+            _ => sent.first().map(|v| (*v).to_owned()).unwrap_or_default(),
+        };
+        for o in &mut row.options {
+            o.selected = sent.contains(&o.value.as_str());
+        }
+    }
+}
+
+/// The CSRF token a form of pairs sent.
+pub(crate) fn csrf_of(pairs: &[(String, String)]) -> &str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
 }

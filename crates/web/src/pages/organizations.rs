@@ -5,11 +5,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use partnerdesk_core::policy::OrgScope;
 use partnerdesk_core::{OrgId, UserId};
 use partnerdesk_db::audit::{self, AuditEntry};
 use partnerdesk_db::organizations::{self, Organization};
+use partnerdesk_db::profile_fields::FieldKind;
 use partnerdesk_db::users::{self, UserFilter};
 use partnerdesk_db::{Conn, Window};
 use serde::Deserialize;
@@ -20,6 +22,7 @@ use partnerdesk_app::org_changes::{self, OrgInput};
 
 use crate::pages::buckets::{self, AccessRow};
 use crate::pages::form::Form;
+use crate::pages::org_fields;
 use crate::pages::views::{self, Choice, UserRow};
 use crate::pages::{Layout, PageError, render};
 use crate::session::SignedIn;
@@ -109,10 +112,12 @@ pub struct OrgForm {
     alliance_partner: Option<String>,
     #[serde(default)]
     account_manager_id: String,
+    /// Only the organization's page has it; a create leaves the external id unset.
+    external_id: Option<String>,
 }
 
 /// The form's fields as the API would send them; an account manager's page has no admin-only fields.
-fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
+fn org_input(f: &OrgForm, admin: bool) -> Result<OrgInput, AppError> {
     let list = |v: &str| Some(v.split([',', ' ']).map(str::to_owned).collect());
     let account_manager_id = match f.account_manager_id.trim() {
         "" => None,
@@ -122,15 +127,15 @@ fn org_input(f: OrgForm, admin: bool) -> Result<OrgInput, AppError> {
         ),
     };
     Ok(OrgInput {
-        name: Some(f.name),
+        name: Some(f.name.clone()),
         notes: Some(f.notes.replace("\r\n", "\n")),
         details: Some(f.details.replace("\r\n", "\n")),
         domain_names: list(&f.domain_names),
         tags: list(&f.tags),
         alliance_partner: admin.then_some(f.alliance_partner.is_some()),
         account_manager_id: admin.then_some(account_manager_id),
-        // The page does not edit external ids (the API does): left as they are.
-        external_id: None,
+        // Sent blank, it clears the external id (as `null` does in the API); not sent (the create form), it stays.
+        external_id: f.external_id.clone().map(Some),
         organization_fields: None,
     })
 }
@@ -141,7 +146,7 @@ pub async fn create_organization(
     Form(f): Form<OrgForm>,
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
-    let input = org_input(f, true)?;
+    let input = org_input(&f, true)?;
     let org = org_changes::create(&state.db, &s.user.actor(), &s.user.audit_actor(), input).await?;
     Ok(Redirect::to(&format!("/admin/organizations/{}", org.id)).into_response())
 }
@@ -173,7 +178,29 @@ pub(super) struct OrgPage {
     bucket_notice: Option<String>,
     bucket_access: Vec<AccessRow>,
     escalation_link: Option<String>,
+    external_id: String,
     fields: Vec<crate::pages::org_fields::FieldRow>,
+    /// Why the organization's form or its fields' form was refused (shown above it, the form as typed).
+    errors: Vec<String>,
+    field_errors: Vec<String>,
+}
+
+impl OrgPage {
+    /// The organization's form as it was sent (a refused save shown again).
+    fn as_sent(&mut self, f: &OrgForm) {
+        self.name = f.name.clone();
+        self.notes = f.notes.clone();
+        self.details = f.details.clone();
+        self.domain_names = f.domain_names.clone();
+        self.tags = f.tags.clone();
+        self.external_id = f.external_id.clone().unwrap_or_default();
+        if self.is_admin {
+            self.partner = f.alliance_partner.is_some();
+            for c in &mut self.managers {
+                c.selected = c.value == f.account_manager_id.trim();
+            }
+        }
+    }
 }
 
 /// The organization, if the signed-in user may manage it.
@@ -285,7 +312,10 @@ pub(super) async fn org_page(
         bucket_notice,
         bucket_access: buckets::access_rows(state, org.id).await?,
         escalation_link: escalation_link(state, s, org.id).await?,
-        fields: crate::pages::org_fields::field_rows(state, org.id.0).await?,
+        external_id: org.external_id.clone().unwrap_or_default(),
+        fields: crate::pages::org_fields::field_rows(state, FieldKind::Organization, org.id.0).await?,
+        errors: Vec::new(),
+        field_errors: Vec::new(),
     })
 }
 
@@ -318,7 +348,44 @@ pub async fn update_organization(
 ) -> Result<Response, PageError> {
     s.check_csrf(&f.csrf)?;
     let actor = s.user.actor();
-    let input = org_input(f, actor.is_admin())?;
-    org_changes::update(&state.db, &actor, &s.user.audit_actor(), OrgId(id), input).await?;
-    Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response())
+    let saved = match org_input(&f, actor.is_admin()) {
+        Ok(input) => org_changes::update(&state.db, &actor, &s.user.audit_actor(), OrgId(id), input).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response()),
+        Err(AppError::Invalid(inv)) => {
+            let mut page = org_page(&state, &s, id, None, None).await?;
+            page.as_sent(&f);
+            page.errors = inv.0.into_iter().map(|e| e.message).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/organizations/{id}/fields`: every active field from the form, saved through the organization
+/// service; a refused value shows the page again with the values as sent.
+pub async fn save_fields(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    s.check_csrf(org_fields::csrf_of(&pairs))?;
+    let values = org_fields::sent_values(&state, FieldKind::Organization, id, &pairs).await?;
+    let input = OrgInput {
+        organization_fields: Some(values),
+        ..OrgInput::default()
+    };
+    match org_changes::update(&state.db, &s.user.actor(), &s.user.audit_actor(), OrgId(id), input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/organizations/{id}#fields")).into_response()),
+        Err(AppError::Invalid(inv)) => {
+            let mut page = org_page(&state, &s, id, None, None).await?;
+            org_fields::as_sent(&mut page.fields, &pairs);
+            page.field_errors = inv.0.into_iter().map(|e| e.message).collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
