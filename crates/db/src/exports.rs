@@ -126,9 +126,14 @@ pub async fn tickets(
         keyset("updated_at", from, until, limit, &mut a)
     );
     let rows = conn.fetch_all(&sql, &a).await?;
-    slice(rows, from, limit, tickets::from_row, |t| Position {
+    let found = slice(rows, from, limit, tickets::from_row, |t| Position {
         at: t.updated_at,
         id: t.id.0,
+    })?;
+    // An export carries each ticket's custom field values, as every other read of a ticket does (one query a page).
+    Ok(Slice {
+        items: tickets::with_fields(conn, found.items).await?,
+        ..found
     })
 }
 

@@ -360,6 +360,25 @@ db_test!(values_on_tickets_and_requests, |app: TestApp| async move {
         search(pat.clone(), format!("custom_field_{version}:5.0.1")).await,
         vec![mine]
     );
+
+    // The incremental export carries the values, as every other read of a ticket does (once past its horizon).
+    let margin = partnerdesk_db::exports::CLOCK_MARGIN.to_std().unwrap();
+    tokio::time::sleep(margin + std::time::Duration::from_millis(300)).await;
+    let (s, v) = app
+        .get("/api/v2/incremental/tickets/cursor.json?start_time=0", &admin)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let exported = |ticket: i64| {
+        v["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == json!(ticket))
+            .cloned()
+            .unwrap_or_else(|| panic!("ticket {ticket} is not in the export: {v}"))
+    };
+    assert_eq!(value_of(&exported(id), seats), json!("250"));
+    assert_eq!(value_of(&exported(mine), version), json!("5.0.1"));
 });
 
 db_test!(forms_own_fields_and_conditions, |app: TestApp| async move {
