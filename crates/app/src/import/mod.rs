@@ -4,7 +4,10 @@
 //! Idempotent: a row that would change nothing is undone in its savepoint, so a second run of the same file writes
 //! no row and no audit entry. `--dry-run` runs exactly the same code and rolls every change back, so what it prints
 //! is what a real run would do. Rows are committed in chunks (`CHUNK` rows), so a large file never holds SQLite's
-//! one writer for long; a row that fails is reported with its line and undone alone, and the others land.
+//! one writer for long; a row that fails is reported with its line and undone alone, and the others land. Memory
+//! stays bounded whatever the file: one record at a time, each at most [`bounded::MAX_RECORD_BYTES`].
+
+mod bounded;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -149,13 +152,17 @@ pub async fn import(
     dry_run: bool,
     mut say: impl FnMut(String),
 ) -> Result<Outcome, AppError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(bounded::Bounded::new(input));
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| AppError::BadRequest(format!("the header row: {e}")))?
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
+    let header_end = reader.position().byte();
+    reader.get_mut().record_ended(header_end);
     let known = records.columns();
     let is_field = |h: &str| {
         h.strip_prefix(records.fields_prefix())
@@ -174,8 +181,16 @@ pub async fn import(
     let mut outcome = Outcome::default();
     let mut tx = db.begin().await?;
     let mut in_chunk = 0;
-    for record in reader.records() {
-        let record = record.map_err(|e| AppError::BadRequest(format!("CSV: {e}")))?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| AppError::BadRequest(format!("CSV: {e}")))?;
+        if !more {
+            break;
+        }
+        let record_end = reader.position().byte();
+        reader.get_mut().record_ended(record_end);
         let row = Row {
             line: record.position().map_or(0, |p| p.line()),
             cells: header.iter().cloned().zip(record.iter().map(str::to_owned)).collect(),
