@@ -51,6 +51,7 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
