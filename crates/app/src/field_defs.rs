@@ -178,8 +178,20 @@ fn options(errors: &mut Invalid, list: &[OptionInput]) -> Vec<(String, String)> 
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, o) in list.iter().enumerate() {
         let name = validation::required_text(errors, &format!("custom_field_options[{i}].name"), &o.name, MAX_TITLE);
+        // The admin pages edit options as `Name=value` lines: a line break in a name, or an `=` in a value, would
+        // read back as other options when the field is saved again (and a removed option loses its stored values).
+        if name.contains(['\n', '\r']) {
+            errors.push(
+                &format!("custom_field_options[{i}].name"),
+                "InvalidValue",
+                "an option's name is one line",
+            );
+        }
         let field = format!("custom_field_options[{i}].value");
         let value = one_tag(errors, &field, &o.value);
+        if value.contains('=') {
+            errors.push(&field, "InvalidValue", "an option's value cannot contain '='");
+        }
         if !value.is_empty() && out.iter().any(|(_, v)| *v == value) {
             errors.push(
                 &field,
@@ -248,6 +260,8 @@ mod tests {
             option("", "b"),
             option("Also a", "A"),
             option("C", " "),
+            option("D\nE", "d"),
+            option("F", "sla=gold"),
         ];
         let given = TypeInput {
             options: Some(&list),
@@ -259,7 +273,9 @@ mod tests {
             [
                 "custom_field_options[1].name",
                 "custom_field_options[2].value",
-                "custom_field_options[3].value"
+                "custom_field_options[3].value",
+                "custom_field_options[4].name",
+                "custom_field_options[5].value"
             ]
         );
         let mut errors = Invalid::default();

@@ -320,6 +320,15 @@ impl Conn {
         }
     }
 
+    /// Like [`Conn::lock_rows`], for a row locked only to serialise work on it, not to change its key: ` FOR NO KEY
+    /// UPDATE`, which does not hold back inserts elsewhere that reference the row (a foreign key takes `KEY SHARE`).
+    pub fn lock_rows_keeping_keys(&self) -> &'static str {
+        match self {
+            Conn::PgTx(_) => " FOR NO KEY UPDATE",
+            _ => "",
+        }
+    }
+
     /// The SQLite path, or the PostgreSQL connection to run on.
     fn side(&mut self) -> Result<&mut Conn, PgConn<'_>> {
         match self {

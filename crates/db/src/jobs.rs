@@ -241,7 +241,8 @@ pub async fn purge_done(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64, D
 /// has committed, counts its job; on SQLite the transactions already run one after another on the one writer.
 /// The account's row, not an advisory lock, as every other "computed from these rows" change here locks rows.
 pub async fn pending_of_locked(conn: &mut Conn, created_by_id: i64) -> Result<i64, DbError> {
-    let lock = format!("SELECT id FROM users WHERE id = ?{}", conn.lock_rows());
+    // Keeping keys: the account's tickets, comments and jobs, whose inserts take `KEY SHARE` on the user, go on.
+    let lock = format!("SELECT id FROM users WHERE id = ?{}", conn.lock_rows_keeping_keys());
     conn.fetch_optional(&lock, &args![created_by_id]).await?;
     conn.fetch_one(
         "SELECT COUNT(*) AS n FROM jobs WHERE created_by_id = ? AND status IN ('queued', 'working')",

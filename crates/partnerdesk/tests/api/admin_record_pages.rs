@@ -101,12 +101,16 @@ db_test!(the_organization_page_edits_its_external_id, |app: TestApp| async move 
 
     // A refused field value shows the fields' form again as typed, with the service's message.
     let fields = format!("{page}/fields");
-    let (s, _, html) = b.post(&fields, &[("csrf", &csrf), ("field.seats", "many")]).await;
+    let (s, _, html) = b
+        .post(&fields, &[("csrf", &csrf), ("shown", "seats"), ("field.seats", "many")])
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     let shown = text(&html);
     assert!(shown.contains("organization_fields.seats"), "{shown}");
     assert!(shown.contains("name=\"field.seats\" value=\"many\""), "{shown}");
-    let (s, _, _) = b.post(&fields, &[("csrf", &csrf), ("field.seats", "12")]).await;
+    let (s, _, _) = b
+        .post(&fields, &[("csrf", &csrf), ("shown", "seats"), ("field.seats", "12")])
+        .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(
         api_org(&app, &admin, acme).await["organization_fields"]["seats"],
@@ -167,6 +171,10 @@ db_test!(
                 &[
                     ("csrf", &csrf),
                     ("external_id", "P-1"),
+                    ("shown", "partner_role"),
+                    ("shown", "tier"),
+                    ("shown", "certified"),
+                    ("shown", "since"),
                     ("field.partner_role", "Architect"),
                     ("field.tier", "gold"),
                     ("field.certified", "true"),
@@ -210,6 +218,10 @@ db_test!(
                     &[
                         ("csrf", &csrf),
                         ("external_id", external_id),
+                        ("shown", "partner_role"),
+                        ("shown", "tier"),
+                        ("shown", "certified"),
+                        ("shown", "since"),
                         ("field.partner_role", "Changed"),
                         ("field.tier", "silver"),
                         ("field.since", since),
@@ -250,6 +262,10 @@ db_test!(
                 &[
                     ("csrf", &csrf),
                     ("external_id", ""),
+                    ("shown", "partner_role"),
+                    ("shown", "tier"),
+                    ("shown", "certified"),
+                    ("shown", "since"),
                     ("field.partner_role", ""),
                     ("field.tier", ""),
                 ],
@@ -318,6 +334,9 @@ db_test!(
             let (s, _, _) = b.post(&page, &[("csrf", &csrf), ("external_id", "X-2")]).await;
             assert_eq!(s, StatusCode::FORBIDDEN, "{}", who.email);
         }
+        // An end-user cannot tell which ids exist: a missing one is refused the same way.
+        let mut b = signed_in(&app, &pat).await;
+        assert_eq!(b.get("/admin/users/999999").await.0, StatusCode::FORBIDDEN);
         // An admin without the form's token: refused.
         let mut b = signed_in(&app, &admin).await;
         let (s, _, _) = b

@@ -433,6 +433,10 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
     let csrf = b.csrf(&page).await;
     let form = [
         ("csrf", csrf.as_str()),
+        ("shown", "support_level"),
+        ("shown", "contract_end"),
+        ("shown", "managed"),
+        ("shown", "track"),
         ("field.support_level", "gold"),
         ("field.contract_end", "2027-03-31"),
         ("field.managed", "true"),
@@ -451,6 +455,8 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
     // A bad value is refused with the service's message; nothing changes.
     let form = [
         ("csrf", csrf.as_str()),
+        ("shown", "seats"),
+        ("shown", "track"),
         ("field.seats", "many"),
         ("field.track", "Changed"),
     ];
@@ -459,6 +465,17 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
     assert!(body.contains("organization_fields.seats"), "{body}");
     let (_, v) = app.get(&format!("/api/v2/organizations/{acme}.json"), &admin).await;
     assert_eq!(v["organization"]["organization_fields"]["track"], "Technology");
+    // A field the form did not show (added after it was opened) is left as it is, not cleared.
+    let form = [("csrf", csrf.as_str()), ("shown", "track"), ("field.track", "Services")];
+    let (s, _, body) = b.post(&format!("{page}/fields"), &form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, v) = app.get(&format!("/api/v2/organizations/{acme}.json"), &admin).await;
+    let f = &v["organization"]["organization_fields"];
+    assert_eq!(
+        (f["track"].as_str(), f["support_level"].as_str()),
+        (Some("Services"), Some("gold")),
+        "{f}"
+    );
     // Without the CSRF token: refused.
     let (s, _, _) = b.post(&format!("{page}/fields"), &[("field.track", "x")]).await;
     assert_ne!(s, StatusCode::SEE_OTHER);
@@ -496,7 +513,7 @@ db_test!(pages_show_and_edit_organization_fields, |app: TestApp| async move {
         "2027-03-31",
         "Managed",
         "Yes",
-        "Technology",
+        "Services",
     ] {
         assert!(banner.contains(shown), "{shown}: {banner}");
     }

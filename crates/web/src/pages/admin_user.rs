@@ -42,6 +42,11 @@ struct UserPage {
 
 /// The user and their organization, if the signed-in person may change the account.
 async fn load(state: &AppState, s: &SignedIn, id: i64) -> Result<(User, Option<Organization>), PageError> {
+    // An end-user is turned away before the read, so that 404 against 403 cannot tell them which ids exist (staff
+    // may look users up anyway).
+    if !s.user.role.is_staff() {
+        return Err(PageError::forbidden("Accounts are managed by support staff."));
+    }
     let mut conn = state.db.conn();
     let user = users::get(&mut conn, UserId(id)).await?;
     let org = match user.organization_id {

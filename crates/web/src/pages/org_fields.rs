@@ -121,8 +121,9 @@ fn sent<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Every active field of `kind` as the form sent it (`field.KEY`; a blank one cleared, an unticked box false), as
-/// the service takes values.
+/// Every active field of `kind` the form showed (named in `shown`), as it sent it (`field.KEY`; a blank one
+/// cleared, an unticked box false), as the service takes values. A field the form did not show (defined, or
+/// activated, after the page was opened) is left out, so a save does not clear what the API has written there.
 pub(crate) async fn sent_values(
     state: &AppState,
     kind: FieldKind,
@@ -130,7 +131,15 @@ pub(crate) async fn sent_values(
     pairs: &[(String, String)],
 ) -> Result<FieldValues, PageError> {
     let mut values = FieldValues::new();
+    let shown: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "shown")
+        .map(|(_, v)| v.as_str())
+        .collect();
     for (f, _) in profile_fields::page_values(&state.db, kind, record).await? {
+        if !shown.contains(&f.key.as_str()) {
+            continue;
+        }
         let sent = sent(pairs, &f.key);
         let value = match f.field_type {
             FieldType::Checkbox => Value::Bool(!sent.is_empty()),
