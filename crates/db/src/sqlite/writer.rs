@@ -472,7 +472,19 @@ mod tests {
             let started = std::time::Instant::now();
             tx.commit().await.map(|()| started.elapsed())
         });
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // Once the commit has left the batch open for them (the writer free, the batch not ended)... Waited for,
+        // not slept on: on a loaded machine the commit may start later than any fixed sleep.
+        let mut left_open = false;
+        for _ in 0..2000 {
+            if let Ok(w) = lite.inner.writer.try_lock()
+                && w.batch_id().is_some()
+            {
+                left_open = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(left_open, "the commit never left the batch open for the waiter");
         // ... who gives up before taking it.
         lite.inner.queued.fetch_sub(1, Ordering::SeqCst);
         let took = committing.await.expect("task").expect("commit");
