@@ -70,7 +70,7 @@ async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) ->
     Ok(match kind {
         ResultType::Ticket => Resolved::Tickets(resolve::tickets(&mut conn, actor, query).await?),
         ResultType::User => Resolved::Users(resolve::users(&mut conn, actor, query).await?),
-        ResultType::Organization => Resolved::Organizations(resolve::organizations(actor, query)?),
+        ResultType::Organization => Resolved::Organizations(resolve::organizations(&mut conn, actor, query).await?),
     })
 }
 

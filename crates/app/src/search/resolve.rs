@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use partnerdesk_core::accounts::Role;
 use partnerdesk_core::policy::{Actor, OrgScope};
-use partnerdesk_core::search::{Clause, Filter, Person, Query, ResultType, Text, TextField};
+use partnerdesk_core::search::{Clause, Filter, Person, Query, ResultType, Text, TextField, unknown_keyword};
 use partnerdesk_core::tickets::{Priority, TicketStatus};
 use partnerdesk_db::Conn;
+use partnerdesk_db::profile_fields::{self, FieldKind};
 use partnerdesk_db::search::people::{OrganizationSearch, UserSearch};
 use partnerdesk_db::search::{Atom, Condition, IdColumn, TextTerm, TicketSearch, names};
 
@@ -38,6 +39,8 @@ pub fn types_of(query: &Query) -> Vec<ResultType> {
                 organization = false;
             }
             Filter::Organization(_) => organization = false,
+            // An organization or user field (which of the two is known once looked up).
+            Filter::Field(..) => ticket = false,
             _ => {
                 user = false;
                 organization = false;
@@ -152,6 +155,8 @@ pub async fn tickets(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<Ti
                     "role, email and name search users and organizations, not tickets",
                 ));
             }
+            // Tickets' own fields are `custom_field_ID`; a key names an organization's or a user's.
+            Filter::Field(key, _) => return Err(refuse(c, &unknown_keyword(key))),
         };
         match c.filter.alternative_key() {
             Some(key) => alternatives.entry((key, c.negated)).or_default().push(atom),
@@ -196,6 +201,43 @@ fn any_text(query: &Query) -> Vec<TextTerm> {
         .collect()
 }
 
+/// What a `KEY:value` clause means for one kind of record.
+enum FieldMatch {
+    /// The field of this kind with the key, and the value to find (lower case).
+    Holds(i64, String),
+    /// Nothing of this kind matches: the key is the other kind's field (in a search of both), or a field the
+    /// end-user is not shown (whose values are not theirs to probe).
+    Nothing,
+}
+
+/// Looks up `key` among the active fields of `kind`; refuses a key that is no field of either kind, or only the other
+/// kind's when the query asks for this kind alone.
+async fn field_match(
+    conn: &mut Conn,
+    actor: &Actor,
+    query: &Query,
+    c: &Clause,
+    kind: FieldKind,
+    (key, value): (&str, &str),
+) -> Result<FieldMatch, AppError> {
+    let find = |fields: Vec<profile_fields::ProfileField>| fields.into_iter().find(|f| f.active && f.key == key);
+    if let Some(f) = find(profile_fields::list(conn, kind).await?) {
+        return Ok(if actor.is_staff() || f.visible_to_end_users {
+            FieldMatch::Holds(f.id, value.trim().to_lowercase())
+        } else {
+            FieldMatch::Nothing
+        });
+    }
+    let (other, this_type) = match kind {
+        FieldKind::User => (FieldKind::Organization, ResultType::User),
+        FieldKind::Organization => (FieldKind::User, ResultType::Organization),
+    };
+    if query.result_type != Some(this_type) && find(profile_fields::list(conn, other).await?).is_some() {
+        return Ok(FieldMatch::Nothing);
+    }
+    Err(refuse(c, &unknown_keyword(key)))
+}
+
 /// The user search of `query` for `actor`: staff find anyone; an end-user only themselves.
 pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<UserSearch, AppError> {
     let mut s = UserSearch {
@@ -220,6 +262,12 @@ pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<User
                 };
                 s.organizations.get_or_insert_with(Vec::new).extend(ids);
             }
+            Filter::Field(key, value) if !c.negated => {
+                match field_match(conn, actor, query, c, FieldKind::User, (key, value)).await? {
+                    FieldMatch::Holds(id, value) => s.fields.push((id, value)),
+                    FieldMatch::Nothing => s.only = Some(Vec::new()),
+                }
+            }
             Filter::Text(..) | Filter::Number(_) => {}
             _ => return Err(refuse(c, "this filter does not apply to users")),
         }
@@ -228,7 +276,7 @@ pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<User
 }
 
 /// The organization search of `query` for `actor`: staff find any, and match notes; an end-user their own.
-pub fn organizations(actor: &Actor, query: &Query) -> Result<OrganizationSearch, AppError> {
+pub async fn organizations(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<OrganizationSearch, AppError> {
     let only = match actor.org_scope() {
         OrgScope::All => None,
         OrgScope::Only(org) => Some(vec![org.0]),
@@ -244,6 +292,12 @@ pub fn organizations(actor: &Actor, query: &Query) -> Result<OrganizationSearch,
         match &c.filter {
             Filter::Tag(tag) if !c.negated => s.tags.push(tag.clone()),
             Filter::Name(name) if !c.negated => s.name = Some(name.clone()),
+            Filter::Field(key, value) if !c.negated => {
+                match field_match(conn, actor, query, c, FieldKind::Organization, (key, value)).await? {
+                    FieldMatch::Holds(id, value) => s.fields.push((id, value)),
+                    FieldMatch::Nothing => s.only = Some(Vec::new()),
+                }
+            }
             Filter::Text(..) | Filter::Number(_) => {}
             _ => return Err(refuse(c, "this filter does not apply to organizations")),
         }

@@ -137,6 +137,9 @@ pub enum Filter {
     Name(String),
     /// `custom_field_ID:value`: a ticket whose custom field holds the value (for a drop-down, the option's tag).
     CustomField(i64, String),
+    /// `KEY:value` with any other keyword: an organization or user field by its key (`support_level:gold`). Only
+    /// the application layer knows the keys, so an unknown keyword is refused there, at this clause's position.
+    Field(String, String),
 }
 
 impl Filter {
@@ -240,6 +243,11 @@ impl QueryError {
 /// The keywords a query may use, for messages.
 pub const KEYWORDS: &str = "type, status, priority, organization, requester, assignee, group, tags, form, via, \
     subject, description, created, updated, solved, escalated, custom_field_ID, role, email, name, order_by, sort";
+
+/// The message for a keyword that is neither Zendesk's nor a field's key.
+pub fn unknown_keyword(name: &str) -> String {
+    format!("unknown keyword '{name}': expected one of {KEYWORDS}, or the key of an organization or user field")
+}
 
 /// Parses `input` as a query, with `now` as the moment relative dates (`3days`) count back from.
 pub fn parse(input: &str, now: DateTime<Utc>) -> Result<Query, QueryError> {
@@ -487,11 +495,16 @@ fn keyword_filter(
                         })?;
                     Filter::CustomField(id, raw)
                 }
+                // Field keys are lower case (`^[a-z0-9_]{1,64}$`): anything else cannot be one.
+                key if key.len() <= 64
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+                {
+                    Filter::Field(key.to_owned(), raw)
+                }
                 _ => {
-                    return Err(QueryError::at(
-                        position + usize::from(negated),
-                        format!("unknown keyword '{name}': expected one of {KEYWORDS}"),
-                    ));
+                    return Err(QueryError::at(position + usize::from(negated), unknown_keyword(name)));
                 }
             }
         }

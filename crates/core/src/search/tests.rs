@@ -154,10 +154,29 @@ fn dates() {
 }
 
 #[test]
-fn errors_say_where_and_what() {
-    let e = error("webhook colour:red");
+fn other_keywords_are_field_keys() {
+    assert_eq!(
+        filters(r#"type:organization support_level:gold partner_track:"Technology Partner""#),
+        vec![
+            (false, Filter::Field("support_level".into(), "gold".into())),
+            (
+                false,
+                Filter::Field("partner_track".into(), "Technology Partner".into())
+            ),
+        ]
+    );
+    // Keywords are read in lower case, as keys are; one too long to be a key is refused here.
+    assert_eq!(
+        filters("Tier:Gold"),
+        vec![(false, Filter::Field("tier".into(), "Gold".into()))]
+    );
+    let e = error(&format!("webhook {}:red", "k".repeat(65)));
     assert_eq!(e.position, 9);
-    assert!(e.message.contains("unknown keyword 'colour'"), "{e}");
+    assert!(e.message.contains("unknown keyword"), "{e}");
+}
+
+#[test]
+fn errors_say_where_and_what() {
     let e = error("status:opened");
     assert_eq!(e.position, 8);
     assert!(e.message.contains("a status expected"), "{e}");
@@ -177,7 +196,7 @@ fn errors_say_where_and_what() {
     assert_eq!(error("a\u{0}b").position, 2);
     assert!(error("tags:x\u{7}").message.contains("control characters"));
     // Positions count characters, not bytes.
-    assert_eq!(error("ünïcødé colour:red").position, 9);
+    assert_eq!(error("ünïcødé status:red").position, 16);
 }
 
 proptest! {

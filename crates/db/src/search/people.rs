@@ -24,6 +24,8 @@ pub struct UserSearch {
     pub organizations: Option<Vec<i64>>,
     /// Exactly this e-mail address (lower case).
     pub email: Option<String>,
+    /// User fields holding these values: (field id, value in lower case), all of them.
+    pub fields: Vec<(i64, String)>,
 }
 
 /// A resolved organization search.
@@ -38,6 +40,27 @@ pub struct OrganizationSearch {
     pub tags: Vec<String>,
     /// Exactly this name (case-insensitive).
     pub name: Option<String>,
+    /// Organization fields holding these values: (field id, value in lower case), all of them.
+    pub fields: Vec<(i64, String)>,
+}
+
+/// Keeps the rows whose field `field_id` holds `value` (compared in lower case: a drop-down's tag, a date, `true`
+/// for a ticked box, or text as typed), for each of `fields`.
+fn fields_sql(
+    values: &str,
+    owner: &str,
+    id_col: &str,
+    fields: &[(i64, String)],
+    sql: &mut String,
+    args: &mut Vec<Arg>,
+) {
+    for (field, value) in fields {
+        sql.push_str(&format!(
+            " AND {id_col} IN (SELECT {owner} FROM {values} WHERE field_id = ? AND LOWER(value) = ?)"
+        ));
+        args.push(Arg::I64(*field));
+        args.push(Arg::Text(value.clone()));
+    }
 }
 
 fn ids_sql(col: &str, ids: &[i64], sql: &mut String, args: &mut Vec<Arg>) {
@@ -126,6 +149,7 @@ fn user_sql(backend: Backend, s: &UserSearch, args: &mut Vec<Arg>) -> String {
         sql.push_str(" AND u.email = ?");
         args.push(Arg::Text(email.clone()));
     }
+    fields_sql("user_field_values", "user_id", "u.id", &s.fields, &mut sql, args);
     sql
 }
 
@@ -163,6 +187,14 @@ fn organization_sql(backend: Backend, s: &OrganizationSearch, args: &mut Vec<Arg
         sql.push_str(" AND o.name_key = ?");
         args.push(Arg::Text(name.to_lowercase()));
     }
+    fields_sql(
+        "organization_field_values",
+        "organization_id",
+        "o.id",
+        &s.fields,
+        &mut sql,
+        args,
+    );
     sql
 }
 

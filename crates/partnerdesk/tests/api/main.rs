@@ -29,6 +29,7 @@ mod credentials;
 mod dovecot;
 mod escalation_chain;
 mod escalations;
+mod field_search;
 mod files;
 mod imap;
 mod inbound;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::helpers::{Creds, TestApp};
 
-async fn define(app: &TestApp, admin: &Creds, kind: &str, body: Value) -> i64 {
+pub(crate) async fn define(app: &TestApp, admin: &Creds, kind: &str, body: Value) -> i64 {
     let (s, v) = app
         .post(
             &format!("/api/v2/{kind}_fields.json"),
