@@ -50,6 +50,13 @@ pub fn parse(text: &str) -> Result<Query, AppError> {
     search::parse(text, partnerdesk_db::now()).map_err(|e| AppError::BadRequest(format!("invalid query: {e}")))
 }
 
+/// Parses a query and checks the field keys it names.
+async fn checked(db: &Db, text: &str) -> Result<Query, AppError> {
+    let query = parse(text)?;
+    resolve::known_fields(&mut db.conn(), &query).await?;
+    Ok(query)
+}
+
 fn order_of(query: &Query, sort: Sort) -> Option<Order> {
     let field = query.sort_field.or(sort.field)?;
     Some(Order {
@@ -125,7 +132,7 @@ pub async fn search(
             "pages reach the first {MAX_OFFSET_RESULTS} results; search/export.json lists them all"
         )));
     }
-    let query = parse(text)?;
+    let query = checked(db, text).await?;
     let order = order_of(&query, sort);
     let kinds = types_of(&query);
     let mut items = Vec::new();
@@ -199,7 +206,7 @@ pub async fn search(
 
 /// How many results a query has.
 pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> {
-    let query = parse(text)?;
+    let query = checked(db, text).await?;
     let mut count = 0;
     for kind in types_of(&query) {
         count += count_of(db, &resolve_for(db, actor, &query, kind).await?, None)
@@ -219,7 +226,7 @@ pub async fn export(
     after: Option<i64>,
     size: i64,
 ) -> Result<(Vec<Found>, bool), AppError> {
-    let mut query = parse(text)?;
+    let mut query = checked(db, text).await?;
     if query.result_type.is_some_and(|t| t != kind) {
         return Err(AppError::BadRequest(format!(
             "the query's type: differs from filter[type]={}",

@@ -201,6 +201,32 @@ fn any_text(query: &Query) -> Vec<TextTerm> {
         .collect()
 }
 
+/// Refuses a `KEY:value` whose key is no active organization or user field, before any type is searched: a query
+/// whose other filters leave no type to search would otherwise find nothing instead of saying what is wrong.
+pub async fn known_fields(conn: &mut Conn, query: &Query) -> Result<(), AppError> {
+    let mut keys: Option<Vec<String>> = None;
+    for c in &query.clauses {
+        let Filter::Field(key, _) = &c.filter else { continue };
+        if keys.is_none() {
+            let mut all = Vec::new();
+            for kind in [FieldKind::Organization, FieldKind::User] {
+                all.extend(
+                    profile_fields::list(conn, kind)
+                        .await?
+                        .into_iter()
+                        .filter(|f| f.active)
+                        .map(|f| f.key),
+                );
+            }
+            keys = Some(all);
+        }
+        if !keys.as_ref().is_some_and(|k| k.contains(key)) {
+            return Err(refuse(c, &unknown_keyword(key)));
+        }
+    }
+    Ok(())
+}
+
 /// What a `KEY:value` clause means for one kind of record.
 enum FieldMatch {
     /// The field of this kind with the key, and the value to find (lower case).

@@ -142,6 +142,8 @@ db_test!(
             ("acme colour:red", "colour"),
             ("type:user support_level:gold", "support_level"),
             ("type:ticket partner_role:architect", "partner_role"),
+            // Ticket filters leave no type to search; the unknown key is still named, not an empty result.
+            ("status:open colour:red", "colour"),
         ] {
             let (s, message) = found(&app, &ann, query).await.expect_err(query);
             assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {message}");
