@@ -116,11 +116,31 @@ fn open(path: &PathBuf, read_only: bool) -> Result<Connection, DbError> {
         )));
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    unicode_lower(&conn)?;
     if read_only {
         // A write routed to a reader fails loudly instead of competing with the writer.
         conn.execute_batch("PRAGMA query_only = ON;")?;
     }
     Ok(conn)
+}
+
+/// Replaces SQLite's `lower()`, which folds ASCII letters only, with Unicode lower-casing, as PostgreSQL's does and
+/// as Rust lower-cases the other side of every comparison: `requester:"élodie müller"` finds "Élodie Müller", and a
+/// field value `STRATÉGIQUE` matches "Stratégique", on both databases alike. No index is built on `lower()` (the
+/// `name_key` columns are filled from Rust), so no stored index depends on which `lower()` ran.
+fn unicode_lower(conn: &Connection) -> Result<(), DbError> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("lower", 1, flags, |ctx| {
+        // As the built-in: NULL stays NULL, numbers become their text.
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Text(i.to_string()),
+            ValueRef::Real(f) => Value::Text(f.to_string()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).to_lowercase()),
+        })
+    })?;
+    Ok(())
 }
 
 impl SqliteDb {

@@ -178,3 +178,58 @@ db_test!(
         );
     }
 );
+
+db_test!(case_is_ignored_beyond_ascii, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let ann = app.user("ann@vendor.example", "agent", None).await;
+    let acme = app.org(&admin, "Acme", true).await;
+    let elodie = app.user("elodie@acme.example", "end-user", Some(acme)).await;
+    set(
+        &app,
+        &admin,
+        format!("/api/v2/users/{}.json", elodie.id),
+        json!({"user": {"name": "Élodie Müller"}}),
+    )
+    .await;
+    define(
+        &app,
+        &admin,
+        "organization",
+        json!({"key": "tier", "type": "text", "title": "Tier"}),
+    )
+    .await;
+    set(
+        &app,
+        &admin,
+        format!("/api/v2/organizations/{acme}.json"),
+        json!({"organization": {"organization_fields": {"tier": "Stratégique"}}}),
+    )
+    .await;
+    // A field value, a requester's name, and the user search, each typed in another case than stored.
+    assert_eq!(
+        found(&app, &ann, "type:organization tier:STRATÉGIQUE").await,
+        Ok(orgs(&[acme]))
+    );
+    let (s, v) = app
+        .post(
+            "/api/v2/tickets.json",
+            &elodie,
+            json!({"ticket": {"subject": "Bonjour", "comment": {"body": "x"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ticket = v["ticket"]["id"].as_i64().unwrap();
+    assert_eq!(
+        found(&app, &ann, r#"type:ticket requester:"ÉLODIE MÜLLER""#).await,
+        Ok(vec![("ticket".to_owned(), ticket)])
+    );
+    let (s, v) = app.get("/api/v2/users/search.json?query=%C3%89LODIE", &ann).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ids: Vec<i64> = v["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![elodie.id], "{v}");
+});
