@@ -236,8 +236,9 @@ enum FieldMatch {
     Nothing,
 }
 
-/// Looks up `key` among the active fields of `kind`; refuses a key that is no field of either kind, or only the other
-/// kind's when the query asks for this kind alone.
+/// Looks up `key` among the active fields of `kind`. [`known_fields`] has already refused a key of no field, so a
+/// key not of this kind is the other kind's: it finds nothing in a search of both, and is refused when the query
+/// asks for this kind alone.
 async fn field_match(
     conn: &mut Conn,
     actor: &Actor,
@@ -246,22 +247,22 @@ async fn field_match(
     kind: FieldKind,
     (key, value): (&str, &str),
 ) -> Result<FieldMatch, AppError> {
-    let find = |fields: Vec<profile_fields::ProfileField>| fields.into_iter().find(|f| f.active && f.key == key);
-    if let Some(f) = find(profile_fields::list(conn, kind).await?) {
+    let fields = profile_fields::list(conn, kind).await?;
+    if let Some(f) = fields.into_iter().find(|f| f.active && f.key == key) {
         return Ok(if actor.is_staff() || f.visible_to_end_users {
             FieldMatch::Holds(f.id, value.trim().to_lowercase())
         } else {
             FieldMatch::Nothing
         });
     }
-    let (other, this_type) = match kind {
-        FieldKind::User => (FieldKind::Organization, ResultType::User),
-        FieldKind::Organization => (FieldKind::User, ResultType::Organization),
+    let this_type = match kind {
+        FieldKind::User => ResultType::User,
+        FieldKind::Organization => ResultType::Organization,
     };
-    if query.result_type != Some(this_type) && find(profile_fields::list(conn, other).await?).is_some() {
-        return Ok(FieldMatch::Nothing);
+    if query.result_type == Some(this_type) {
+        return Err(refuse(c, &unknown_keyword(key)));
     }
-    Err(refuse(c, &unknown_keyword(key)))
+    Ok(FieldMatch::Nothing)
 }
 
 /// The user search of `query` for `actor`: staff find anyone; an end-user only themselves.

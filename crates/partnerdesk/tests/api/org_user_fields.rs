@@ -22,58 +22,20 @@ pub(crate) async fn define(app: &TestApp, admin: &Creds, kind: &str, body: Value
 
 /// The organization fields a deployment like the keeps.
 async fn org_fields(app: &TestApp, admin: &Creds) {
-    define(
-        app,
-        admin,
-        "organization",
+    for body in [
         json!({"key": "support_level", "type": "dropdown", "title": "Support level",
         "visible_to_end_users": true,
         "custom_field_options": [{"name": "Gold", "value": "gold"}, {"name": "Silver", "value": "silver"}]}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "contract_end", "type": "date", "title": "Contract end"}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "seats", "type": "integer", "title": "Seats"}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "discount", "type": "decimal", "title": "Discount"}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "managed", "type": "checkbox", "title": "Managed"}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "track", "type": "text", "title": "Partner track"}),
-    )
-    .await;
-    define(
-        app,
-        admin,
-        "organization",
         json!({"key": "crm_id", "type": "regexp", "title": "CRM id",
         "regexp_for_validation": "[A-Z]{3}-\\d+"}),
-    )
-    .await;
+    ] {
+        define(app, admin, "organization", body).await;
+    }
 }
 
 db_test!(fields_are_defined_by_admins, |app: TestApp| async move {
