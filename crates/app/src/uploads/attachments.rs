@@ -114,6 +114,37 @@ pub async fn store_file<S>(
 where
     S: futures::Stream<Item = Result<bytes::Bytes, String>> + Unpin,
 {
+    stage_file(app, caller, token, name, content_type, body)
+        .await?
+        .record(app, caller)
+        .await
+}
+
+/// A file whose bytes are stored but which has no record yet: a caller that still reads the rest of a request
+/// (a multipart body's later parts) records it only once the whole request turned out well, or discards it.
+#[derive(Debug)]
+#[must_use = "a staged file is recorded or discarded, else its bytes stay in storage"]
+pub struct StagedFile {
+    key: String,
+    name: String,
+    content_type: String,
+    size: u64,
+    sha256: String,
+    existing: Option<Upload>,
+}
+
+/// Streams one file's bytes to storage, after checking its name and the upload token it is for.
+pub async fn stage_file<S>(
+    app: &App,
+    caller: &User,
+    token: Option<&str>,
+    name: &str,
+    content_type: Option<&str>,
+    body: S,
+) -> Result<StagedFile, AppError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, String>> + Unpin,
+{
     let name = safe_file_name(name)?;
     let existing = match token {
         Some(t) => Some(own_upload(app, caller, t).await?),
@@ -128,38 +159,58 @@ where
     })?;
     let content_type = content_type
         .filter(|t| t.contains('/') && t.len() < 128 && !t.starts_with("multipart/"))
-        .unwrap_or(content_type_for(&name));
-    let result: Result<(Upload, Attachment), AppError> = async {
-        let mut tx = app.db.begin().await?;
-        let upload = match existing {
-            Some(u) => u,
-            None => {
-                let token = partnerdesk_core::credentials::new_token()?;
-                let expires = now() + Duration::hours(app.settings.upload_token_ttl_hours);
-                files::create_upload(&mut tx, &token, caller.id, expires).await?
-            }
-        };
-        let a = NewAttachment {
-            upload_id: Some(upload.id),
-            ticket_id: None,
-            comment_id: None,
-            file_name: &name,
-            content_type,
-            size: stored.size as i64,
-            sha256: &stored.sha256,
-            blob_key: &key,
-            uploader_id: caller.id,
-        };
-        let attachment = files::add_attachment(&mut tx, &a).await?;
-        tx.commit().await?;
-        Ok((upload, attachment))
+        .unwrap_or(content_type_for(&name))
+        .to_owned();
+    Ok(StagedFile {
+        key,
+        name,
+        content_type,
+        size: stored.size,
+        sha256: stored.sha256,
+        existing,
+    })
+}
+
+impl StagedFile {
+    /// Records the file under its upload token (a new one when none was given).
+    pub async fn record(self, app: &App, caller: &User) -> Result<(Upload, Attachment), AppError> {
+        let result: Result<(Upload, Attachment), AppError> = async {
+            let mut tx = app.db.begin().await?;
+            let upload = match &self.existing {
+                Some(u) => u.clone(),
+                None => {
+                    let token = partnerdesk_core::credentials::new_token()?;
+                    let expires = now() + Duration::hours(app.settings.upload_token_ttl_hours);
+                    files::create_upload(&mut tx, &token, caller.id, expires).await?
+                }
+            };
+            let a = NewAttachment {
+                upload_id: Some(upload.id),
+                ticket_id: None,
+                comment_id: None,
+                file_name: &self.name,
+                content_type: &self.content_type,
+                size: self.size as i64,
+                sha256: &self.sha256,
+                blob_key: &self.key,
+                uploader_id: caller.id,
+            };
+            let attachment = files::add_attachment(&mut tx, &a).await?;
+            tx.commit().await?;
+            Ok((upload, attachment))
+        }
+        .await;
+        if result.is_err() {
+            // Nothing half-written: the bytes go when their record could not be written.
+            let _ = app.blobs.delete(&self.key).await;
+        }
+        result
     }
-    .await;
-    if result.is_err() {
-        // Nothing half-written: the bytes go when their record could not be written.
-        let _ = app.blobs.delete(&key).await;
+
+    /// Deletes the stored bytes: the request they came with was refused.
+    pub async fn discard(self, app: &App) {
+        let _ = app.blobs.delete(&self.key).await;
     }
-    result
 }
 
 /// An attachment the actor may see: on a ticket they can see (internal notes' files for staff only), or not yet

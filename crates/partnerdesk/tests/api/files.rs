@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{Creds, TestApp};
-use crate::storage_test;
+use crate::{db_test, storage_test};
 
 pub(crate) const MB: usize = 1024 * 1024;
 
@@ -269,3 +269,78 @@ storage_test!(expired_upload_tokens_are_removed, |app: TestApp| async move {
     assert_eq!(app.count("attachments").await, 0);
     let _ = (&w.admin, &w.agent, &w.stranger);
 });
+
+/// Files under the local store's attachments directory.
+fn stored_files(app: &TestApp) -> usize {
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+                .sum()
+        })
+    }
+    walk(&app.config.data_dir.join("files").join("attachments"))
+}
+
+db_test!(
+    a_malformed_part_after_the_file_keeps_nothing,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let post = |body: Vec<u8>| {
+            app.request(Method::POST, "/api/v2/uploads", Some(&w.partner))
+                .header("content-type", "multipart/form-data; boundary=XyZ")
+                .body(body)
+        };
+        let part = |name: &str, file: Option<&str>, value: &str| {
+            let file = file.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n")
+        };
+        let (uploads, attachments, files) = (
+            app.count("uploads").await,
+            app.count("attachments").await,
+            stored_files(&app),
+        );
+        // The file comes first; a later part's name holds a control character, which no header may.
+        let body = [
+            part("note", None, "before"),
+            part("file", Some("a.log"), "the bytes"),
+            part("x\u{1d}y", None, "{}"),
+        ]
+        .concat()
+            + "--XyZ--\r\n";
+        let (s, v) = app.send(post(body.into_bytes())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            v["description"].as_str().is_some_and(|d| d.contains("multipart")),
+            "{v}"
+        );
+        assert_eq!(app.count("uploads").await, uploads);
+        assert_eq!(app.count("attachments").await, attachments);
+        assert_eq!(stored_files(&app), files, "the staged bytes are deleted");
+        // A body cut off after the file keeps nothing either.
+        let body = [
+            part("file", Some("a.log"), "the bytes"),
+            "--XyZ\r\nContent-Disposition: form-data; name=\"later\"\r\n\r\nunfinished".to_owned(),
+        ]
+        .concat();
+        let (s, v) = app.send(post(body.into_bytes())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(app.count("attachments").await, attachments);
+        assert_eq!(stored_files(&app), files);
+        // Well-formed parts after the file are read and left unkept; the file is recorded once.
+        let body = [
+            part("file", Some("a.log"), "the bytes"),
+            part("other", Some("b.log"), "more"),
+            part("n", None, "v"),
+        ]
+        .concat()
+            + "--XyZ--\r\n";
+        let (s, v) = app.send(post(body.into_bytes())).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["upload"]["attachments"].as_array().map(Vec::len), Some(1), "{v}");
+        assert_eq!(v["upload"]["attachment"]["file_name"], "a.log");
+        assert_eq!(app.count("attachments").await, attachments + 1);
+        assert_eq!(stored_files(&app), files + 1);
+    }
+);

@@ -22,7 +22,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{Id, ZQuery};
 use crate::state::AppState;
-use partnerdesk_app::uploads::attachments::{own_upload, store_file, too_large, visible_attachment};
+use partnerdesk_app::uploads::attachments::{
+    StagedFile, own_upload, stage_file, store_file, too_large, visible_attachment,
+};
 
 /// An attachment in Zendesk's shape; `sha256` is a partnerdesk extension.
 #[derive(Debug, Serialize, ToSchema)]
@@ -143,31 +145,43 @@ pub async fn create(
         let mut form = Multipart::from_request(request, &state)
             .await
             .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
-        let mut stored = None;
-        while let Some(field) = form
-            .next_field()
-            .await
-            .map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?
-        {
-            let Some(file_name) = field.file_name().map(str::to_owned) else {
-                continue;
-            };
-            let name = q.filename.clone().unwrap_or(file_name);
-            let field_ct = field.content_type().map(str::to_owned);
-            let stream = field.map_err(|e| e.to_string());
-            stored = Some(
-                store_file(
-                    &state,
-                    &caller.user,
-                    q.token.as_deref(),
-                    &name,
-                    field_ct.as_deref(),
-                    stream,
-                )
-                .await?,
-            );
-            break;
+        // The first part with a file name is the file; the parts after it are still read to their end (unkept),
+        // so that a malformed one refuses the whole request before the file is recorded.
+        let mut staged: Option<StagedFile> = None;
+        let read: Result<(), AppError> = async {
+            while let Some(mut field) = next_part(&mut form).await? {
+                let file_name = field.file_name().map(str::to_owned);
+                match file_name {
+                    Some(file_name) if staged.is_none() => {
+                        let name = q.filename.clone().unwrap_or(file_name);
+                        let field_ct = field.content_type().map(str::to_owned);
+                        let stream = field.map_err(|e| e.to_string());
+                        let file = stage_file(
+                            &state,
+                            &caller.user,
+                            q.token.as_deref(),
+                            &name,
+                            field_ct.as_deref(),
+                            stream,
+                        );
+                        staged = Some(file.await?);
+                    }
+                    _ => drain(&mut field).await?,
+                }
+            }
+            Ok(())
         }
+        .await;
+        let stored = match (read, staged) {
+            (Ok(()), Some(file)) => Some(file.record(&state, &caller.user).await?),
+            (Ok(()), None) => None,
+            (Err(e), file) => {
+                if let Some(file) = file {
+                    file.discard(&state).await;
+                }
+                return Err(e.into());
+            }
+        };
         stored.ok_or_else(|| AppError::invalid("file", "BlankValue", "the multipart body holds no file"))?
     } else {
         let name = q
@@ -187,6 +201,20 @@ pub async fn create(
         attachments: all.iter().map(|a| AttachmentView::new(&state, a)).collect(),
     };
     Ok((StatusCode::CREATED, Json(UploadResponse { upload: view })))
+}
+
+fn malformed(e: axum::extract::multipart::MultipartError) -> AppError {
+    AppError::BadRequest(format!("malformed multipart body: {e}"))
+}
+
+async fn next_part(form: &mut Multipart) -> Result<Option<axum::extract::multipart::Field<'_>>, AppError> {
+    form.next_field().await.map_err(malformed)
+}
+
+/// Reads a part to its end without keeping it.
+async fn drain(field: &mut axum::extract::multipart::Field<'_>) -> Result<(), AppError> {
+    while field.chunk().await.map_err(malformed)?.is_some() {}
+    Ok(())
 }
 
 #[utoipa::path(delete, path = "/api/v2/uploads/{token}", tag = "attachments", params(("token" = String, Path, description = "The upload's token")),
