@@ -344,3 +344,30 @@ db_test!(
         assert_eq!(stored_files(&app), files + 1);
     }
 );
+
+db_test!(parts_beside_the_file_are_bounded, |app: TestApp| async move {
+    let w = world(&app).await;
+    let attachments = app.count("attachments").await;
+    let big = "x".repeat(40 * 1024);
+    let part = |name: &str, file: Option<&str>, value: &str| {
+        let file = file.map(|f| format!("; filename=\"{f}\"")).unwrap_or_default();
+        format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n")
+    };
+    // Sent chunked (no Content-Length), so that only reading the parts can find them too long.
+    let body = [
+        part("a", None, &big),
+        part("file", Some("a.log"), "bytes"),
+        part("b", None, &big),
+    ]
+    .concat()
+        + "--XyZ--\r\n";
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(body.into_bytes())]);
+    let rb = app
+        .request(Method::POST, "/api/v2/uploads", Some(&w.partner))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(reqwest::Body::wrap_stream(stream));
+    let (s, v) = app.send(rb).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(app.count("attachments").await, attachments);
+    assert_eq!(stored_files(&app), 0);
+});

@@ -148,6 +148,7 @@ pub async fn create(
         // The first part with a file name is the file; the parts after it are still read to their end (unkept),
         // so that a malformed one refuses the whole request before the file is recorded.
         let mut staged: Option<StagedFile> = None;
+        let mut other_bytes = 0u64;
         let read: Result<(), AppError> = async {
             while let Some(mut field) = next_part(&mut form).await? {
                 let file_name = field.file_name().map(str::to_owned);
@@ -166,7 +167,7 @@ pub async fn create(
                         );
                         staged = Some(file.await?);
                     }
-                    _ => drain(&mut field).await?,
+                    _ => drain(&mut field, &mut other_bytes).await?,
                 }
             }
             Ok(())
@@ -211,9 +212,20 @@ async fn next_part(form: &mut Multipart) -> Result<Option<axum::extract::multipa
     form.next_field().await.map_err(malformed)
 }
 
-/// Reads a part to its end without keeping it.
-async fn drain(field: &mut axum::extract::multipart::Field<'_>) -> Result<(), AppError> {
-    while field.chunk().await.map_err(malformed)?.is_some() {}
+/// How much the parts other than the file may hold together (413 past it): they are read and dropped, but not
+/// without end.
+const OTHER_PARTS_LIMIT: u64 = 64 * 1024;
+
+/// Reads a part to its end without keeping it, counting its bytes into `total`.
+async fn drain(field: &mut axum::extract::multipart::Field<'_>, total: &mut u64) -> Result<(), AppError> {
+    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        *total += chunk.len() as u64;
+        if *total > OTHER_PARTS_LIMIT {
+            return Err(AppError::TooLarge {
+                limit: OTHER_PARTS_LIMIT as usize,
+            });
+        }
+    }
     Ok(())
 }
 
