@@ -115,7 +115,7 @@ fn without_null(schema: &mut Value) {
 }
 
 /// A multipart form: part names are header values, which may not hold a C0 control character (but tab) or DEL; the
-/// parts other than the file are ignored, whatever they hold.
+/// parts other than the file are read (a malformed one refuses the upload) and ignored, whatever they hold.
 fn form_rule(schema: &mut Value) {
     if let Some(s) = schema.as_object_mut() {
         s.entry("propertyNames")

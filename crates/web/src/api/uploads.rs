@@ -93,7 +93,8 @@ pub struct UploadResponse {
     pub upload: UploadView,
 }
 
-/// A multipart upload: the first part with a file name is the file.
+/// A multipart upload: the first part with a file name is the file; the other parts are read and ignored (64 KiB
+/// together at most).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct MultipartUpload {
