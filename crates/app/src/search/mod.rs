@@ -15,6 +15,7 @@ use partnerdesk_db::{Db, Window};
 
 use crate::error::AppError;
 
+use resolve::NamedFields;
 pub use resolve::types_of;
 
 /// How deep offset pages go (each page skips the results before it; the export has no such cost, nor limit).
@@ -50,11 +51,11 @@ pub fn parse(text: &str) -> Result<Query, AppError> {
     search::parse(text, partnerdesk_db::now()).map_err(|e| AppError::BadRequest(format!("invalid query: {e}")))
 }
 
-/// Parses a query and checks the field keys it names.
-async fn checked(db: &Db, text: &str) -> Result<Query, AppError> {
+/// Parses a query and checks the field keys it names, answering the fields they are.
+async fn checked(db: &Db, text: &str) -> Result<(Query, NamedFields), AppError> {
     let query = parse(text)?;
-    resolve::known_fields(&mut db.conn(), &query).await?;
-    Ok(query)
+    let fields = resolve::known_fields(&mut db.conn(), &query).await?;
+    Ok((query, fields))
 }
 
 fn order_of(query: &Query, sort: Sort) -> Option<Order> {
@@ -72,12 +73,17 @@ enum Resolved {
     Organizations(people::OrganizationSearch),
 }
 
-async fn resolve_for(db: &Db, actor: &Actor, query: &Query, kind: ResultType) -> Result<Resolved, AppError> {
+async fn resolve_for(
+    db: &Db,
+    actor: &Actor,
+    (query, fields): (&Query, &NamedFields),
+    kind: ResultType,
+) -> Result<Resolved, AppError> {
     let mut conn = db.conn();
     Ok(match kind {
         ResultType::Ticket => Resolved::Tickets(resolve::tickets(&mut conn, actor, query).await?),
-        ResultType::User => Resolved::Users(resolve::users(&mut conn, actor, query).await?),
-        ResultType::Organization => Resolved::Organizations(resolve::organizations(&mut conn, actor, query).await?),
+        ResultType::User => Resolved::Users(resolve::users(&mut conn, actor, query, fields).await?),
+        ResultType::Organization => Resolved::Organizations(resolve::organizations(actor, query, fields)?),
     })
 }
 
@@ -132,7 +138,7 @@ pub async fn search(
             "pages reach the first {MAX_OFFSET_RESULTS} results; search/export.json lists them all"
         )));
     }
-    let query = checked(db, text).await?;
+    let (query, fields) = checked(db, text).await?;
     let order = order_of(&query, sort);
     let kinds = types_of(&query);
     let mut items = Vec::new();
@@ -150,7 +156,7 @@ pub async fn search(
             limit: wanted.max(0),
             desc: true,
         };
-        let mut resolved = resolve_for(db, actor, &query, *kind).await?;
+        let mut resolved = resolve_for(db, actor, (&query, &fields), *kind).await?;
         if let Resolved::Tickets(s) = &mut resolved {
             s.order = order;
             // A few tickets: counted and paged from one reading of them.
@@ -206,10 +212,10 @@ pub async fn search(
 
 /// How many results a query has.
 pub async fn count(db: &Db, actor: &Actor, text: &str) -> Result<i64, AppError> {
-    let query = checked(db, text).await?;
+    let (query, fields) = checked(db, text).await?;
     let mut count = 0;
     for kind in types_of(&query) {
-        count += count_of(db, &resolve_for(db, actor, &query, kind).await?, None)
+        count += count_of(db, &resolve_for(db, actor, (&query, &fields), kind).await?, None)
             .await?
             .n;
     }
@@ -226,7 +232,7 @@ pub async fn export(
     after: Option<i64>,
     size: i64,
 ) -> Result<(Vec<Found>, bool), AppError> {
-    let mut query = checked(db, text).await?;
+    let (mut query, fields) = checked(db, text).await?;
     if query.result_type.is_some_and(|t| t != kind) {
         return Err(AppError::BadRequest(format!(
             "the query's type: differs from filter[type]={}",
@@ -240,7 +246,7 @@ pub async fn export(
         limit: size,
         desc: true,
     };
-    page_of(db, resolve_for(db, actor, &query, kind).await?, None, window).await
+    page_of(db, resolve_for(db, actor, (&query, &fields), kind).await?, None, window).await
 }
 
 /// Writes the whole search index again, in one transaction (`partnerdesk admin reindex`); returns the number of

@@ -8,7 +8,7 @@ use partnerdesk_core::policy::{Actor, OrgScope};
 use partnerdesk_core::search::{Clause, Filter, Person, Query, ResultType, Text, TextField, unknown_keyword};
 use partnerdesk_core::tickets::{Priority, TicketStatus};
 use partnerdesk_db::Conn;
-use partnerdesk_db::profile_fields::{self, FieldKind};
+use partnerdesk_db::profile_fields::{self, FieldKind, ProfileField};
 use partnerdesk_db::search::people::{OrganizationSearch, UserSearch};
 use partnerdesk_db::search::{Atom, Condition, IdColumn, TextTerm, TicketSearch, names};
 
@@ -201,30 +201,29 @@ fn any_text(query: &Query) -> Vec<TextTerm> {
         .collect()
 }
 
+/// The active organization and user fields, looked up once for a query that names any by key.
+#[derive(Debug, Default)]
+pub struct NamedFields(Vec<ProfileField>);
+
 /// Refuses a `KEY:value` whose key is no active organization or user field, before any type is searched: a query
 /// whose other filters leave no type to search would otherwise find nothing instead of saying what is wrong.
-pub async fn known_fields(conn: &mut Conn, query: &Query) -> Result<(), AppError> {
-    let mut keys: Option<Vec<String>> = None;
+/// Answers the fields, for [`users`] and [`organizations`] to match the clauses against.
+pub async fn known_fields(conn: &mut Conn, query: &Query) -> Result<NamedFields, AppError> {
+    if !query.clauses.iter().any(|c| matches!(c.filter, Filter::Field(..))) {
+        return Ok(NamedFields::default());
+    }
+    let mut all = Vec::new();
+    for kind in [FieldKind::Organization, FieldKind::User] {
+        all.extend(profile_fields::list(conn, kind).await?.into_iter().filter(|f| f.active));
+    }
     for c in &query.clauses {
-        let Filter::Field(key, _) = &c.filter else { continue };
-        if keys.is_none() {
-            let mut all = Vec::new();
-            for kind in [FieldKind::Organization, FieldKind::User] {
-                all.extend(
-                    profile_fields::list(conn, kind)
-                        .await?
-                        .into_iter()
-                        .filter(|f| f.active)
-                        .map(|f| f.key),
-                );
-            }
-            keys = Some(all);
-        }
-        if !keys.as_ref().is_some_and(|k| k.contains(key)) {
+        if let Filter::Field(key, _) = &c.filter
+            && !all.iter().any(|f| f.key == *key)
+        {
             return Err(refuse(c, &unknown_keyword(key)));
         }
     }
-    Ok(())
+    Ok(NamedFields(all))
 }
 
 /// What a `KEY:value` clause means for one kind of record.
@@ -239,16 +238,15 @@ enum FieldMatch {
 /// Looks up `key` among the active fields of `kind`. [`known_fields`] has already refused a key of no field, so a
 /// key not of this kind is the other kind's: it finds nothing in a search of both, and is refused when the query
 /// asks for this kind alone.
-async fn field_match(
-    conn: &mut Conn,
+fn field_match(
+    fields: &NamedFields,
     actor: &Actor,
     query: &Query,
     c: &Clause,
     kind: FieldKind,
     (key, value): (&str, &str),
 ) -> Result<FieldMatch, AppError> {
-    let fields = profile_fields::list(conn, kind).await?;
-    if let Some(f) = fields.into_iter().find(|f| f.active && f.key == key) {
+    if let Some(f) = fields.0.iter().find(|f| f.kind == kind && f.key == key) {
         return Ok(if actor.is_staff() || f.visible_to_end_users {
             FieldMatch::Holds(f.id, value.trim().to_lowercase())
         } else {
@@ -266,7 +264,12 @@ async fn field_match(
 }
 
 /// The user search of `query` for `actor`: staff find anyone; an end-user only themselves.
-pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<UserSearch, AppError> {
+pub async fn users(
+    conn: &mut Conn,
+    actor: &Actor,
+    query: &Query,
+    fields: &NamedFields,
+) -> Result<UserSearch, AppError> {
     let mut s = UserSearch {
         text: any_text(query),
         only: (!actor.is_staff()).then(|| vec![actor.id.0]),
@@ -290,7 +293,7 @@ pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<User
                 s.organizations.get_or_insert_with(Vec::new).extend(ids);
             }
             Filter::Field(key, value) if !c.negated => {
-                match field_match(conn, actor, query, c, FieldKind::User, (key, value)).await? {
+                match field_match(fields, actor, query, c, FieldKind::User, (key, value))? {
                     FieldMatch::Holds(id, value) => s.fields.push((id, value)),
                     FieldMatch::Nothing => s.only = Some(Vec::new()),
                 }
@@ -303,7 +306,7 @@ pub async fn users(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<User
 }
 
 /// The organization search of `query` for `actor`: staff find any, and match notes; an end-user their own.
-pub async fn organizations(conn: &mut Conn, actor: &Actor, query: &Query) -> Result<OrganizationSearch, AppError> {
+pub fn organizations(actor: &Actor, query: &Query, fields: &NamedFields) -> Result<OrganizationSearch, AppError> {
     let only = match actor.org_scope() {
         OrgScope::All => None,
         OrgScope::Only(org) => Some(vec![org.0]),
@@ -320,7 +323,7 @@ pub async fn organizations(conn: &mut Conn, actor: &Actor, query: &Query) -> Res
             Filter::Tag(tag) if !c.negated => s.tags.push(tag.clone()),
             Filter::Name(name) if !c.negated => s.name = Some(name.clone()),
             Filter::Field(key, value) if !c.negated => {
-                match field_match(conn, actor, query, c, FieldKind::Organization, (key, value)).await? {
+                match field_match(fields, actor, query, c, FieldKind::Organization, (key, value))? {
                     FieldMatch::Holds(id, value) => s.fields.push((id, value)),
                     FieldMatch::Nothing => s.only = Some(Vec::new()),
                 }

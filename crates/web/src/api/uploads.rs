@@ -151,7 +151,7 @@ pub async fn create(
         let mut staged: Option<StagedFile> = None;
         let mut other_bytes = 0u64;
         let read: Result<(), AppError> = async {
-            while let Some(mut field) = next_part(&mut form).await? {
+            while let Some(mut field) = form.next_field().await.map_err(malformed)? {
                 let file_name = field.file_name().map(str::to_owned);
                 match file_name {
                     Some(file_name) if staged.is_none() => {
@@ -174,17 +174,18 @@ pub async fn create(
             Ok(())
         }
         .await;
-        let stored = match (read, staged) {
-            (Ok(()), Some(file)) => Some(file.record(&state, &caller.user).await?),
-            (Ok(()), None) => None,
+        match (read, staged) {
+            (Ok(()), Some(file)) => file.record(&state, &caller.user).await?,
+            (Ok(()), None) => {
+                return Err(AppError::invalid("file", "BlankValue", "the multipart body holds no file").into());
+            }
             (Err(e), file) => {
                 if let Some(file) = file {
                     file.discard(&state).await;
                 }
                 return Err(e.into());
             }
-        };
-        stored.ok_or_else(|| AppError::invalid("file", "BlankValue", "the multipart body holds no file"))?
+        }
     } else {
         let name = q
             .filename
@@ -207,10 +208,6 @@ pub async fn create(
 
 fn malformed(e: axum::extract::multipart::MultipartError) -> AppError {
     AppError::BadRequest(format!("malformed multipart body: {e}"))
-}
-
-async fn next_part(form: &mut Multipart) -> Result<Option<axum::extract::multipart::Field<'_>>, AppError> {
-    form.next_field().await.map_err(malformed)
 }
 
 /// How much the parts other than the file may hold together (413 past it): they are read and dropped, but not
