@@ -113,7 +113,7 @@ pub async fn save(
         .unwrap_or_default();
     let input = UserInput {
         external_id: Some(Some(external_id.clone())),
-        user_fields: Some(org_fields::sent_values(&state, FieldKind::User, id, &pairs).await?),
+        user_fields: Some(org_fields::sent_values(&state, &s.user.actor(), FieldKind::User, &pairs).await?),
         ..UserInput::default()
     };
     match user_changes::update(&state.db, &s.user.actor(), &s.user.audit_actor(), user.id, input).await {

@@ -5,6 +5,7 @@
 
 use partnerdesk_app::profile_fields::{self, FieldValues};
 use partnerdesk_core::custom_fields::FieldType;
+use partnerdesk_core::policy::Actor;
 use partnerdesk_db::profile_fields::{FieldKind, ProfileField};
 use serde_json::Value;
 
@@ -111,14 +112,18 @@ pub(crate) async fn field_rows(state: &AppState, kind: FieldKind, record: i64) -
         .collect())
 }
 
-/// The values of `field.KEY` inputs as sent.
-fn sent<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
-    let name = format!("field.{key}");
+/// The values of the inputs named `name`, as sent.
+fn named<'a>(pairs: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     pairs
         .iter()
-        .filter(|(k, _)| *k == name)
+        .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .collect()
+}
+
+/// The values of `field.KEY` inputs as sent.
+fn sent<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    named(pairs, &format!("field.{key}"))
 }
 
 /// Every active field of `kind` the form showed (named in `shown`), as it sent it (`field.KEY`; a blank one
@@ -126,18 +131,14 @@ fn sent<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
 /// activated, after the page was opened) is left out, so a save does not clear what the API has written there.
 pub(crate) async fn sent_values(
     state: &AppState,
+    actor: &Actor,
     kind: FieldKind,
-    record: i64,
     pairs: &[(String, String)],
 ) -> Result<FieldValues, PageError> {
     let mut values = FieldValues::new();
-    let shown: Vec<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "shown")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    for (f, _) in profile_fields::page_values(&state.db, kind, record).await? {
-        if !shown.contains(&f.key.as_str()) {
+    let shown = named(pairs, "shown");
+    for f in profile_fields::list(&state.db, actor, kind).await? {
+        if !f.active || !shown.contains(&f.key.as_str()) {
             continue;
         }
         let sent = sent(pairs, &f.key);

@@ -373,7 +373,7 @@ pub async fn save_fields(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     s.check_csrf(org_fields::csrf_of(&pairs))?;
-    let values = org_fields::sent_values(&state, FieldKind::Organization, id, &pairs).await?;
+    let values = org_fields::sent_values(&state, &s.user.actor(), FieldKind::Organization, &pairs).await?;
     let input = OrgInput {
         organization_fields: Some(values),
         ..OrgInput::default()
